@@ -1,0 +1,377 @@
+"""Provisioning of the native binaries the process backend runs.
+
+Routes, in order: an explicit path in an environment variable, PATH, the
+project cache, an official release download (pinned version and sha256), and
+Debian's package (`apt-get download` + `dpkg -x` into the cache; no system-wide
+install). The first route that yields an executable wins; every route that
+fails says why, and the final error lists them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from obsharness.errors import BinaryNotFoundError
+
+# Debian's Alertmanager reads its default templates from this absolute path.
+DEBIAN_AM_ASSET_DIR = b"/usr/share/prometheus/alertmanager"
+# Same length, relative: the patched binary reads them from ./<...>/amtmpl in its cwd.
+PATCHED_AM_ASSET_DIR = b"./" * 14 + b"amtmpl"
+AM_ASSET_LINK = "amtmpl"
+
+
+@dataclass(frozen=True)
+class Release:
+    """An official release archive. sha256 maps arch -> digest; no digest, no download."""
+
+    version: str
+    url: str  # may use {version} {arch}
+    member: str  # path of the binary inside the archive
+    sha256: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BinarySpec:
+    name: str
+    component: str
+    path_names: tuple[str, ...]
+    debian_package: str | None
+    debian_path: str | None
+    release: Release | None
+    how_to_get: str
+
+    @property
+    def env_var(self) -> str:
+        return f"OBSHARNESS_{self.name.upper().replace('-', '_')}_BIN"
+
+
+_PROM_RELEASE_URL = (
+    "https://github.com/prometheus/prometheus/releases/download/"
+    "v{version}/prometheus-{version}.linux-{arch}.tar.gz"
+)
+_AM_RELEASE_URL = (
+    "https://github.com/prometheus/alertmanager/releases/download/"
+    "v{version}/alertmanager-{version}.linux-{arch}.tar.gz"
+)
+# Digests are deliberately empty: this project has not yet been able to fetch
+# and verify the release archives (no access to the release host from where it
+# is built). Paste the values from the release's sha256sums.txt to enable the
+# route; until then it is skipped with that reason rather than trusting an
+# unverified download.
+PROMETHEUS_RELEASE_VERSION = "3.5.0"
+ALERTMANAGER_RELEASE_VERSION = "0.28.1"
+
+SPECS: dict[str, BinarySpec] = {
+    "prometheus": BinarySpec(
+        name="prometheus",
+        component="prometheus",
+        path_names=("prometheus",),
+        debian_package="prometheus",
+        debian_path="usr/bin/prometheus",
+        release=Release(
+            PROMETHEUS_RELEASE_VERSION,
+            _PROM_RELEASE_URL,
+            "prometheus-{version}.linux-{arch}/prometheus",
+        ),
+        how_to_get="Run `make setup` (Debian package route), install Debian's 'prometheus' "
+        "package, or set OBSHARNESS_PROMETHEUS_BIN to a prometheus binary.",
+    ),
+    "promtool": BinarySpec(
+        name="promtool",
+        component="prometheus",
+        path_names=("promtool",),
+        debian_package="prometheus",
+        debian_path="usr/bin/promtool",
+        release=Release(
+            PROMETHEUS_RELEASE_VERSION,
+            _PROM_RELEASE_URL,
+            "prometheus-{version}.linux-{arch}/promtool",
+        ),
+        how_to_get="Run `make setup`, install Debian's 'prometheus' package, or set "
+        "OBSHARNESS_PROMTOOL_BIN.",
+    ),
+    "alertmanager": BinarySpec(
+        name="alertmanager",
+        component="alertmanager",
+        path_names=("alertmanager", "prometheus-alertmanager"),
+        debian_package="prometheus-alertmanager",
+        debian_path="usr/bin/prometheus-alertmanager",
+        release=Release(
+            ALERTMANAGER_RELEASE_VERSION,
+            _AM_RELEASE_URL,
+            "alertmanager-{version}.linux-{arch}/alertmanager",
+        ),
+        how_to_get="Run `make setup`, install Debian's 'prometheus-alertmanager' package, "
+        "or set OBSHARNESS_ALERTMANAGER_BIN.",
+    ),
+    "amtool": BinarySpec(
+        name="amtool",
+        component="alertmanager",
+        path_names=("amtool",),
+        debian_package="prometheus-alertmanager",
+        debian_path="usr/bin/amtool",
+        release=Release(
+            ALERTMANAGER_RELEASE_VERSION,
+            _AM_RELEASE_URL,
+            "alertmanager-{version}.linux-{arch}/amtool",
+        ),
+        how_to_get="Run `make setup`, install Debian's 'prometheus-alertmanager' package, "
+        "or set OBSHARNESS_AMTOOL_BIN.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedBinary:
+    """A usable binary and the route that produced it.
+
+    `cwd_links` are names the process must find in its working directory
+    (Debian's Alertmanager templates, when extracted outside /usr).
+    """
+
+    name: str
+    path: Path
+    route: str
+    cwd_links: dict[str, Path] = field(default_factory=dict)
+
+
+def project_root() -> Path:
+    env = os.environ.get("OBSHARNESS_ROOT")
+    if env:
+        return Path(env)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "stack" / "stack.yaml").is_file():
+            return folder
+    return here
+
+
+def cache_dir() -> Path:
+    """The project cache: $OBSHARNESS_CACHE, else .cache/obsharness in the project root."""
+    env = os.environ.get("OBSHARNESS_CACHE")
+    return Path(env) if env else project_root() / ".cache" / "obsharness"
+
+
+def _arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path) -> Iterator[None]:
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _links_file(binary: Path) -> Path:
+    return binary.with_name(binary.name + ".links.json")
+
+
+def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
+    candidate = cache / "bin" / spec.name
+    if not _is_executable(candidate):
+        return None
+    links: dict[str, Path] = {}
+    side = _links_file(candidate)
+    if side.is_file():
+        links = {k: Path(v) for k, v in json.loads(side.read_text()).items()}
+    return ResolvedBinary(spec.name, candidate, "project cache", links)
+
+
+def _install_into_cache(
+    spec: BinarySpec, source: Path, cache: Path, route: str, links: dict[str, Path] | None = None
+) -> ResolvedBinary:
+    target = cache / "bin" / spec.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    shutil.copy2(source, tmp)
+    tmp.chmod(0o755)
+    tmp.replace(target)
+    if links:
+        _links_file(target).write_text(json.dumps({k: str(v) for k, v in links.items()}))
+    return ResolvedBinary(spec.name, target, route, links or {})
+
+
+def download_release(
+    spec: BinarySpec, cache: Path, *, base_url: str | None = None, timeout: float = 5.0
+) -> ResolvedBinary:
+    """Download the pinned release archive, verify its sha256, extract the binary.
+
+    Raises RuntimeError with the reason when the route cannot be used.
+    """
+    release = spec.release
+    if release is None:
+        raise RuntimeError("no official release is defined")
+    arch = _arch()
+    digest = release.sha256.get(arch)
+    if not digest:
+        raise RuntimeError(
+            f"no pinned sha256 for {spec.name} {release.version} linux-{arch}; "
+            f"refusing an unverified download"
+        )
+    url = release.url.format(version=release.version, arch=arch)
+    mirror = base_url or os.environ.get("OBSHARNESS_RELEASE_MIRROR")
+    if mirror:
+        url = mirror.rstrip("/") + "/" + url.rsplit("/", 1)[1]
+    try:
+        # Connect timeout fails fast where the release host is unreachable.
+        response = requests.get(url, timeout=(timeout, 120))
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise RuntimeError(f"download of {url} failed: {exc}") from None
+    got = hashlib.sha256(response.content).hexdigest()
+    if got != digest:
+        raise RuntimeError(f"sha256 mismatch for {url}: expected {digest}, got {got}")
+    member = release.member.format(version=release.version, arch=arch)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:gz") as archive:
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                raise RuntimeError(f"{member} in {url} is not a regular file")
+            data = extracted.read()
+    except (tarfile.TarError, KeyError) as exc:
+        raise RuntimeError(f"{url} has no usable {member}: {exc}") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / spec.name
+        staged.write_bytes(data)
+        return _install_into_cache(spec, staged, cache, f"official release {release.version}")
+
+
+def _patch_debian_alertmanager(binary: Path, asset_dir: Path, out: Path) -> dict[str, Path]:
+    """Make Debian's Alertmanager find its templates when extracted outside /usr.
+
+    The Debian build hard-codes /usr/share/prometheus/alertmanager. Where that
+    directory is absent, we write a copy of the binary in which the path is
+    replaced by a relative path of the same length; the process backend links
+    the extracted templates into the working directory under that name.
+    """
+    data = binary.read_bytes()
+    if DEBIAN_AM_ASSET_DIR not in data or (Path(DEBIAN_AM_ASSET_DIR.decode()) / "default.tmpl").is_file():
+        shutil.copy2(binary, out)
+        return {}
+    out.write_bytes(data.replace(DEBIAN_AM_ASSET_DIR, PATCHED_AM_ASSET_DIR))
+    out.chmod(0o755)
+    return {AM_ASSET_LINK: asset_dir}
+
+
+def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
+    """`apt-get download` the package and `dpkg -x` it into the cache."""
+    if not spec.debian_package or not spec.debian_path:
+        raise RuntimeError("no Debian package is known")
+    for tool in ("apt-get", "dpkg"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not on PATH (not a Debian-like system)")
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    root = cache / "debian" / spec.debian_package
+    if not (root / spec.debian_path).is_file():
+        for old in debs.glob(f"{spec.debian_package}_*.deb"):
+            old.unlink()
+        proc = subprocess.run(
+            ["apt-get", "download", spec.debian_package],
+            cwd=debs, capture_output=True, text=True, timeout=300, check=False,
+        )
+        found = sorted(debs.glob(f"{spec.debian_package}_*.deb"))
+        if proc.returncode != 0 or not found:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(
+                f"`apt-get download {spec.debian_package}` failed: {detail[0]} "
+                f"(run `apt-get update` once if the package lists are empty)"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg", "-x", str(found[-1]), str(root)], check=True, timeout=300)
+    source = root / spec.debian_path
+    if not _is_executable(source):
+        raise RuntimeError(f"{spec.debian_package} has no executable {spec.debian_path}")
+    route = f"Debian package {spec.debian_package}"
+    if spec.name == "alertmanager":
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = Path(tmp) / spec.name
+            links = _patch_debian_alertmanager(
+                source, root / DEBIAN_AM_ASSET_DIR.decode().lstrip("/"), staged
+            )
+            return _install_into_cache(spec, staged, cache, route, links)
+    return _install_into_cache(spec, source, cache, route)
+
+
+def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
+    """Find or provision binary `name`; BinaryNotFoundError lists every route tried."""
+    spec = SPECS[name]
+    attempts: list[str] = []
+    explicit = os.environ.get(spec.env_var)
+    if explicit:
+        path = Path(explicit)
+        if _is_executable(path):
+            return ResolvedBinary(name, path, f"${spec.env_var}")
+        # An explicit path that is wrong is a mistake to report, not to paper over.
+        raise BinaryNotFoundError(
+            binary=name, component=spec.component,
+            attempts=[f"${spec.env_var}={explicit} is not an executable file"],
+            hint=f"Point {spec.env_var} at the binary, or unset it. {spec.how_to_get}",
+        )
+    attempts.append(f"${spec.env_var} not set")
+    for candidate in spec.path_names:
+        found = shutil.which(candidate)
+        if found:
+            return ResolvedBinary(name, Path(found), "PATH")
+    attempts.append(f"PATH has no {' or '.join(spec.path_names)}")
+    cache = cache_dir()
+    cached = _from_cache(spec, cache)
+    if cached:
+        return cached
+    attempts.append(f"not in the project cache {cache / 'bin'}")
+    if allow_install:
+        with _cache_lock(cache):
+            cached = _from_cache(spec, cache)  # another process may have won the race
+            if cached:
+                return cached
+            for label, route in (
+                ("official release", download_release),
+                ("Debian package", extract_debian_package),
+            ):
+                try:
+                    return route(spec, cache)
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                    attempts.append(f"{label}: {exc}")
+    else:
+        attempts.append("installing routes not allowed here")
+    raise BinaryNotFoundError(
+        binary=name, component=spec.component, attempts=attempts, hint=spec.how_to_get
+    )
+
+
+def version_of(binary: ResolvedBinary) -> str:
+    """First line of `<binary> --version`, for doctor and the report."""
+    try:
+        proc = subprocess.run(
+            [str(binary.path), "--version"], capture_output=True, text=True, timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({exc})"
+    out = (proc.stdout or proc.stderr).strip().splitlines()
+    return out[0] if out else "unknown"

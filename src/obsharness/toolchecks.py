@@ -1,0 +1,95 @@
+"""The tools' own validators: promtool and amtool, with errors that name file and line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from obsharness.binaries import resolve
+from obsharness.errors import ConfigError
+
+# "rules/alerts.yml: 9:15: group ..." or "rules/b.yml: not a valid duration"
+_PROMTOOL_LOCATED = re.compile(r"^\s*(?P<file>[^\s:][^:]*\.ya?ml):\s*(?:(?P<line>\d+):\d+:\s*)?(?P<msg>.+)$")
+_YAML_LINE = re.compile(r"\byaml: line (?P<line>\d+): (?P<msg>.+)")
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    command: list[str]
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _run(binary: str, args: Sequence[str], cwd: Path | None = None) -> ToolResult:
+    tool = resolve(binary)
+    command = [str(tool.path), *args]
+    proc = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    return ToolResult(command, proc.returncode, (proc.stdout + proc.stderr).strip())
+
+
+def _raise_for(
+    result: ToolResult, *, component: str, default_file: Path, tool: str, base: Path | None = None
+) -> None:
+    if result.ok:
+        return
+    for raw in result.output.splitlines():
+        located = _PROMTOOL_LOCATED.match(raw)
+        if located and "SUCCESS" not in raw:
+            path = Path(located["file"])
+            if base is not None and not path.is_absolute():
+                path = base / path
+            line = int(located["line"]) if located["line"] else None
+            raise ConfigError(
+                component=component, path=path, line=line, detail=located["msg"],
+                checked_with=tool,
+            )
+        yaml_err = _YAML_LINE.search(raw)
+        if yaml_err:
+            raise ConfigError(
+                component=component, path=default_file, line=int(yaml_err["line"]),
+                detail=yaml_err["msg"], checked_with=tool,
+            )
+    failed = [ln.strip() for ln in result.output.splitlines() if "FAILED" in ln or "error" in ln]
+    detail = " ".join(failed) or result.output or f"exit code {result.returncode}"
+    detail = detail.replace("FAILED:", "").strip()
+    raise ConfigError(component=component, path=default_file, detail=detail, checked_with=tool)
+
+
+def check_prometheus_config(config: Path) -> ToolResult:
+    """`promtool check config`, which also checks every rule file the config names."""
+    config = config.resolve()
+    result = _run("promtool", ["check", "config", config.name], cwd=config.parent)
+    _raise_for(result, component="prometheus", default_file=config,
+               tool="promtool check config", base=config.parent)
+    return result
+
+
+def check_rules(rule_files: Sequence[Path]) -> ToolResult:
+    files = [p.resolve() for p in rule_files]
+    result = _run("promtool", ["check", "rules", *map(str, files)])
+    _raise_for(result, component="prometheus", default_file=files[0],
+               tool="promtool check rules")
+    return result
+
+
+def run_rule_tests(test_files: Sequence[Path]) -> ToolResult:
+    """`promtool test rules`; returns the result (failures are test outcomes, not errors)."""
+    files = [p.resolve() for p in test_files]
+    return _run("promtool", ["test", "rules", *(p.name for p in files)], cwd=files[0].parent)
+
+
+def check_alertmanager_config(config: Path) -> ToolResult:
+    config = config.resolve()
+    result = _run("amtool", ["check-config", str(config)])
+    _raise_for(result, component="alertmanager", default_file=config,
+               tool="amtool check-config")
+    return result
