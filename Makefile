@@ -1,0 +1,48 @@
+# obsharness — the two commands a newcomer types: `make validate` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+BINARIES := prometheus promtool alertmanager amtool
+
+.PHONY: setup binaries validate test unit scenarios lint typecheck bench doctor clean
+
+setup: $(STAMP) binaries
+
+$(STAMP): pyproject.toml stack/apps/flask_app/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[apps,dev]'
+	touch $(STAMP)
+
+# Native binaries: env var, PATH, project cache, release download, Debian package.
+binaries: $(STAMP)
+	$(BIN)/obsharness fetch $(BINARIES)
+
+validate: setup
+	$(BIN)/pytest
+
+test: setup lint typecheck unit scenarios
+
+unit: setup
+	$(BIN)/pytest tests --junitxml=reports/unit-junit.xml --cucumberjson=reports/unit-cucumber.json
+
+scenarios: setup
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src steps tests conftest.py stack/apps
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: setup
+	$(PY) -m obsharness.bench
+
+doctor: setup
+	$(BIN)/obsharness doctor
+
+clean:
+	rm -rf reports/run reports/*.json reports/*.xml reports/*.html .pytest_cache .mypy_cache .ruff_cache

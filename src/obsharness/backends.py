@@ -1,0 +1,56 @@
+"""Which backend runs the stack, and why."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+BACKENDS = ("auto", "process", "docker", "external")
+IMPLEMENTED = ("process",)
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    name: str
+    why: str
+    unsupported_reason: str | None = None
+
+
+def docker_engine_answers(timeout: float = 1.0) -> tuple[bool, str]:
+    """Ping the Docker engine's unix socket (DOCKER_HOST when it names one)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return False, f"DOCKER_HOST={host} is not a unix socket; not probed"
+    path = host.removeprefix("unix://")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            reply = sock.recv(256)
+    except OSError as exc:
+        return False, f"no Docker engine answers at {host} ({exc.strerror or exc})"
+    if b" 200 " in reply.split(b"\r\n", 1)[0]:
+        return True, f"Docker engine answers at {host}"
+    return False, f"{host} answered {reply[:40]!r}, not a Docker engine"
+
+
+def choose_backend(requested: str) -> BackendChoice:
+    if requested not in BACKENDS:
+        raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
+    if requested == "process":
+        return BackendChoice("process", "asked for with --stack-backend=process")
+    if requested in ("docker", "external"):
+        return BackendChoice(
+            requested, "asked for explicitly",
+            unsupported_reason=f"the {requested} backend is not implemented yet in this "
+            f"version of obsharness; use --stack-backend=process",
+        )
+    answers, detail = docker_engine_answers()
+    if answers:
+        return BackendChoice(
+            "process", f"auto: {detail}, but the docker backend is not implemented yet, "
+            f"so the process backend runs",
+        )
+    return BackendChoice("process", f"auto: {detail}; the process backend runs")

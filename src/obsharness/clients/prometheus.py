@@ -1,0 +1,89 @@
+"""A small client of the Prometheus HTTP API (/api/v1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+
+class PrometheusAPIError(RuntimeError):
+    """Prometheus answered with status=error or an unexpected shape."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    value: float
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class ActiveAlert:
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    state: str
+    active_at: str
+    value: str
+
+
+class PrometheusClient:
+    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _get(self, path: str, **params: Any) -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PrometheusAPIError(f"GET {url} failed: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise PrometheusAPIError(
+                f"GET {url} answered {response.status_code} with non-JSON: {response.text[:200]}"
+            ) from None
+        if body.get("status") != "success":
+            raise PrometheusAPIError(
+                f"GET {url} {params}: {body.get('errorType')}: {body.get('error')}"
+            )
+        return body["data"]
+
+    def query(self, promql: str) -> list[Sample]:
+        """Instant query returning a vector (scalars become one unlabelled sample)."""
+        data = self._get("/api/v1/query", query=promql)
+        kind, result = data["resultType"], data["result"]
+        if kind == "vector":
+            return [
+                Sample(item["metric"], float(item["value"][1]), float(item["value"][0]))
+                for item in result
+            ]
+        if kind == "scalar":
+            return [Sample({}, float(result[1]), float(result[0]))]
+        raise PrometheusAPIError(f"query {promql!r} returned a {kind}, expected a vector")
+
+    def query_range(
+        self, promql: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        data = self._get("/api/v1/query_range", query=promql, start=start, end=end, step=step)
+        return [
+            (item["metric"], [(float(t), float(v)) for t, v in item["values"]])
+            for item in data["result"]
+        ]
+
+    def alerts(self) -> list[ActiveAlert]:
+        data = self._get("/api/v1/alerts")
+        return [
+            ActiveAlert(a["labels"], a.get("annotations", {}), a["state"],
+                        a.get("activeAt", ""), a.get("value", ""))
+            for a in data["alerts"]
+        ]
+
+    def targets(self) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/targets", state="active")["activeTargets"])
+
+    def rules(self) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/rules")["groups"])

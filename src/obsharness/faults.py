@@ -1,0 +1,62 @@
+"""Fault injection into the sample apps through their chaos API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from obsharness.errors import ObsharnessError
+
+
+class FaultError(ObsharnessError):
+    """An app refused a fault or could not be reached."""
+
+
+@dataclass
+class InjectedFault:
+    component: str
+    settings: dict[str, Any]
+    at: float  # wall clock, seconds since the epoch
+
+
+@dataclass
+class ChaosClient:
+    """POST/DELETE/GET /chaos on one app; remembers what was injected and when."""
+
+    component: str
+    base_url: str
+    timeout: float = 5.0
+    history: list[InjectedFault] = field(default_factory=list)
+
+    def _call(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        url = f"{self.base_url.rstrip('/')}/chaos"
+        try:
+            response = requests.request(method, url, json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise FaultError(f"{self.component}: {method} {url} failed: {exc}") from exc
+        if response.status_code == 400:
+            raise FaultError(
+                f"{self.component} rejected fault {body}: {response.json().get('error')}"
+            )
+        if response.status_code != 200:
+            raise FaultError(
+                f"{self.component}: {method} {url} answered {response.status_code}: "
+                f"{response.text[:200]}"
+            )
+        return dict(response.json())
+
+    def inject(self, **settings: Any) -> InjectedFault:
+        self._call("POST", settings)
+        fault = InjectedFault(self.component, settings, time.time())
+        self.history.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self._call("DELETE")
+        self.history.append(InjectedFault(self.component, {}, time.time()))
+
+    def current(self) -> dict[str, Any]:
+        return self._call("GET")

@@ -1,0 +1,243 @@
+"""pytest plugin: command-line options and the default fixtures.
+
+Expensive things are session-scoped (the stack, the webhook receiver);
+each scenario gets a cheap reset (faults cleared, alerts quiet, inbox empty).
+This is the only module of the library that imports pytest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from obsharness.backends import BACKENDS, choose_backend
+from obsharness.clients.alertmanager import AlertmanagerClient
+from obsharness.clients.prometheus import PrometheusClient
+from obsharness.errors import ComponentUnavailableError, ObsharnessError
+from obsharness.faults import ChaosClient
+from obsharness.load import TrafficGenerator
+from obsharness.scenario import Quiescence
+from obsharness.sinks.webhook import WebhookSink
+from obsharness.stack.executor import tail
+from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
+from obsharness.stack.process import ProcessStack
+
+DEFAULT_TIME_SCALE = 60.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("obsharness", "observability stack harness")
+    group.addoption(
+        "--stack-backend", choices=BACKENDS, default=os.environ.get("OBSHARNESS_BACKEND", "auto"),
+        help="where the stack runs: auto (docker when an engine answers, else process), "
+        "process, docker, external. Default: auto.",
+    )
+    group.addoption(
+        "--time-scale", type=float,
+        default=float(os.environ.get("OBSHARNESS_TIME_SCALE", DEFAULT_TIME_SCALE)),
+        help=f"divide every duration in the rendered configs by N (1 = production timing). "
+        f"Default: {DEFAULT_TIME_SCALE:g}.",
+    )
+    group.addoption(
+        "--require-all", action="store_true", default=False,
+        help="fail, instead of skip, scenarios whose components are unavailable (nightly CI).",
+    )
+    group.addoption(
+        "--run-dir", default=os.environ.get("OBSHARNESS_RUN_DIR", "reports/run"),
+        help="where rendered configs and component logs go. Default: reports/run.",
+    )
+    group.addoption(
+        "--stack-port", action="append", default=[], metavar="COMPONENT=PORT",
+        help="pin a component to a host port (repeatable); by default every port is free-chosen.",
+    )
+
+
+@dataclass(frozen=True)
+class HarnessOptions:
+    backend: str
+    time_scale: float
+    require_all: bool
+    run_dir: Path
+    fixed_ports: dict[str, int] = field(default_factory=dict)
+
+
+def parse_port_pins(pins: list[str]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    env = os.environ.get("OBSHARNESS_PORTS", "")
+    for pin in [p for p in env.split(",") if p.strip()] + pins:
+        name, sep, port = pin.partition("=")
+        if not sep or not port.strip().isdigit():
+            raise pytest.UsageError(f"--stack-port expects COMPONENT=PORT, got {pin!r}")
+        ports[name.strip()] = int(port)
+    return ports
+
+
+@pytest.fixture(scope="session")
+def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
+    scale = float(pytestconfig.getoption("--time-scale"))
+    if scale < 1:
+        raise pytest.UsageError(f"--time-scale must be >= 1 (1 = production timing), got {scale}")
+    return HarnessOptions(
+        backend=str(pytestconfig.getoption("--stack-backend")),
+        time_scale=scale,
+        require_all=bool(pytestconfig.getoption("--require-all")),
+        run_dir=Path(str(pytestconfig.getoption("--run-dir"))).resolve(),
+        fixed_ports=parse_port_pins(list(pytestconfig.getoption("--stack-port"))),
+    )
+
+
+@pytest.fixture(scope="session")
+def stack_manifest() -> Manifest:
+    return load_manifest(default_manifest_path())
+
+
+def _unavailable(options: HarnessOptions, exc: ComponentUnavailableError) -> None:
+    message = f"{exc.component} unavailable: {exc.reason}. How to get it: {exc.how_to_get}"
+    if options.require_all:
+        pytest.fail(f"--require-all: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def webhook_sink(stack_manifest: Manifest) -> Iterator[WebhookSink]:
+    spec = stack_manifest.sinks["alert-webhook"]
+    with WebhookSink(path=spec.path) as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def stack(
+    harness_options: HarnessOptions, stack_manifest: Manifest, webhook_sink: WebhookSink,
+) -> Iterator[ProcessStack]:
+    """The whole stack, started once per session and always stopped."""
+    choice = choose_backend(harness_options.backend)
+    if choice.name != "process":
+        pytest.fail(choice.unsupported_reason or f"backend {choice.name} is not available",
+                    pytrace=False)
+    running = ProcessStack(
+        stack_manifest,
+        harness_options.run_dir,
+        time_scale=harness_options.time_scale,
+        sink_addresses={"alert-webhook": webhook_sink.address},
+        fixed_ports=harness_options.fixed_ports,
+    )
+    try:
+        running.start()
+    except ComponentUnavailableError as exc:
+        _unavailable(harness_options, exc)
+    except ObsharnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(stack: ProcessStack) -> PrometheusClient:
+    return PrometheusClient(stack.url("prometheus"))
+
+
+@pytest.fixture(scope="session")
+def alertmanager(stack: ProcessStack) -> AlertmanagerClient:
+    return AlertmanagerClient(stack.url("alertmanager"))
+
+
+@pytest.fixture(scope="session")
+def chaos_clients(stack: ProcessStack, stack_manifest: Manifest) -> dict[str, ChaosClient]:
+    return {
+        name: ChaosClient(name, stack.url(name))
+        for name, comp in stack_manifest.components.items()
+        if comp.role == "app" and name in stack.components()
+    }
+
+
+class TrafficPool:
+    """Traffic generators of one scenario; all stopped when it ends."""
+
+    def __init__(self, stack: ProcessStack) -> None:
+        self.stack = stack
+        self.generators: dict[str, TrafficGenerator] = {}
+
+    def start(self, component: str, rate_per_s: float) -> TrafficGenerator:
+        self.stop(component)
+        generator = TrafficGenerator(self.stack.url(component), rate_per_s=rate_per_s).start()
+        self.generators[component] = generator
+        return generator
+
+    def stop(self, component: str | None = None) -> None:
+        names = [component] if component else list(self.generators)
+        for name in names:
+            generator = self.generators.pop(name, None)
+            if generator is not None:
+                generator.stop()
+
+
+@dataclass
+class ScenarioContext:
+    """Per-scenario state that steps share: when it began, what was injected."""
+
+    started_at: float
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def traffic(stack: ProcessStack) -> Iterator[TrafficPool]:
+    pool = TrafficPool(stack)
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.fixture
+def clean_stack(
+    stack: ProcessStack,
+    prometheus: PrometheusClient,
+    alertmanager: AlertmanagerClient,
+    chaos_clients: dict[str, ChaosClient],
+    webhook_sink: WebhookSink,
+) -> Iterator[ScenarioContext]:
+    """Reset between scenarios: stack alive, no faults, no alert active, empty inbox."""
+    stack.check_alive()
+    for client in chaos_clients.values():
+        client.clear()
+    Quiescence(prometheus, alertmanager, stack.rendered.timing).wait()
+    webhook_sink.clear()
+    context = ScenarioContext(started_at=time.time())
+    try:
+        yield context
+    finally:
+        for client in chaos_clients.values():
+            with contextlib.suppress(ObsharnessError):
+                client.clear()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest, step: Any, exception: Exception, **_: Any
+) -> None:
+    """Attach the evidence a failing step needs: component logs and notifications."""
+    sections: list[str] = []
+    if "stack" in request.fixturenames:
+        with contextlib.suppress(pytest.FixtureLookupError, ObsharnessError):
+            running: ProcessStack = request.getfixturevalue("stack")
+            for name in running.components():
+                sections.append(f"--- {name} ({running.log_path(name)})\n"
+                                f"{tail(running.log_path(name), 20)}")
+    if "webhook_sink" in request.fixturenames:
+        with contextlib.suppress(pytest.FixtureLookupError):
+            sink: WebhookSink = request.getfixturevalue("webhook_sink")
+            notes = [n.summary() for n in sink.notifications()] or ["none"]
+            sections.append("--- webhook notifications\n" + "\n".join(notes))
+    if sections:
+        request.node.add_report_section(
+            "call", f"obsharness evidence for step '{step.name}'", "\n".join(sections)
+        )

@@ -1,0 +1,39 @@
+"""What a scenario needs before it starts: a quiet stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from obsharness.clients.alertmanager import AlertmanagerClient
+from obsharness.clients.prometheus import PrometheusClient
+from obsharness.stack.render import Timing
+from obsharness.waiting import eventually
+
+
+@dataclass
+class Quiescence:
+    """Waits until no alert is pending or firing in Prometheus and none is active
+    in Alertmanager, so one scenario's alerts never leak into the next."""
+
+    prometheus: PrometheusClient
+    alertmanager: AlertmanagerClient
+    timing: Timing
+
+    def _active(self) -> list[str]:
+        names = [f"prometheus:{a.labels.get('alertname')}({a.state})"
+                 for a in self.prometheus.alerts()]
+        names += [f"alertmanager:{a['labels'].get('alertname')}"
+                  for a in self.alertmanager.alerts(active=True)]
+        return names
+
+    def wait(self) -> None:
+        timeout = max(
+            (self.timing.resolve_deadline_s(a) for a in self.timing.alert_for_ms), default=30.0
+        )
+        eventually(
+            self._active,
+            lambda active: not active,
+            what="a quiet stack before the scenario (no pending, firing or active alert)",
+            timeout=timeout,
+            interval=0.1,
+        )

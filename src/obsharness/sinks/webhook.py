@@ -1,0 +1,197 @@
+"""A real HTTP webhook receiver that captures Alertmanager notifications.
+
+It listens on 127.0.0.1 in the test process; Alertmanager's rendered config
+points its webhook at it. Steps wait for a notification that matches an
+alert name, labels and status; a failure lists what did arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from obsharness.ports import LOOPBACK
+from obsharness.waiting import eventually, holds_for
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One POST from Alertmanager, as received."""
+
+    received_at: float  # wall clock, seconds since the epoch
+    path: str
+    payload: dict[str, Any]
+
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        return list(self.payload.get("alerts", []))
+
+    def summary(self) -> str:
+        parts = [
+            f"{a.get('status')} {a.get('labels', {}).get('alertname')} "
+            f"{ {k: v for k, v in a.get('labels', {}).items() if k != 'alertname'} }"
+            for a in self.alerts
+        ]
+        return f"[{time.strftime('%H:%M:%S', time.localtime(self.received_at))}] " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class AlertMatch:
+    notification: Notification
+    alert: dict[str, Any]
+
+
+def parse_time(text: str) -> float:
+    """Alertmanager's RFC 3339 timestamps (nanoseconds allowed) to epoch seconds."""
+    if text.startswith("0001-01-01"):
+        return 0.0
+    head, _, frac = text.rstrip("Z").partition(".")
+    base = datetime.fromisoformat(head + "+00:00").timestamp()
+    digits = "".join(ch for ch in frac if ch.isdigit())
+    return base + (float(f"0.{digits}") if digits else 0.0)
+
+
+class WebhookSink:
+    """Session-scoped receiver with a cheap per-scenario reset (clear())."""
+
+    def __init__(self, *, port: int = 0, path: str = "/alerts") -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._received: list[Notification] = []
+        self.rejected: list[str] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                try:
+                    payload = json.loads(body)
+                    if not isinstance(payload, dict):
+                        raise ValueError("not a JSON object")
+                except ValueError as exc:
+                    sink.rejected.append(f"{self.path}: {exc}: {body[:200]!r}")
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                with sink._lock:
+                    sink._received.append(Notification(time.time(), self.path, payload))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return  # keep pytest output clean; notifications are the record
+
+        self._server = ThreadingHTTPServer((LOOPBACK, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink",
+                                        daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}{self.path}"
+
+    def start(self) -> WebhookSink:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> WebhookSink:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- inspection --------------------------------------------------------
+    def notifications(self) -> list[Notification]:
+        with self._lock:
+            return list(self._received)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._received.clear()
+        self.rejected.clear()
+
+    def matches(
+        self,
+        alertname: str,
+        *,
+        status: str,
+        labels: Mapping[str, str] | None = None,
+        not_before: float = 0.0,
+    ) -> list[AlertMatch]:
+        """Alerts with this name, status and labels whose start (firing) or end
+        (resolved) is not before `not_before`: older alerts are history."""
+        wanted = {"alertname": alertname, **(labels or {})}
+        found: list[AlertMatch] = []
+        for note in self.notifications():
+            for alert in note.alerts:
+                alert_labels = alert.get("labels", {})
+                if alert.get("status") != status:
+                    continue
+                if any(alert_labels.get(k) != v for k, v in wanted.items()):
+                    continue
+                stamp = alert.get("startsAt" if status == "firing" else "endsAt", "")
+                if parse_time(stamp) + 1.0 < not_before:  # 1 s for clock rounding
+                    continue
+                found.append(AlertMatch(note, alert))
+        return found
+
+    def _describe(self, alertname: str, status: str, labels: Mapping[str, str] | None) -> str:
+        received = [n.summary() for n in self.notifications()]
+        seen = "; ".join(received[-8:]) if received else "no notification at all"
+        return f"{status} {alertname} {dict(labels or {})} at {self.url} (received so far: {seen})"
+
+    def wait_for(
+        self,
+        alertname: str,
+        *,
+        status: str = "firing",
+        labels: Mapping[str, str] | None = None,
+        not_before: float = 0.0,
+        timeout: float,
+    ) -> AlertMatch:
+        outcome = eventually(
+            lambda: self.matches(alertname, status=status, labels=labels, not_before=not_before),
+            bool,
+            what=self._describe(alertname, status, labels),
+            timeout=timeout,
+            interval=0.05,
+        )
+        return outcome.value[0]
+
+    def assert_none_for(
+        self,
+        alertname: str,
+        *,
+        status: str = "firing",
+        labels: Mapping[str, str] | None = None,
+        not_before: float = 0.0,
+        duration: float,
+    ) -> None:
+        holds_for(
+            lambda: self.matches(alertname, status=status, labels=labels, not_before=not_before),
+            lambda found: not found,
+            what=f"absence of a {status} {alertname} {dict(labels or {})} notification",
+            duration=duration,
+            interval=0.1,
+        )

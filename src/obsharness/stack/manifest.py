@@ -1,0 +1,219 @@
+"""The stack manifest (stack/stack.yaml): components, ports, configs, readiness, dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsharness.errors import ManifestError
+
+_COMPONENT_KEYS = {
+    "role", "description", "port", "readiness", "config", "depends_on",
+    "binary", "image", "build", "process",
+}
+_PROCESS_KEYS = {"program", "args", "env"}
+_SINK_KEYS = {"port", "path", "description"}
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How the process backend runs a component.
+
+    `program` is a binary name resolved by obsharness.binaries, or "python"
+    for the harness's own interpreter. Args may use the placeholders
+    {listen} {port} {config} {data_dir} {run_dir} {stack_dir}.
+    """
+
+    program: str
+    args: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    role: str
+    port: int
+    readiness: str
+    description: str = ""
+    config: str | None = None
+    depends_on: tuple[str, ...] = ()
+    binary: str | None = None
+    image: str | None = None
+    build: str | None = None
+    process: ProcessSpec | None = None
+
+    @property
+    def config_dir(self) -> str | None:
+        """The stack/ sub-directory that holds this component's config tree."""
+        return self.config.split("/", 1)[0] if self.config else None
+
+
+@dataclass(frozen=True)
+class Sink:
+    """A receiver the harness provides in tests (webhook, SMTP)."""
+
+    name: str
+    port: int
+    path: str = "/"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    components: dict[str, Component]
+    sinks: dict[str, Sink]
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.path.parent
+
+    def component(self, name: str) -> Component:
+        try:
+            return self.components[name]
+        except KeyError:
+            known = ", ".join(sorted(self.components))
+            raise ManifestError(
+                f"{self.path}: no component named {name!r}; the manifest has: {known}"
+            ) from None
+
+    def start_order(self) -> list[list[Component]]:
+        """Components in dependency levels: every level only needs earlier ones."""
+        remaining = dict(self.components)
+        done: set[str] = set(self.sinks)
+        levels: list[list[Component]] = []
+        while remaining:
+            level = [c for c in remaining.values() if set(c.depends_on) <= done]
+            if not level:
+                raise ManifestError(
+                    f"{self.path}: dependency cycle among {', '.join(sorted(remaining))}; "
+                    f"check their depends_on lists"
+                )
+            levels.append(sorted(level, key=lambda c: c.name))
+            for c in level:
+                done.add(c.name)
+                del remaining[c.name]
+        return levels
+
+    def service_ports(self) -> dict[str, int]:
+        """Service name -> container port, for components and sinks alike."""
+        ports = {name: c.port for name, c in self.components.items()}
+        ports.update({name: s.port for name, s in self.sinks.items()})
+        return ports
+
+
+def _check_keys(where: str, data: dict[str, Any], allowed: set[str], path: Path) -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise ManifestError(
+            f"{path}: {where} has unknown key(s) {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def _require(where: str, data: dict[str, Any], key: str, kind: type, path: Path) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind):
+        raise ManifestError(
+            f"{path}: {where}.{key} must be a {kind.__name__}, got {value!r}"
+        )
+    return value
+
+
+def _component(name: str, raw: Any, path: Path) -> Component:
+    where = f"components.{name}"
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: {where} must be a mapping")
+    _check_keys(where, raw, _COMPONENT_KEYS, path)
+    process = None
+    if "process" in raw:
+        praw = raw["process"]
+        if not isinstance(praw, dict):
+            raise ManifestError(f"{path}: {where}.process must be a mapping")
+        _check_keys(f"{where}.process", praw, _PROCESS_KEYS, path)
+        program = praw.get("program") or raw.get("binary")
+        if not isinstance(program, str):
+            raise ManifestError(f"{path}: {where} needs process.program or binary")
+        process = ProcessSpec(
+            program=program,
+            args=tuple(str(a) for a in praw.get("args", [])),
+            env={str(k): str(v) for k, v in (praw.get("env") or {}).items()},
+        )
+    return Component(
+        name=name,
+        role=_require(where, raw, "role", str, path),
+        port=_require(where, raw, "port", int, path),
+        readiness=_require(where, raw, "readiness", str, path),
+        description=str(raw.get("description", "")),
+        config=raw.get("config"),
+        depends_on=tuple(raw.get("depends_on", [])),
+        binary=raw.get("binary"),
+        image=raw.get("image"),
+        build=raw.get("build"),
+        process=process,
+    )
+
+
+def load_manifest(path: Path | str) -> Manifest:
+    """Load and check stack.yaml; errors name the file and the offending key."""
+    path = Path(path).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ManifestError(f"stack manifest {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f":{line + 1}" if line is not None else ""
+        raise ManifestError(f"{path}{at}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("version") != 1:
+        raise ManifestError(f"{path}: expected a mapping with 'version: 1'")
+    sinks: dict[str, Sink] = {}
+    for name, sraw in (raw.get("sinks") or {}).items():
+        _check_keys(f"sinks.{name}", sraw, _SINK_KEYS, path)
+        sinks[name] = Sink(
+            name=name,
+            port=_require(f"sinks.{name}", sraw, "port", int, path),
+            path=str(sraw.get("path", "/")),
+            description=str(sraw.get("description", "")),
+        )
+    components = {
+        name: _component(name, craw, path) for name, craw in (raw.get("components") or {}).items()
+    }
+    known = set(components) | set(sinks)
+    for comp in components.values():
+        missing = [d for d in comp.depends_on if d not in known]
+        if missing:
+            raise ManifestError(
+                f"{path}: components.{comp.name}.depends_on names unknown "
+                f"{', '.join(missing)}; known: {', '.join(sorted(known))}"
+            )
+        if comp.config and not (path.parent / comp.config).is_file():
+            raise ManifestError(
+                f"{path}: components.{comp.name}.config points at {comp.config}, "
+                f"which does not exist under {path.parent}"
+            )
+    manifest = Manifest(path=path, components=components, sinks=sinks)
+    manifest.start_order()  # fail now on cycles, not at start-up
+    return manifest
+
+
+def default_manifest_path() -> Path:
+    """stack/stack.yaml of the project: $OBSHARNESS_STACK, else found from the cwd upwards."""
+    import os
+
+    env = os.environ.get("OBSHARNESS_STACK")
+    if env:
+        return Path(env)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "stack" / "stack.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ManifestError(
+        f"no stack/stack.yaml found in {here} or its parents; run from the project "
+        f"root or set OBSHARNESS_STACK to the manifest's path"
+    )

@@ -1,0 +1,358 @@
+"""Render the stack's configs into a run directory.
+
+The files under stack/ stay as deployed. A run gets copies in which service
+addresses (`alertmanager:9093`) point at the backend's real addresses and,
+when asked, every duration is compressed by the time scale. Sources are
+checked with the tools' own validators first, so an error names the file a
+person edits; rendered copies are checked again.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsharness import toolchecks
+from obsharness.errors import ConfigError, TimeCompressionFloorWarning
+from obsharness.stack.manifest import Component, Manifest
+from obsharness.timing import (
+    MIN_INTERVAL_MS,
+    FloorApplied,
+    TimeScaler,
+    format_duration,
+    parse_duration,
+    scale_promql,
+)
+
+DEFAULT_SCRAPE_INTERVAL_MS = 60_000  # Prometheus' default when the config sets none
+DEFAULT_EVAL_INTERVAL_MS = 60_000
+DEFAULT_GROUP_WAIT_MS = 30_000
+DEFAULT_GROUP_INTERVAL_MS = 300_000
+
+
+@dataclass
+class Timing:
+    """The durations that matter for waiting on an alert, as rendered (ms)."""
+
+    scrape_interval_ms: int = DEFAULT_SCRAPE_INTERVAL_MS
+    evaluation_interval_ms: int = DEFAULT_EVAL_INTERVAL_MS
+    group_wait_ms: int = DEFAULT_GROUP_WAIT_MS
+    group_interval_ms: int = DEFAULT_GROUP_INTERVAL_MS
+    alert_for_ms: dict[str, int] = field(default_factory=dict)
+    alert_window_ms: dict[str, int] = field(default_factory=dict)
+
+    def floor_s(self, alert: str) -> float:
+        """Least time from fault to notification the config allows:
+        the rule's `for` + one scrape + one evaluation + group_wait."""
+        total = (
+            self.alert_for_ms[alert]
+            + self.scrape_interval_ms
+            + self.evaluation_interval_ms
+            + self.group_wait_ms
+        )
+        return total / 1000
+
+    def fire_deadline_s(self, alert: str) -> float:
+        """Generous bound for a notification to arrive once the fault is in place.
+
+        The window must fill enough to cross the threshold, `for` must pass, and
+        an existing alert group may wait a whole group_interval.
+        """
+        ms = (
+            self.alert_window_ms.get(alert, 0)
+            + self.alert_for_ms[alert]
+            + self.group_wait_ms
+            + self.group_interval_ms
+            + 4 * (self.scrape_interval_ms + self.evaluation_interval_ms)
+        )
+        return 1.5 * ms / 1000 + 5
+
+    def quiet_period_s(self, alert: str) -> float:
+        """How long a held condition certainly takes to notify: used to prove silence."""
+        ms = (
+            self.alert_window_ms.get(alert, 0)
+            + self.alert_for_ms[alert]
+            + self.group_wait_ms
+            + 2 * (self.scrape_interval_ms + self.evaluation_interval_ms)
+        )
+        return ms / 1000
+
+    def resolve_deadline_s(self, alert: str) -> float:
+        ms = (
+            self.alert_window_ms.get(alert, 0)
+            + 2 * self.group_interval_ms
+            + 4 * (self.scrape_interval_ms + self.evaluation_interval_ms)
+        )
+        return 1.5 * ms / 1000 + 5
+
+
+@dataclass
+class RenderedStack:
+    run_dir: Path
+    time_scale: float
+    configs: dict[str, Path]
+    timing: Timing
+    floors: list[FloorApplied]
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Keeps multi-line PromQL readable in rendered files."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_presenter)
+
+
+def _load_yaml(path: Path, component: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            component=component, path=path, line=line, detail=str(problem), checked_with="YAML"
+        ) from None
+
+
+def _write_yaml(path: Path, data: Any, source: Path, scale: float) -> None:
+    header = (
+        f"# Rendered by obsharness from {source} (time scale {scale:g}).\n"
+        f"# Do not edit: change the source and run again.\n"
+    )
+    body = yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, width=1000)
+    path.write_text(header + body)
+
+
+def address_rewriter(addresses: Mapping[str, str], ports: Mapping[str, int]) -> Callable[[str], str]:
+    """Replace `service:containerport` with the backend's `host:port` in any string."""
+    patterns = [
+        (re.compile(rf"(?<![\w.-]){re.escape(name)}:{port}(?!\d)"), addresses[name])
+        for name, port in ports.items()
+        if name in addresses
+    ]
+
+    def rewrite(text: str) -> str:
+        for pattern, replacement in patterns:
+            text = pattern.sub(replacement, text)
+        return text
+
+    return rewrite
+
+
+def _map_strings(data: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return fn(data)
+    if isinstance(data, list):
+        return [_map_strings(item, fn) for item in data]
+    if isinstance(data, dict):
+        return {key: _map_strings(value, fn) for key, value in data.items()}
+    return data
+
+
+class _Renderer:
+    def __init__(self, manifest: Manifest, scaler: TimeScaler, rewrite: Callable[[str], str]):
+        self.manifest = manifest
+        self.scaler = scaler
+        self.rewrite = rewrite
+        self.timing = Timing()
+
+    def _scale_key(
+        self, block: dict[str, Any], key: str, where: str, *, floor_ms: int = 0, reason: str = ""
+    ) -> int | None:
+        if key not in block:
+            return None
+        ms = self.scaler.scale_ms(
+            parse_duration(str(block[key])), floor_ms=floor_ms, where=f"{where}.{key}",
+            reason=reason,
+        )
+        block[key] = format_duration(ms)
+        return ms
+
+    # --- Prometheus -------------------------------------------------------
+    def prometheus_config(self, data: dict[str, Any], where: str) -> None:
+        glob = data.setdefault("global", {}) or {}
+        data["global"] = glob
+        reason = "an interval stays above what the tools can honour"
+        scrape = self._scale_key(glob, "scrape_interval", f"{where} global",
+                                 floor_ms=MIN_INTERVAL_MS, reason=reason)
+        if scrape is None:
+            scrape = self.scaler.scale_ms(DEFAULT_SCRAPE_INTERVAL_MS, floor_ms=MIN_INTERVAL_MS)
+            glob["scrape_interval"] = format_duration(scrape)
+        evaluation = self._scale_key(glob, "evaluation_interval", f"{where} global",
+                                     floor_ms=MIN_INTERVAL_MS, reason=reason)
+        if evaluation is None:
+            evaluation = self.scaler.scale_ms(DEFAULT_EVAL_INTERVAL_MS, floor_ms=MIN_INTERVAL_MS)
+            glob["evaluation_interval"] = format_duration(evaluation)
+        self._scale_timeout(glob, scrape, f"{where} global")
+        slowest = scrape
+        for job in data.get("scrape_configs") or []:
+            job_where = f"{where} scrape_configs[{job.get('job_name')}]"
+            interval = self._scale_key(job, "scrape_interval", job_where,
+                                       floor_ms=MIN_INTERVAL_MS, reason=reason) or scrape
+            self._scale_timeout(job, interval, job_where)
+            slowest = max(slowest, interval)
+        self.timing.scrape_interval_ms = slowest
+        self.timing.evaluation_interval_ms = evaluation
+
+    def _scale_timeout(self, block: dict[str, Any], interval_ms: int, where: str) -> None:
+        if "scrape_timeout" in block:
+            ms = self.scaler.scale_ms(parse_duration(str(block["scrape_timeout"])))
+            block["scrape_timeout"] = format_duration(min(ms, interval_ms))  # Prometheus requires <= interval
+
+    def rule_file(self, data: dict[str, Any], where: str) -> None:
+        scrape = self.timing.scrape_interval_ms
+        for group in data.get("groups") or []:
+            group_where = f"{where} group {group.get('name')}"
+            evaluation = self._scale_key(
+                group, "interval", group_where, floor_ms=MIN_INTERVAL_MS,
+                reason="an interval stays above what the tools can honour",
+            ) or self.timing.evaluation_interval_ms
+            for rule in group.get("rules") or []:
+                name = rule.get("alert") or rule.get("record")
+                rule_where = f"{group_where} rule {name}"
+                if "expr" in rule:
+                    before = str(rule["expr"])
+                    rule["expr"] = scale_promql(
+                        before, self.scaler, scrape_interval_ms=scrape, where=rule_where
+                    )
+                    if "alert" in rule:
+                        self.timing.alert_window_ms[name] = _longest_range_ms(str(rule["expr"]))
+                reason = "`for` keeps at least one evaluation interval"
+                for_ms = self._scale_key(rule, "for", rule_where, floor_ms=evaluation,
+                                         reason=reason)
+                self._scale_key(rule, "keep_firing_for", rule_where, floor_ms=evaluation,
+                                reason=reason)
+                if "alert" in rule:
+                    self.timing.alert_for_ms[name] = for_ms or 0
+
+    # --- Alertmanager -----------------------------------------------------
+    def alertmanager_config(self, data: dict[str, Any], where: str) -> None:
+        glob = data.get("global") or {}
+        self._scale_key(glob, "resolve_timeout", f"{where} global")
+        route = data.get("route") or {}
+        self._route(route, f"{where} route", top=True)
+
+    def _route(self, route: dict[str, Any], where: str, *, top: bool) -> None:
+        wait = self._scale_key(route, "group_wait", where)
+        interval = self._scale_key(
+            route, "group_interval", where, floor_ms=MIN_INTERVAL_MS,
+            reason="an interval stays above what the tools can honour",
+        )
+        self._scale_key(route, "repeat_interval", where, floor_ms=interval or MIN_INTERVAL_MS,
+                        reason="repeat_interval is at least group_interval")
+        if top:
+            if wait is None:
+                wait = self.scaler.scale_ms(DEFAULT_GROUP_WAIT_MS)
+            if interval is None:
+                interval = self.scaler.scale_ms(DEFAULT_GROUP_INTERVAL_MS,
+                                                floor_ms=MIN_INTERVAL_MS)
+            self.timing.group_wait_ms = wait
+            self.timing.group_interval_ms = interval
+        for index, child in enumerate(route.get("routes") or []):
+            self._route(child, f"{where}.routes[{index}]", top=False)
+
+
+_RANGE_IN_EXPR = re.compile(r"\[(\w+)(?::\w*)?\]")
+
+
+def _longest_range_ms(expr: str) -> int:
+    windows = [parse_duration(m) for m in _RANGE_IN_EXPR.findall(expr)]
+    return max(windows, default=0)
+
+
+def validate_sources(manifest: Manifest) -> None:
+    """Check the deployable configs under stack/ with promtool and amtool."""
+    for comp in manifest.components.values():
+        if not comp.config:
+            continue
+        source = manifest.stack_dir / comp.config
+        _load_yaml(source, comp.name)
+        if comp.binary == "prometheus":
+            for rule_file in _rule_files(source, _load_yaml(source, comp.name)):
+                _load_yaml(rule_file, comp.name)
+            toolchecks.check_prometheus_config(source)
+        elif comp.binary == "alertmanager":
+            toolchecks.check_alertmanager_config(source)
+
+
+def rule_files_of(config_path: Path) -> list[Path]:
+    """The rule files a Prometheus config loads (its rule_files globs, expanded)."""
+    return _rule_files(config_path, _load_yaml(config_path, "prometheus"))
+
+
+def _rule_files(config_path: Path, data: dict[str, Any]) -> list[Path]:
+    files: list[Path] = []
+    for pattern in (data or {}).get("rule_files") or []:
+        files.extend(sorted(config_path.parent.glob(str(pattern))))
+    return files
+
+
+def render_stack(
+    manifest: Manifest,
+    run_dir: Path,
+    *,
+    addresses: Mapping[str, str],
+    time_scale: float,
+    validate: bool = True,
+) -> RenderedStack:
+    """Render every component's config tree into run_dir/<config dir>/."""
+    if validate:
+        validate_sources(manifest)
+    scaler = TimeScaler(time_scale)
+    rewrite = address_rewriter(addresses, manifest.service_ports())
+    renderer = _Renderer(manifest, scaler, rewrite)
+    configs: dict[str, Path] = {}
+    # Prometheus first: rule windows depend on its scrape interval.
+    ordered = sorted(manifest.components.values(), key=lambda c: c.binary != "prometheus")
+    for comp in ordered:
+        if comp.config:
+            configs[comp.name] = _render_component(comp, manifest, run_dir, renderer)
+    if validate:
+        for name, path in configs.items():
+            comp = manifest.component(name)
+            if comp.binary == "prometheus":
+                toolchecks.check_prometheus_config(path)
+            elif comp.binary == "alertmanager":
+                toolchecks.check_alertmanager_config(path)
+    for floor in scaler.floors:
+        warnings.warn(str(floor), TimeCompressionFloorWarning, stacklevel=2)
+    return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors))
+
+
+def _render_component(
+    comp: Component, manifest: Manifest, run_dir: Path, renderer: _Renderer
+) -> Path:
+    assert comp.config is not None and comp.config_dir is not None
+    source_dir = manifest.stack_dir / comp.config_dir
+    target_dir = run_dir / comp.config_dir
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    # Unit tests of rules stay behind: they are run on the sources, uncompressed.
+    shutil.copytree(source_dir, target_dir, ignore=shutil.ignore_patterns("tests", "*.test.yml"))
+    source = manifest.stack_dir / comp.config
+    target = run_dir / comp.config
+    data = _map_strings(_load_yaml(source, comp.name), renderer.rewrite)
+    rel = source.relative_to(manifest.stack_dir.parent)
+    if comp.binary == "prometheus":
+        renderer.prometheus_config(data, str(rel))
+        for rule_source in _rule_files(source, data):
+            rule_target = target_dir / rule_source.relative_to(source_dir)
+            rules = _map_strings(_load_yaml(rule_source, comp.name), renderer.rewrite)
+            renderer.rule_file(rules, str(rule_source.relative_to(manifest.stack_dir.parent)))
+            _write_yaml(rule_target, rules, rule_source, renderer.scaler.scale)
+    elif comp.binary == "alertmanager":
+        renderer.alertmanager_config(data, str(rel))
+    _write_yaml(target, data, source, renderer.scaler.scale)
+    return target
