@@ -1,0 +1,7 @@
+"""Root conftest: the step modules are pytest plugins, so every feature can use every step."""
+
+pytest_plugins = [
+    "steps.common_steps",
+    "steps.alerting_steps",
+    "steps.config_steps",
+]

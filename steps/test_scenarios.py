@@ -1,0 +1,5 @@
+"""Binds every feature file to pytest; the steps live in the *_steps modules."""
+
+from pytest_bdd import scenarios
+
+scenarios("alerting.feature", "config_validation.feature")
