@@ -151,9 +151,13 @@ class ResolvedBinary:
 
 
 def project_root() -> Path:
+    """$OBSHARNESS_ROOT, else the folder above $OBSHARNESS_STACK's stack/, else found upwards."""
     env = os.environ.get("OBSHARNESS_ROOT")
     if env:
         return Path(env)
+    manifest = os.environ.get("OBSHARNESS_STACK")
+    if manifest:
+        return Path(manifest).resolve().parent.parent
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "stack" / "stack.yaml").is_file():
@@ -270,7 +274,8 @@ def _patch_debian_alertmanager(binary: Path, asset_dir: Path, out: Path) -> dict
     the extracted templates into the working directory under that name.
     """
     data = binary.read_bytes()
-    if DEBIAN_AM_ASSET_DIR not in data or (Path(DEBIAN_AM_ASSET_DIR.decode()) / "default.tmpl").is_file():
+    system_templates = Path(DEBIAN_AM_ASSET_DIR.decode()) / "default.tmpl"
+    if DEBIAN_AM_ASSET_DIR not in data or system_templates.is_file():
         shutil.copy2(binary, out)
         return {}
     out.write_bytes(data.replace(DEBIAN_AM_ASSET_DIR, PATCHED_AM_ASSET_DIR))

@@ -79,18 +79,26 @@ def parse_port_pins(pins: list[str]) -> dict[str, int]:
     return ports
 
 
-@pytest.fixture(scope="session")
-def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
-    scale = float(pytestconfig.getoption("--time-scale"))
+def _options(config: pytest.Config) -> HarnessOptions:
+    scale = float(config.getoption("--time-scale"))
     if scale < 1:
         raise pytest.UsageError(f"--time-scale must be >= 1 (1 = production timing), got {scale}")
     return HarnessOptions(
-        backend=str(pytestconfig.getoption("--stack-backend")),
+        backend=str(config.getoption("--stack-backend")),
         time_scale=scale,
-        require_all=bool(pytestconfig.getoption("--require-all")),
-        run_dir=Path(str(pytestconfig.getoption("--run-dir"))).resolve(),
-        fixed_ports=parse_port_pins(list(pytestconfig.getoption("--stack-port"))),
+        require_all=bool(config.getoption("--require-all")),
+        run_dir=Path(str(config.getoption("--run-dir"))).resolve(),
+        fixed_ports=parse_port_pins(list(config.getoption("--stack-port"))),
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _options(config)  # bad options are usage errors before anything is collected
+
+
+@pytest.fixture(scope="session")
+def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
+    return _options(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +230,7 @@ def clean_stack(
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_bdd_step_error(
-    request: pytest.FixtureRequest, step: Any, exception: Exception, **_: Any
+    request: pytest.FixtureRequest, step: Any, **_: Any
 ) -> None:
     """Attach the evidence a failing step needs: component logs and notifications."""
     sections: list[str] = []

@@ -11,8 +11,10 @@ from pathlib import Path
 from obsharness.binaries import resolve
 from obsharness.errors import ConfigError
 
-# "rules/alerts.yml: 9:15: group ..." or "rules/b.yml: not a valid duration"
-_PROMTOOL_LOCATED = re.compile(r"^\s*(?P<file>[^\s:][^:]*\.ya?ml):\s*(?:(?P<line>\d+):\d+:\s*)?(?P<msg>.+)$")
+# promtool names the file, then line:column when it knows them.
+_PROMTOOL_LOCATED = re.compile(
+    r"^\s*(?P<file>[^\s:][^:]*\.ya?ml):\s*(?:(?P<line>\d+):\d+:\s*)?(?P<msg>.+)$"
+)
 _YAML_LINE = re.compile(r"\byaml: line (?P<line>\d+): (?P<msg>.+)")
 
 

@@ -39,7 +39,8 @@ class Notification:
             f"{ {k: v for k, v in a.get('labels', {}).items() if k != 'alertname'} }"
             for a in self.alerts
         ]
-        return f"[{time.strftime('%H:%M:%S', time.localtime(self.received_at))}] " + "; ".join(parts)
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.received_at))
+        return f"[{stamp}] " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class WebhookSink:
                 self.send_response(200)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, *_: Any) -> None:
                 return  # keep pytest output clean; notifications are the record
 
         self._server = ThreadingHTTPServer((LOOPBACK, port), Handler)

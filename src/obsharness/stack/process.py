@@ -130,7 +130,9 @@ class ProcessStack:
             self.executors[comp.name] = self._executor(comp, programs[comp.name])
         try:
             for level in self.manifest.start_order():
-                self._start_level([self.executors[c.name] for c in level if c.name in self.executors])
+                self._start_level(
+                    [self.executors[c.name] for c in level if c.name in self.executors]
+                )
         except BaseException:
             self.stop()  # a failed or interrupted start leaves nothing behind
             raise

@@ -135,7 +135,9 @@ def _write_yaml(path: Path, data: Any, source: Path, scale: float) -> None:
     path.write_text(header + body)
 
 
-def address_rewriter(addresses: Mapping[str, str], ports: Mapping[str, int]) -> Callable[[str], str]:
+def address_rewriter(
+    addresses: Mapping[str, str], ports: Mapping[str, int]
+) -> Callable[[str], str]:
     """Replace `service:containerport` with the backend's `host:port` in any string."""
     patterns = [
         (re.compile(rf"(?<![\w.-]){re.escape(name)}:{port}(?!\d)"), addresses[name])
@@ -195,21 +197,22 @@ class _Renderer:
         if evaluation is None:
             evaluation = self.scaler.scale_ms(DEFAULT_EVAL_INTERVAL_MS, floor_ms=MIN_INTERVAL_MS)
             glob["evaluation_interval"] = format_duration(evaluation)
-        self._scale_timeout(glob, scrape, f"{where} global")
+        self._scale_timeout(glob, scrape)
         slowest = scrape
         for job in data.get("scrape_configs") or []:
             job_where = f"{where} scrape_configs[{job.get('job_name')}]"
             interval = self._scale_key(job, "scrape_interval", job_where,
                                        floor_ms=MIN_INTERVAL_MS, reason=reason) or scrape
-            self._scale_timeout(job, interval, job_where)
+            self._scale_timeout(job, interval)
             slowest = max(slowest, interval)
         self.timing.scrape_interval_ms = slowest
         self.timing.evaluation_interval_ms = evaluation
 
-    def _scale_timeout(self, block: dict[str, Any], interval_ms: int, where: str) -> None:
+    def _scale_timeout(self, block: dict[str, Any], interval_ms: int) -> None:
         if "scrape_timeout" in block:
             ms = self.scaler.scale_ms(parse_duration(str(block["scrape_timeout"])))
-            block["scrape_timeout"] = format_duration(min(ms, interval_ms))  # Prometheus requires <= interval
+            # Prometheus rejects a timeout longer than the interval.
+            block["scrape_timeout"] = format_duration(min(ms, interval_ms))
 
     def rule_file(self, data: dict[str, Any], where: str) -> None:
         scrape = self.timing.scrape_interval_ms
@@ -334,7 +337,8 @@ def render_stack(
 def _render_component(
     comp: Component, manifest: Manifest, run_dir: Path, renderer: _Renderer
 ) -> Path:
-    assert comp.config is not None and comp.config_dir is not None
+    assert comp.config is not None
+    assert comp.config_dir is not None
     source_dir = manifest.stack_dir / comp.config_dir
     target_dir = run_dir / comp.config_dir
     if target_dir.exists():

@@ -1,0 +1,122 @@
+"""The harness's own pytest plumbing, run in pytest subprocesses like a user would.
+
+Covers teardown after a pass, a failure and Ctrl-C; skips that name the
+missing component; --require-all; and unknown steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.helpers import assert_all_gone
+
+pytestmark = pytest.mark.slow
+
+USES_STACK = '''
+import json, os, time
+from pathlib import Path
+
+def test_uses_stack(stack):
+    Path("pids.json").write_text(json.dumps(stack.pids()))
+    mode = os.environ["MODE"]
+    if mode == "fail":
+        assert False, "deliberate failure"
+    if mode == "hang":
+        time.sleep(120)
+'''
+
+
+def _project(tmp_path: Path, test_source: str) -> Path:
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    (tmp_path / "test_it.py").write_text(test_source)
+    return tmp_path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "OBSHARNESS_STACK": str(ROOT / "stack" / "stack.yaml"), **extra}
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def _pytest(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-rs", *args], cwd=folder, env=_env(**env),
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.mark.parametrize(("mode", "code"), [("pass", 0), ("fail", 1)])
+def test_no_process_survives_a_pass_or_a_failure(tmp_path: Path, mode: str, code: int) -> None:
+    folder = _project(tmp_path, USES_STACK)
+    result = _pytest(folder, "--run-dir", str(tmp_path / "run"), MODE=mode)
+    assert result.returncode == code, result.stdout + result.stderr
+    pids = json.loads((folder / "pids.json").read_text())
+    assert set(pids) == {"prometheus", "alertmanager", "flask-app"}
+    assert_all_gone(pids.values())
+
+
+def test_no_process_survives_ctrl_c_during_a_scenario(tmp_path: Path) -> None:
+    folder = _project(tmp_path, USES_STACK)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--run-dir", str(tmp_path / "run")],
+        cwd=folder, env=_env(MODE="hang"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "pids.json").exists():
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the stack never started"
+            time.sleep(0.1)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, output  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in output
+    assert_all_gone(json.loads((folder / "pids.json").read_text()).values())
+
+
+def test_missing_component_skips_with_reason_and_require_all_fails(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "def test_needs_stack(stack):\n    pass\n")
+    missing = str(tmp_path / "no-prometheus-here")
+    skipped = _pytest(folder, "--run-dir", str(tmp_path / "run"),
+                      OBSHARNESS_PROMETHEUS_BIN=missing)
+    assert skipped.returncode == 0, skipped.stdout
+    assert "1 skipped" in skipped.stdout
+    assert "prometheus unavailable" in skipped.stdout
+    assert "How to get it" in skipped.stdout
+    failed = _pytest(folder, "--run-dir", str(tmp_path / "run"), "--require-all",
+                     OBSHARNESS_PROMETHEUS_BIN=missing)
+    assert failed.returncode == 1, failed.stdout
+    assert "--require-all: prometheus unavailable" in failed.stdout
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "def test_needs_stack(stack):\n    pass\n")
+    result = _pytest(folder, "--time-scale", "0.5")
+    assert "--time-scale must be >= 1" in result.stdout + result.stderr
+    result = _pytest(folder, "--stack-port", "prometheus")
+    assert "--stack-port expects COMPONENT=PORT" in result.stdout + result.stderr
+
+
+def test_unknown_step_names_the_step_and_the_feature(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "from pytest_bdd import scenarios\nscenarios('x.feature')\n")
+    (folder / "x.feature").write_text(
+        "Feature: X\n  Scenario: Y\n    Given the stack is runing\n"
+    )
+    result = _pytest(folder)
+    assert result.returncode == 1
+    assert 'Step definition is not found: Given "the stack is runing"' in result.stdout
+    assert "x.feature" in result.stdout

@@ -1,0 +1,62 @@
+"""The manifest model and its error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from obsharness.errors import ManifestError
+from obsharness.stack.manifest import Manifest, load_manifest
+
+
+def test_real_manifest_orders_components_by_dependency(manifest: Manifest) -> None:
+    levels = [[c.name for c in level] for level in manifest.start_order()]
+    assert levels == [["alertmanager", "flask-app"], ["prometheus"]]
+    assert manifest.service_ports()["alert-webhook"] == 9095
+
+
+def test_every_component_has_a_process_recipe_and_readiness(manifest: Manifest) -> None:
+    for comp in manifest.components.values():
+        assert comp.process is not None, comp.name
+        assert comp.readiness.startswith("/"), comp.name
+
+
+def _write(stack_copy: Path, text: str, old: str, new: str) -> Path:
+    path = stack_copy / "stack.yaml"
+    content = path.read_text()
+    assert old in content
+    path.write_text(content.replace(old, new, 1))
+    return path
+
+
+def test_unknown_key_is_named(stack_copy: Path) -> None:
+    path = _write(stack_copy, "", "    role: metrics\n", "    role: metrics\n    prot: 1\n")
+    with pytest.raises(ManifestError, match=r"components\.prometheus has unknown key\(s\) prot"):
+        load_manifest(path)
+
+
+def test_unknown_dependency_is_named(stack_copy: Path) -> None:
+    path = _write(stack_copy, "", "depends_on: [alertmanager, flask-app]",
+                  "depends_on: [alertmanager, grafana]")
+    with pytest.raises(ManifestError, match="depends_on names unknown grafana"):
+        load_manifest(path)
+
+
+def test_dependency_cycle_is_refused(stack_copy: Path) -> None:
+    path = _write(stack_copy, "", "depends_on: [alert-webhook]", "depends_on: [prometheus]")
+    with pytest.raises(ManifestError, match="dependency cycle among alertmanager, prometheus"):
+        load_manifest(path)
+
+
+def test_missing_config_file_is_named(stack_copy: Path) -> None:
+    (stack_copy / "alertmanager" / "alertmanager.yml").unlink()
+    with pytest.raises(ManifestError, match="alertmanager/alertmanager.yml, which does not exist"):
+        load_manifest(stack_copy / "stack.yaml")
+
+
+def test_broken_yaml_names_the_line(stack_copy: Path) -> None:
+    path = stack_copy / "stack.yaml"
+    path.write_text(path.read_text() + "\n  bad: [unclosed\n")
+    with pytest.raises(ManifestError, match=r"stack\.yaml:\d+: not valid YAML"):
+        load_manifest(path)

@@ -1,0 +1,119 @@
+"""The process backend with real binaries: start, readiness, failures, teardown."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from obsharness.errors import (
+    ComponentDiedError,
+    ComponentStartError,
+    ComponentUnavailableError,
+    PortInUseError,
+)
+from obsharness.ports import is_free
+from obsharness.sinks.webhook import WebhookSink
+from obsharness.stack.manifest import Manifest, load_manifest
+from obsharness.stack.process import ProcessStack
+from tests.helpers import assert_all_gone
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sink() -> WebhookSink:
+    with WebhookSink() as running:
+        yield running
+
+
+def test_full_stack_starts_ready_and_stops_clean(
+    manifest: Manifest, tmp_path: Path, sink: WebhookSink
+) -> None:
+    stack = ProcessStack(manifest, tmp_path, time_scale=60,
+                         sink_addresses={"alert-webhook": sink.address})
+    with stack:
+        pids = stack.pids()
+        assert set(pids) == {"prometheus", "alertmanager", "flask-app"}
+        for name in pids:
+            url = stack.url(name)
+            assert url.startswith("http://127.0.0.1:")
+        assert requests.get(stack.url("prometheus") + "/-/ready", timeout=5).status_code == 200
+        assert requests.get(stack.url("alertmanager") + "/-/ready", timeout=5).status_code == 200
+        assert requests.get(stack.url("flask-app") + "/health", timeout=5).json()["status"] == "ok"
+        assert (tmp_path / "stack.json").is_file()
+        ports = dict(stack.ports)
+    assert_all_gone(pids.values())
+    assert all(is_free(p) for p in ports.values())
+    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "stack.json").exists()
+    assert (tmp_path / "logs" / "prometheus.log").stat().st_size > 0  # evidence stays
+
+
+def test_component_exiting_at_start_fails_at_once_with_its_log(
+    stack_copy: Path, tmp_path: Path, sink: WebhookSink
+) -> None:
+    manifest_path = stack_copy / "stack.yaml"
+    manifest_path.write_text(manifest_path.read_text().replace('"app:app"', '"no_such_module:app"'))
+    broken = load_manifest(manifest_path)
+    stack = ProcessStack(broken, tmp_path, time_scale=60,
+                         sink_addresses={"alert-webhook": sink.address}, start_timeout=60)
+    began = time.monotonic()
+    with pytest.raises(ComponentStartError) as caught:
+        stack.start()
+    assert time.monotonic() - began < 20, "a dead component must not wait for the timeout"
+    message = str(caught.value)
+    assert message.startswith("flask-app: exited with code")
+    assert "no_such_module" in message
+    assert str(tmp_path / "logs" / "flask-app.log") in message
+    assert_all_gone([e.pid for e in stack.executors.values() if e.pid])
+
+
+def test_port_in_use_names_component_port_and_holder(
+    manifest: Manifest, tmp_path: Path, sink: WebhookSink
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        stack = ProcessStack(manifest, tmp_path, time_scale=60, fixed_ports={"prometheus": port},
+                             sink_addresses={"alert-webhook": sink.address})
+        with pytest.raises(PortInUseError) as caught:
+            stack.start()
+    message = str(caught.value)
+    assert message.startswith(f"prometheus: port 127.0.0.1:{port} is already in use by pid ")
+    assert "--stack-port" in message
+    assert not stack.executors  # nothing was started
+
+
+def test_missing_binary_makes_the_component_unavailable(
+    manifest: Manifest, tmp_path: Path, sink: WebhookSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBSHARNESS_ALERTMANAGER_BIN", str(tmp_path / "missing-alertmanager"))
+    stack = ProcessStack(manifest, tmp_path, time_scale=60,
+                         sink_addresses={"alert-webhook": sink.address})
+    with pytest.raises(ComponentUnavailableError) as caught:
+        stack.start()
+    assert caught.value.component == "alertmanager"
+    assert "OBSHARNESS_ALERTMANAGER_BIN" in str(caught.value)
+    assert not stack.executors
+
+
+def test_a_component_that_dies_later_is_reported(manifest: Manifest, tmp_path: Path) -> None:
+    with ProcessStack(manifest, tmp_path, time_scale=60, only=["flask-app"]) as stack:
+        stack.check_alive()
+        stack.kill("flask-app")
+        with pytest.raises(ComponentDiedError, match="flask-app: exited with code -9"):
+            stack.check_alive()
+
+
+def test_only_pulls_in_dependencies(manifest: Manifest, tmp_path: Path, sink: WebhookSink) -> None:
+    stack = ProcessStack(manifest, tmp_path, time_scale=60, only=["alertmanager"],
+                         sink_addresses={"alert-webhook": sink.address})
+    assert [c.name for c in stack.selected] == ["alertmanager"]
+    with stack:
+        assert stack.components() == ["alertmanager"]
+    assert_all_gone([stack.executors["alertmanager"].pid or 0])

@@ -1,0 +1,109 @@
+"""Rendering stack/ into a run directory: addresses, time compression, validation."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsharness.errors import ConfigError, TimeCompressionFloorWarning
+from obsharness.stack.manifest import Manifest, load_manifest
+from obsharness.stack.render import render_stack
+
+ADDRESSES = {
+    "prometheus": "127.0.0.1:40001",
+    "alertmanager": "127.0.0.1:40002",
+    "flask-app": "127.0.0.1:40003",
+    "alert-webhook": "127.0.0.1:40004",
+}
+
+
+def test_render_rewrites_addresses_and_compresses_time(manifest: Manifest, tmp_path: Path) -> None:
+    rendered = render_stack(manifest, tmp_path, addresses=ADDRESSES, time_scale=60)
+    prom = yaml.safe_load((tmp_path / "prometheus" / "prometheus.yml").read_text())
+    assert prom["global"]["scrape_interval"] == "250ms"
+    assert prom["global"]["evaluation_interval"] == "250ms"
+    targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in prom["scrape_configs"]}
+    assert targets["flask-app"] == ["127.0.0.1:40003"]
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "127.0.0.1:40002"
+    ]
+    rule = yaml.safe_load((tmp_path / "prometheus" / "rules" / "alerts.yml").read_text())
+    high = rule["groups"][0]["rules"][0]
+    assert high["for"] == "2s"
+    assert "[5s]" in high["expr"]
+    assert '"5.."' in high["expr"]
+    am = yaml.safe_load((tmp_path / "alertmanager" / "alertmanager.yml").read_text())
+    assert am["route"]["group_wait"] == "500ms"
+    assert am["route"]["group_interval"] == "5s"
+    assert am["receivers"][0]["webhook_configs"][0]["url"] == "http://127.0.0.1:40004/alerts"
+    # The rendered copy carries a header that says where it came from.
+    assert (tmp_path / "alertmanager" / "alertmanager.yml").read_text().startswith(
+        "# Rendered by obsharness from"
+    )
+    # Unit tests of the rules are not shipped with the compressed copy.
+    assert not (tmp_path / "prometheus" / "tests").exists()
+    timing = rendered.timing
+    assert timing.floor_s("HighErrorRate") == pytest.approx(2 + 0.25 + 0.25 + 0.5)
+    assert timing.alert_window_ms["HighErrorRate"] == 5000
+    assert rendered.floors == []
+
+
+def test_time_scale_one_keeps_production_timing(manifest: Manifest, tmp_path: Path) -> None:
+    rendered = render_stack(manifest, tmp_path, addresses=ADDRESSES, time_scale=1)
+    assert rendered.timing.alert_for_ms["HighErrorRate"] == 120_000
+    assert rendered.timing.scrape_interval_ms == 15_000
+    assert rendered.timing.floor_s("HighErrorRate") == 120 + 15 + 15 + 30
+
+
+def test_extreme_scale_applies_floors_and_warns(manifest: Manifest, tmp_path: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rendered = render_stack(manifest, tmp_path, addresses=ADDRESSES, time_scale=1000)
+    reasons = {f.reason for f in rendered.floors}
+    assert "an interval stays above what the tools can honour" in reasons
+    # 5m / 1000 = 300ms, but the scrape interval is floored at 100ms: 4 scrapes need 400ms.
+    assert "a range window keeps at least 4 scrapes" in reasons
+    assert any(issubclass(w.category, TimeCompressionFloorWarning) for w in caught)
+    # The floors keep the semantics: the window still holds 4 scrapes.
+    assert rendered.timing.scrape_interval_ms == 100
+    assert rendered.timing.alert_window_ms["HighErrorRate"] == 400
+
+
+def test_broken_rule_file_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:
+    rules = stack_copy / "prometheus" / "rules" / "alerts.yml"
+    rules.write_text(rules.read_text().replace("rate(http_requests_total[5m]))", "rate(http_requests_total[5m])"))
+    broken = load_manifest(stack_copy / "stack.yaml")
+    with pytest.raises(ConfigError) as caught:
+        render_stack(broken, tmp_path / "run", addresses=ADDRESSES, time_scale=60)
+    message = str(caught.value)
+    assert message.startswith(f"prometheus: config file {rules}:9 is invalid")
+    assert "promtool check config" in message
+    assert "unclosed left parenthesis" in message
+    assert "\n" not in message  # one paragraph
+
+
+def test_bad_duration_in_rule_names_file(stack_copy: Path, tmp_path: Path) -> None:
+    rules = stack_copy / "prometheus" / "rules" / "alerts.yml"
+    rules.write_text(rules.read_text().replace("for: 2m", "for: two minutes"))
+    with pytest.raises(ConfigError, match=r"alerts\.yml is invalid .*not a valid duration"):
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+
+
+def test_yaml_syntax_error_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:
+    am = stack_copy / "alertmanager" / "alertmanager.yml"
+    am.write_text(am.read_text().replace("  group_wait: 30s\n", "  group_wait: [30s\n"))
+    with pytest.raises(ConfigError, match=r"alertmanager\.yml:\d+ is invalid \(checked with YAML\)"):
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+
+
+def test_unknown_receiver_is_caught_by_amtool(stack_copy: Path, tmp_path: Path) -> None:
+    am = stack_copy / "alertmanager" / "alertmanager.yml"
+    am.write_text(am.read_text().replace("  receiver: oncall-webhook", "  receiver: oncall-pager"))
+    with pytest.raises(ConfigError, match=r'amtool check-config.*undefined receiver "oncall-pager"'):
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)

@@ -1,0 +1,74 @@
+"""The webhook receiver, fed with Alertmanager's documented webhook payload shape."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from obsharness.sinks.webhook import WebhookSink, parse_time
+from obsharness.waiting import WaitTimeout
+
+
+def _payload(status: str, starts: str, ends: str = "0001-01-01T00:00:00Z") -> dict[str, object]:
+    alert = {
+        "status": status,
+        "labels": {"alertname": "HighErrorRate", "service": "flask-app", "severity": "critical"},
+        "annotations": {"summary": "High error rate on flask-app"},
+        "startsAt": starts,
+        "endsAt": ends,
+        "generatorURL": "http://127.0.0.1:9090/graph",
+        "fingerprint": "abc",
+    }
+    return {"version": "4", "status": status, "receiver": "oncall-webhook",
+            "groupKey": "{}:{}", "alerts": [alert]}
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_parse_time_handles_nanoseconds_and_zero() -> None:
+    assert parse_time("0001-01-01T00:00:00Z") == 0.0
+    assert parse_time("2026-11-25T19:40:45.123456789Z") == pytest.approx(
+        datetime(2026, 11, 25, 19, 40, 45, 123457, tzinfo=UTC).timestamp(), abs=1e-5
+    )
+
+
+def test_receives_and_matches_by_name_labels_status_and_time() -> None:
+    with WebhookSink() as sink:
+        began = time.time()
+        requests.post(sink.url, json=_payload("firing", "2020-01-01T00:00:00Z"), timeout=5)
+        requests.post(sink.url, json=_payload("firing", _now_rfc3339()), timeout=5)
+        match = sink.wait_for("HighErrorRate", labels={"service": "flask-app"},
+                              not_before=began, timeout=2)
+        assert match.alert["startsAt"] != "2020-01-01T00:00:00Z"  # old alert is history
+        assert sink.matches("HighErrorRate", status="resolved") == []
+        assert sink.matches("HighErrorRate", status="firing", labels={"service": "x"}) == []
+
+
+def test_failure_lists_what_did_arrive() -> None:
+    with WebhookSink() as sink:
+        requests.post(sink.url, json=_payload("firing", _now_rfc3339()), timeout=5)
+        with pytest.raises(WaitTimeout) as caught:
+            sink.wait_for("HighLatency", timeout=0.3)
+    message = str(caught.value)
+    assert "firing HighLatency" in message
+    assert "firing HighErrorRate {'service': 'flask-app', 'severity': 'critical'}" in message
+
+
+def test_bad_body_is_rejected_and_recorded() -> None:
+    with WebhookSink() as sink:
+        response = requests.post(sink.url, data=b"not json", timeout=5)
+        assert response.status_code == 400
+        assert sink.notifications() == []
+        assert "not json" in sink.rejected[0]
+
+
+def test_absence_check_fails_when_a_notification_arrives() -> None:
+    with WebhookSink() as sink:
+        requests.post(sink.url, json=_payload("firing", _now_rfc3339()), timeout=5)
+        with pytest.raises(AssertionError, match="absence of a firing HighErrorRate"):
+            sink.assert_none_for("HighErrorRate", duration=0.3)
