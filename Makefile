@@ -5,16 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
-BINARIES := prometheus promtool alertmanager amtool
+BINARIES := prometheus promtool alertmanager amtool node_exporter postgres_exporter
 
 .PHONY: setup binaries validate test unit scenarios lint typecheck bench doctor clean
 
 setup: $(STAMP) binaries
 
-$(STAMP): pyproject.toml stack/apps/flask_app/requirements.txt
+NODE_APP := stack/apps/node_app
+
+$(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[apps,dev]'
+	$(PY) -m pip install --quiet -e '.[apps,browser,dev]'
+	cd $(NODE_APP) && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 	touch $(STAMP)
 
 # Native binaries: env var, PATH, project cache, release download, Debian package.

@@ -4,4 +4,6 @@ pytest_plugins = [
     "steps.common_steps",
     "steps.alerting_steps",
     "steps.config_steps",
+    "steps.metrics_steps",
+    "steps.practical_case_steps",
 ]

@@ -2,4 +2,5 @@
 
 from pytest_bdd import scenarios
 
-scenarios("alerting.feature", "config_validation.feature")
+scenarios("alerting.feature", "config_validation.feature", "metrics_collection.feature",
+          "practical_case.feature")

@@ -60,11 +60,15 @@ def test_no_process_survives_a_pass_or_a_failure(tmp_path: Path, mode: str, code
     result = _pytest(folder, "--run-dir", str(tmp_path / "run"), MODE=mode)
     assert result.returncode == code, result.stdout + result.stderr
     pids = json.loads((folder / "pids.json").read_text())
-    assert set(pids) == {"prometheus", "alertmanager", "flask-app"}
+    assert set(pids) == {"prometheus", "alertmanager", "flask-app", "node-app", "fastapi-app",
+                         "postgres", "postgres-exporter", "node-exporter"}
     assert_all_gone(pids.values())
 
 
-def test_no_process_survives_ctrl_c_during_a_scenario(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_no_process_survives_ctrl_c_or_sigterm_during_a_scenario(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     folder = _project(tmp_path, USES_STACK)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "--run-dir", str(tmp_path / "run")],
@@ -78,7 +82,7 @@ def test_no_process_survives_ctrl_c_during_a_scenario(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the stack never started"
             time.sleep(0.1)
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -7,19 +7,23 @@ from pathlib import Path
 import pytest
 
 from obsharness.errors import ManifestError
-from obsharness.stack.manifest import Manifest, load_manifest
+from obsharness.stack.manifest import Command, Manifest, load_manifest
 
 
 def test_real_manifest_orders_components_by_dependency(manifest: Manifest) -> None:
     levels = [[c.name for c in level] for level in manifest.start_order()]
-    assert levels == [["alertmanager", "flask-app"], ["prometheus"]]
+    assert levels == [
+        ["alertmanager", "flask-app", "node-exporter", "postgres"],
+        ["fastapi-app", "postgres-exporter", "prometheus"],
+        ["node-app"],
+    ]
     assert manifest.service_ports()["alert-webhook"] == 9095
 
 
 def test_every_component_has_a_process_recipe_and_readiness(manifest: Manifest) -> None:
     for comp in manifest.components.values():
         assert comp.process is not None, comp.name
-        assert comp.readiness.startswith("/"), comp.name
+        assert isinstance(comp.readiness, Command) or comp.readiness.startswith("/"), comp.name
 
 
 def _write(stack_copy: Path, text: str, old: str, new: str) -> Path:
@@ -37,7 +41,7 @@ def test_unknown_key_is_named(stack_copy: Path) -> None:
 
 
 def test_unknown_dependency_is_named(stack_copy: Path) -> None:
-    path = _write(stack_copy, "", "depends_on: [alertmanager, flask-app]",
+    path = _write(stack_copy, "", "depends_on: [alertmanager]",
                   "depends_on: [alertmanager, grafana]")
     with pytest.raises(ManifestError, match="depends_on names unknown grafana"):
         load_manifest(path)

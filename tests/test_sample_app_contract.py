@@ -1,77 +1,164 @@
-"""The sample apps' shared contract: metrics, JSON logs, chaos API (Flask app for now)."""
+"""One contract, three apps: each sample app runs as a real process and is held
+to the same metrics, JSON logs, chaos API and login behaviour."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
+import requests
 
-APP_DIR = Path(__file__).resolve().parents[1] / "stack" / "apps" / "flask_app"
+from obsharness import logs
+from obsharness.errors import ComponentDiedError
+from obsharness.stack.manifest import Manifest
+from obsharness.stack.process import ProcessStack
+from obsharness.waiting import eventually
 
-
-@pytest.fixture(scope="module")
-def flask_module() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("flask_sample_app", APP_DIR / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["flask_sample_app"] = module
-    spec.loader.exec_module(module)
-    yield module
-    for collector in (module.REQUESTS, module.LATENCY):
-        REGISTRY.unregister(collector)
+pytestmark = pytest.mark.slow
+APPS = ["flask-app", "node-app", "fastapi-app"]
 
 
-@pytest.fixture
-def client(flask_module: ModuleType) -> Iterator[Any]:
-    flask_module.chaos.reset()
-    with flask_module.app.test_client() as test_client:
-        yield test_client
-    flask_module.chaos.reset()
+@pytest.fixture(scope="module", params=APPS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ProcessStack, str]]:
+    from obsharness.stack.manifest import load_manifest
+    from tests.conftest import STACK
+
+    manifest: Manifest = load_manifest(STACK / "stack.yaml")
+    name = request.param
+    with ProcessStack(manifest, tmp_path_factory.mktemp(name), time_scale=60, only=[name]) as stack:
+        yield stack, name
+
+
+def _url(app: tuple[ProcessStack, str], path: str) -> str:
+    stack, name = app
+    return stack.url(name) + path
+
+
+def _log(app: tuple[ProcessStack, str]) -> Path:
+    stack, name = app
+    path = stack.log_path(name)
+    assert path is not None
+    return path
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"error_rate": 1.5}, "error_rate must be between 0.0 and 1.0, got 1.5"),
-        ({"latency_ms": -1}, "latency_ms must be between 0 and 60000"),
-        ({"eror_rate": 0.2}, "unknown chaos field(s) ['eror_rate']"),
+        ({"error_rate": 1.5}, "error_rate must be between 0 and 1, got 1.5"),
+        ({"latency_ms": -1}, "latency_ms must be between 0 and 60000, got -1"),
+        ({"cpu_burn": 2}, "cpu_burn must be between 0 and 1, got 2"),
+        ({"eror_rate": 0.2}, "unknown chaos field(s)"),
         ({"error_rate": "high"}, "error_rate must be a number"),
+        ({"crash": "yes"}, "crash must be true"),
         ([1, 2], "body must be a JSON object"),
     ],
 )
-def test_bad_chaos_is_refused_with_400(client: Any, body: object, message: str) -> None:
-    response = client.post("/chaos", json=body)
+def test_bad_chaos_is_refused_with_400(app: tuple[ProcessStack, str], body: object,
+                                       message: str) -> None:
+    response = requests.post(_url(app, "/chaos"), json=body, timeout=5)
     assert response.status_code == 400
-    assert message in response.get_json()["error"]
+    assert message in response.json()["error"]
 
 
-def test_error_rate_is_applied_exactly(client: Any) -> None:
-    assert client.post("/chaos", json={"error_rate": 0.2}).status_code == 200
-    statuses = [client.get("/api/items").status_code for _ in range(50)]
+def test_chaos_state_is_the_same_json_everywhere(app: tuple[ProcessStack, str]) -> None:
+    url = _url(app, "/chaos")
+    assert requests.get(url, timeout=5).json() == {"error_rate": 0, "latency_ms": 0, "cpu_burn": 0}
+    set_ = requests.post(url, json={"error_rate": 0.2, "latency_ms": 0}, timeout=5).json()
+    assert set_ == {"error_rate": 0.2, "latency_ms": 0, "cpu_burn": 0}
+    assert requests.delete(url, timeout=5).json() == {"error_rate": 0, "latency_ms": 0, "cpu_burn": 0}
+
+
+def test_error_rate_is_applied_exactly(app: tuple[ProcessStack, str]) -> None:
+    requests.post(_url(app, "/chaos"), json={"error_rate": 0.2}, timeout=5)
+    try:
+        statuses = [requests.get(_url(app, "/"), timeout=5).status_code for _ in range(50)]
+    finally:
+        requests.delete(_url(app, "/chaos"), timeout=5)
     assert statuses.count(500) == 10
-    assert client.get("/health").status_code == 200
-    assert client.delete("/chaos").get_json() == {"error_rate": 0.0, "latency_ms": 0}
-    assert all(client.get("/").status_code == 200 for _ in range(10))
+    assert statuses.count(200) == 40
 
 
-def test_metrics_and_json_access_log(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    client.get("/api/items", headers={"X-Request-ID": "req-42"})
-    body = client.get("/metrics").get_data(as_text=True)
-    assert 'http_requests_total{method="GET",route="/api/items",service="flask-app",status="200"}' in body
-    # Error series exist at zero before any error, so rate() sees the first one.
-    assert 'http_requests_total{method="GET",route="/",service="flask-app",status="500"} 0.0' in body
-    assert "http_request_duration_seconds_bucket" in body
-    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
-    access = [ln for ln in lines if ln["request_id"] == "req-42"]
-    assert access, lines
-    assert {"ts", "level", "service", "log_type", "route", "status", "duration_ms"} <= set(access[0])
-    assert access[0]["log_type"] == "access"
-    assert access[0]["service"] == "flask-app"
+def test_metrics_expose_the_contract(app: tuple[ProcessStack, str]) -> None:
+    _, name = app
+    requests.get(_url(app, "/"), timeout=5)
+    body = requests.get(_url(app, "/metrics"), timeout=5).text
+    for needle in (
+        f'service="{name}"', 'route="/"', 'status="200"', 'status="500"',  # errors pre-created
+        "http_request_duration_seconds_bucket", "process_cpu_seconds_total",
+        "process_resident_memory_bytes", "app_active_users",
+    ):
+        assert needle in body, f"{name} /metrics lacks {needle}"
+
+
+def test_access_log_is_json_with_the_request_id(app: tuple[ProcessStack, str]) -> None:
+    _, name = app
+    began = time.time()
+    response = requests.get(_url(app, "/"), headers={"X-Request-ID": f"contract-{name}"}, timeout=5)
+    assert response.headers["X-Request-ID"] == f"contract-{name}"
+    found = eventually(lambda: logs.matching(_log(app), since=began, request_id=f"contract-{name}",
+                                             log_type="access"), bool,
+                       what="the access line", timeout=5).value
+    record = found[0]
+    assert {"ts", "level", "service", "log_type", "route", "status", "duration_ms",
+            "request_id"} <= set(record)
+    assert (record["service"], record["route"], record["status"]) == (name, "/", 200)
+
+
+def test_failed_login_is_a_security_line_and_success_counts_an_active_user(
+    app: tuple[ProcessStack, str]
+) -> None:
+    began = time.time()
+    bad = requests.post(_url(app, "/login"), json={"username": "demo", "password": "nope"},
+                        timeout=5)
+    assert bad.status_code == 401
+    eventually(lambda: logs.matching(_log(app), since=began, log_type="security",
+                                     event="login_failed", username="demo"),
+               bool, what="a security line for the failed login", timeout=5)
+    good = requests.post(_url(app, "/login"),
+                         json={"username": "demo", "password": "obsharness-demo"}, timeout=5)
+    assert good.status_code == 200
+    assert "app_active_users{" in requests.get(_url(app, "/metrics"), timeout=5).text
+    metrics = requests.get(_url(app, "/metrics"), timeout=5).text
+    line = next(ln for ln in metrics.splitlines() if ln.startswith("app_active_users{"))
+    assert float(line.rsplit(" ", 1)[1]) == 1
+
+
+def test_slow_request_writes_a_performance_line(app: tuple[ProcessStack, str]) -> None:
+    began = time.time()
+    requests.post(_url(app, "/chaos"), json={"latency_ms": 1100}, timeout=5)
+    try:
+        requests.get(_url(app, "/"), timeout=10)
+    finally:
+        requests.delete(_url(app, "/chaos"), timeout=5)
+    eventually(lambda: logs.matching(_log(app), since=began, log_type="performance", route="/"),
+               bool, what="a performance line for the slow request", timeout=5)
+
+
+def test_crash_exits_the_process(app: tuple[ProcessStack, str]) -> None:
+    stack, name = app
+    assert requests.post(_url(app, "/chaos"), json={"crash": True}, timeout=5).status_code == 200
+    eventually(stack.executors[name].is_running, lambda running: not running,
+               what=f"{name} to exit", timeout=10)
+    with pytest.raises(ComponentDiedError, match=f"{name}: exited with code 3"):
+        stack.check_alive()
+
+
+def test_node_app_propagates_the_request_id_to_fastapi(tmp_path: Path) -> None:
+    from obsharness.stack.manifest import load_manifest
+    from tests.conftest import STACK
+
+    with ProcessStack(load_manifest(STACK / "stack.yaml"), tmp_path, time_scale=60,
+                      only=["node-app"]) as stack:
+        began = time.time()
+        response = requests.get(stack.url("node-app") + "/api/items",
+                                headers={"X-Request-ID": "trace-me"}, timeout=10)
+        assert response.status_code == 200
+        assert response.json()["source"] == "postgresql"
+        for name in ("node-app", "fastapi-app"):
+            path = stack.log_path(name)
+            assert path is not None
+            eventually(lambda p=path: logs.matching(p, since=began, request_id="trace-me",
+                                                    route="/api/items", log_type="access"),
+                       bool, what=f"{name}'s access line for request trace-me", timeout=5)

@@ -54,6 +54,8 @@ class BinarySpec:
     debian_path: str | None
     release: Release | None
     how_to_get: str
+    # Globs searched after PATH: Debian keeps PostgreSQL's server binaries off PATH.
+    extra_dirs: tuple[str, ...] = ()
 
     @property
     def env_var(self) -> str:
@@ -133,6 +135,42 @@ SPECS: dict[str, BinarySpec] = {
         how_to_get="Run `make setup`, install Debian's 'prometheus-alertmanager' package, "
         "or set OBSHARNESS_AMTOOL_BIN.",
     ),
+    "node_exporter": BinarySpec(
+        name="node_exporter",
+        component="node-exporter",
+        path_names=("node_exporter", "prometheus-node-exporter"),
+        debian_package="prometheus-node-exporter",
+        debian_path="usr/bin/prometheus-node-exporter",
+        release=None,
+        how_to_get="Run `make setup`, install Debian's 'prometheus-node-exporter' package, or "
+        "set OBSHARNESS_NODE_EXPORTER_BIN.",
+    ),
+    "postgres_exporter": BinarySpec(
+        name="postgres_exporter",
+        component="postgres-exporter",
+        path_names=("postgres_exporter", "prometheus-postgres-exporter"),
+        debian_package="prometheus-postgres-exporter",
+        debian_path="usr/bin/prometheus-postgres-exporter",
+        release=None,
+        how_to_get="Run `make setup`, install Debian's 'prometheus-postgres-exporter' package, "
+        "or set OBSHARNESS_POSTGRES_EXPORTER_BIN.",
+    ),
+    **{
+        tool: BinarySpec(
+            name=tool,
+            component="postgres",
+            path_names=(tool,),
+            # The server needs its share/ and lib/ trees and a dozen shared
+            # libraries: a system install, not a cache extraction.
+            debian_package=None,
+            debian_path=None,
+            release=None,
+            how_to_get="Install PostgreSQL: `apt-get install postgresql` (`make setup` does "
+            f"when run as root), or set OBSHARNESS_{tool.upper()}_BIN.",
+            extra_dirs=("/usr/lib/postgresql/*/bin",),
+        )
+        for tool in ("postgres", "initdb", "pg_isready")
+    },
 }
 
 
@@ -323,6 +361,23 @@ def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
     return _install_into_cache(spec, source, cache, route)
 
 
+def _from_system(spec: BinarySpec, attempts: list[str]) -> ResolvedBinary | None:
+    """PATH, then the spec's extra directories."""
+    for candidate in spec.path_names:
+        found = shutil.which(candidate)
+        if found:
+            return ResolvedBinary(spec.name, Path(found), "PATH")
+    attempts.append(f"PATH has no {' or '.join(spec.path_names)}")
+    for pattern in spec.extra_dirs:
+        # Newest version first: /usr/lib/postgresql/16/bin before 15.
+        for folder in sorted(Path("/").glob(pattern.lstrip("/")), reverse=True):
+            for candidate in spec.path_names:
+                if _is_executable(folder / candidate):
+                    return ResolvedBinary(spec.name, folder / candidate, str(folder))
+        attempts.append(f"no {spec.name} under {pattern}")
+    return None
+
+
 def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
     """Find or provision binary `name`; BinaryNotFoundError lists every route tried."""
     spec = SPECS[name]
@@ -339,17 +394,15 @@ def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
             hint=f"Point {spec.env_var} at the binary, or unset it. {spec.how_to_get}",
         )
     attempts.append(f"${spec.env_var} not set")
-    for candidate in spec.path_names:
-        found = shutil.which(candidate)
-        if found:
-            return ResolvedBinary(name, Path(found), "PATH")
-    attempts.append(f"PATH has no {' or '.join(spec.path_names)}")
+    installed = _from_system(spec, attempts)
+    if installed:
+        return installed
     cache = cache_dir()
     cached = _from_cache(spec, cache)
     if cached:
         return cached
     attempts.append(f"not in the project cache {cache / 'bin'}")
-    if allow_install:
+    if allow_install and (spec.release or spec.debian_package):
         with _cache_lock(cache):
             cached = _from_cache(spec, cache)  # another process may have won the race
             if cached:
@@ -362,7 +415,7 @@ def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
                     return route(spec, cache)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     attempts.append(f"{label}: {exc}")
-    else:
+    elif spec.release or spec.debian_package:
         attempts.append("installing routes not allowed here")
     raise BinaryNotFoundError(
         binary=name, component=spec.component, attempts=attempts, hint=spec.how_to_get

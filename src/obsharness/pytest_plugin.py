@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ComponentUnavailableError, ObsharnessError
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
-from obsharness.scenario import Quiescence
+from obsharness.scenario import Quiescence, wait_for_targets
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import tail
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
@@ -92,8 +94,17 @@ def _options(config: pytest.Config) -> HarnessOptions:
     )
 
 
+def _terminate_like_ctrl_c(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _options(config)  # bad options are usage errors before anything is collected
+    # A CI runner that times out sends SIGTERM: tear the stack down as on Ctrl-C
+    # instead of dying with children left behind.
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +115,16 @@ def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
 @pytest.fixture(scope="session")
 def stack_manifest() -> Manifest:
     return load_manifest(default_manifest_path())
+
+
+@contextlib.contextmanager
+def skip_if_unavailable(options: HarnessOptions) -> Iterator[None]:
+    """Turn a component missing inside a step into a skip that names it and how to
+    get it (a failure with --require-all)."""
+    try:
+        yield
+    except ComponentUnavailableError as exc:
+        _unavailable(options, exc)
 
 
 def _unavailable(options: HarnessOptions, exc: ComponentUnavailableError) -> None:
@@ -143,6 +164,8 @@ def stack(
     except ObsharnessError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
+        wait_for_targets(PrometheusClient(running.url("prometheus")),
+                         set(running.rendered.scrape_jobs), timeout=30)
         yield running
     finally:
         running.stop()
@@ -213,7 +236,8 @@ def clean_stack(
     chaos_clients: dict[str, ChaosClient],
     webhook_sink: WebhookSink,
 ) -> Iterator[ScenarioContext]:
-    """Reset between scenarios: stack alive, no faults, no alert active, empty inbox."""
+    """Reset between scenarios: stack whole and alive, no faults, no alert active, empty inbox."""
+    stack.restore()
     stack.check_alive()
     for client in chaos_clients.values():
         client.clear()
@@ -223,6 +247,8 @@ def clean_stack(
     try:
         yield context
     finally:
+        with contextlib.suppress(ObsharnessError):
+            stack.restore()
         for client in chaos_clients.values():
             with contextlib.suppress(ObsharnessError):
                 client.clear()

@@ -37,3 +37,22 @@ class Quiescence:
             timeout=timeout,
             interval=0.1,
         )
+
+
+def wait_for_targets(prometheus: PrometheusClient, jobs: set[str], *, timeout: float) -> None:
+    """Wait until Prometheus knows every job and each target's last scrape was up.
+
+    Prometheus hands static targets to the scraper on a 5 s tick, so a
+    freshly started server may not scrape anything yet.
+    """
+
+    def health() -> dict[str, str]:
+        return {t["labels"]["job"]: t["health"] for t in prometheus.targets()}
+
+    eventually(
+        health,
+        lambda seen: set(seen) >= jobs and all(seen[j] == "up" for j in jobs),
+        what=f"every scrape target up ({', '.join(sorted(jobs))})",
+        timeout=timeout,
+        interval=0.2,
+    )

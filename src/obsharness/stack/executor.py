@@ -50,20 +50,28 @@ class ProcessExecutor:
         argv: Sequence[str],
         *,
         log_path: Path,
-        ready_url: str,
         port: int,
+        ready_url: str | None = None,
+        ready_command: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         stop_timeout: float = 5.0,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        user: str | None = None,
     ) -> None:
+        if (ready_url is None) == (ready_command is None):
+            raise ValueError(f"{name}: give exactly one of ready_url and ready_command")
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.ready_url = ready_url
+        self.ready_command = list(ready_command) if ready_command else None
         self.port = port
         self.env = dict(env or {})
         self.cwd = cwd
         self.stop_timeout = stop_timeout
+        self.stop_signal = stop_signal
+        self.user = user
         self.process: subprocess.Popen[bytes] | None = None
         self.ready_after_s: float | None = None
         self._started_at = 0.0
@@ -87,6 +95,7 @@ class ProcessExecutor:
                 env={**os.environ, **self.env},
                 start_new_session=True,  # own group: Ctrl-C goes to us, we stop it in order
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - spawned from the main thread only
+                user=self.user,
             )
         except OSError as exc:
             raise ComponentStartError(
@@ -99,14 +108,27 @@ class ProcessExecutor:
     def poll_ready(self, session: requests.Session) -> bool:
         """One readiness probe; raises if the child has exited."""
         self._check_exited()
-        try:
-            response = session.get(self.ready_url, timeout=1.0)
-        except requests.RequestException:
-            return False
-        if response.status_code == 200:
+        if self.ready_command is not None:
+            try:
+                ready = subprocess.run(
+                    self.ready_command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    timeout=2, check=False,
+                ).returncode == 0
+            except subprocess.TimeoutExpired:
+                ready = False
+        else:
+            assert self.ready_url is not None
+            try:
+                ready = session.get(self.ready_url, timeout=1.0).status_code == 200
+            except requests.RequestException:
+                ready = False
+        if ready:
             self.ready_after_s = time.monotonic() - self._started_at
-            return True
-        return False
+        return ready
+
+    @property
+    def readiness(self) -> str:
+        return self.ready_url or " ".join(self.ready_command or [])
 
     def _check_exited(self) -> None:
         assert self.process is not None, "spawn() first"
@@ -126,7 +148,7 @@ class ProcessExecutor:
     def timeout_error(self, waited: float) -> ComponentStartError:
         return ComponentStartError(
             component=self.name,
-            reason=f"not ready after {waited:.1f} s: {self.ready_url} never answered 200",
+            reason=f"not ready after {waited:.1f} s: {self.readiness} never succeeded",
             log_path=self.log_path,
             log_tail=tail(self.log_path),
         )
@@ -147,7 +169,7 @@ class ProcessExecutor:
         if proc is None:
             return
         if proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
+            self._signal_group(self.stop_signal)
             try:
                 proc.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:

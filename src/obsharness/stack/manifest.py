@@ -14,22 +14,37 @@ _COMPONENT_KEYS = {
     "role", "description", "port", "readiness", "config", "depends_on",
     "binary", "image", "build", "process",
 }
-_PROCESS_KEYS = {"program", "args", "env"}
+_PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"}
 _SINK_KEYS = {"port", "path", "description"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command the process backend runs; argv[0] is a binary name it resolves."""
+
+    argv: tuple[str, ...]
+    stdin: str | None = None
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
     """How the process backend runs a component.
 
-    `program` is a binary name resolved by obsharness.binaries, or "python"
-    for the harness's own interpreter. Args may use the placeholders
-    {listen} {port} {config} {data_dir} {run_dir} {stack_dir}.
+    `program` is a binary name resolved by obsharness.binaries, "python" for
+    the harness's own interpreter, or "node". Args, env values and init
+    commands may use the placeholders {listen} {port} {config} {data_dir}
+    {run_dir} {stack_dir} {db_password}; env values also get service
+    addresses rewritten like configs. `init` runs once on an empty data dir;
+    `unprivileged` components run as an unprivileged user when the harness is
+    root (PostgreSQL refuses root).
     """
 
     program: str
     args: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
+    init: tuple[Command, ...] = ()
+    unprivileged: bool = False
+    stop_signal: str = "SIGTERM"
 
 
 @dataclass(frozen=True)
@@ -37,7 +52,7 @@ class Component:
     name: str
     role: str
     port: int
-    readiness: str
+    readiness: str | Command  # an HTTP path, or a command that exits 0 when ready
     description: str = ""
     config: str | None = None
     depends_on: tuple[str, ...] = ()
@@ -142,12 +157,26 @@ def _component(name: str, raw: Any, path: Path) -> Component:
             program=program,
             args=tuple(str(a) for a in praw.get("args", [])),
             env={str(k): str(v) for k, v in (praw.get("env") or {}).items()},
+            init=tuple(_command(f"{where}.process.init", c, path) for c in praw.get("init", [])),
+            unprivileged=bool(praw.get("unprivileged", False)),
+            stop_signal=str(praw.get("stop_signal", "SIGTERM")),
+        )
+    readiness = raw.get("readiness")
+    ready: str | Command
+    if isinstance(readiness, str) and readiness.startswith("/"):
+        ready = readiness
+    elif isinstance(readiness, dict) and set(readiness) == {"command"}:
+        ready = _command(f"{where}.readiness", readiness["command"], path)
+    else:
+        raise ManifestError(
+            f"{path}: {where}.readiness must be an HTTP path such as /-/ready or "
+            f"{{command: [...]}}, got {readiness!r}"
         )
     return Component(
         name=name,
         role=_require(where, raw, "role", str, path),
         port=_require(where, raw, "port", int, path),
-        readiness=_require(where, raw, "readiness", str, path),
+        readiness=ready,
         description=str(raw.get("description", "")),
         config=raw.get("config"),
         depends_on=tuple(raw.get("depends_on", [])),
@@ -156,6 +185,15 @@ def _component(name: str, raw: Any, path: Path) -> Component:
         build=raw.get("build"),
         process=process,
     )
+
+
+def _command(where: str, raw: Any, path: Path) -> Command:
+    if isinstance(raw, dict) and isinstance(raw.get("argv"), list):
+        stdin = raw.get("stdin")
+        return Command(tuple(str(a) for a in raw["argv"]), str(stdin) if stdin else None)
+    if isinstance(raw, list) and raw:
+        return Command(tuple(str(a) for a in raw))
+    raise ManifestError(f"{path}: {where} must be a list of arguments or {{argv, stdin}}")
 
 
 def load_manifest(path: Path | str) -> Manifest:

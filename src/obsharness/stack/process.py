@@ -9,21 +9,32 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import secrets
 import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
 import requests
 
 from obsharness.binaries import ResolvedBinary, resolve
-from obsharness.errors import ComponentUnavailableError, ManifestError, PortInUseError
+from obsharness.errors import (
+    BinaryNotFoundError,
+    ComponentStartError,
+    ComponentUnavailableError,
+    ManifestError,
+    PortInUseError,
+)
 from obsharness.ports import LOOPBACK, free_port, holder_of, is_free
-from obsharness.stack.executor import ProcessExecutor
-from obsharness.stack.manifest import Component, Manifest
-from obsharness.stack.render import RenderedStack, render_stack
+from obsharness.stack.executor import ProcessExecutor, tail
+from obsharness.stack.manifest import Command, Component, Manifest
+from obsharness.stack.render import RenderedStack, address_rewriter, render_stack
 
 DEFAULT_START_TIMEOUT_S = 30.0
 
@@ -43,10 +54,31 @@ def components_needed(manifest: Manifest, only: list[str] | None) -> list[Compon
     return [c for c in manifest.components.values() if c.name in wanted]
 
 
-def resolve_programs(components: list[Component]) -> dict[str, ResolvedBinary]:
-    """Resolve every binary before anything starts; unavailable ones raise with how to get them."""
-    from obsharness.errors import BinaryNotFoundError
+def _resolve_one(component: str, program: str) -> ResolvedBinary:
+    if program == "python":
+        return ResolvedBinary("python", Path(sys.executable), "this interpreter")
+    if program == "node":
+        found = shutil.which("node")
+        if found is None:
+            raise ComponentUnavailableError(
+                component=component, reason="Node.js (node) is not on PATH",
+                how_to_get="install Node.js 20 (Debian: apt-get install nodejs)",
+            )
+        return ResolvedBinary("node", Path(found), "PATH")
+    try:
+        return resolve(program)
+    except BinaryNotFoundError as exc:
+        raise ComponentUnavailableError(
+            component=component, reason=str(exc), how_to_get=exc.hint
+        ) from exc
 
+
+def resolve_programs(components: list[Component]) -> dict[str, ResolvedBinary]:
+    """Resolve every binary before anything starts; unavailable ones raise with how to get them.
+
+    Keys are component names for the main program and "<component>:<binary>"
+    for the binaries its init and readiness commands use.
+    """
     resolved: dict[str, ResolvedBinary] = {}
     for comp in components:
         if comp.process is None:
@@ -54,17 +86,30 @@ def resolve_programs(components: list[Component]) -> dict[str, ResolvedBinary]:
                 component=comp.name, reason="the manifest gives it no process recipe",
                 how_to_get="use the docker backend, or add a process section to stack.yaml",
             )
-        program = comp.process.program
-        if program == "python":
-            resolved[comp.name] = ResolvedBinary("python", Path(sys.executable), "this interpreter")
-            continue
-        try:
-            resolved[comp.name] = resolve(program)
-        except BinaryNotFoundError as exc:
-            raise ComponentUnavailableError(
-                component=comp.name, reason=str(exc), how_to_get=exc.hint
-            ) from exc
+        resolved[comp.name] = _resolve_one(comp.name, comp.process.program)
+        commands = list(comp.process.init)
+        if isinstance(comp.readiness, Command):
+            commands.append(comp.readiness)
+        for command in commands:
+            key = f"{comp.name}:{command.argv[0]}"
+            if key not in resolved:
+                resolved[key] = _resolve_one(comp.name, command.argv[0])
     return resolved
+
+
+def _unprivileged_user() -> str | None:
+    """The user that runs `unprivileged` components when we are root (else None)."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("OBSHARNESS_RUN_AS", "nobody")
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        raise ComponentUnavailableError(
+            component="postgres", reason=f"running as root and there is no user {name!r} to "
+            f"drop privileges to", how_to_get="set OBSHARNESS_RUN_AS to an unprivileged user",
+        ) from None
+    return name
 
 
 class ProcessStack:
@@ -93,6 +138,12 @@ class ProcessStack:
         self.ports: dict[str, int] = {}
         self.executors: dict[str, ProcessExecutor] = {}
         self._started: list[ProcessExecutor] = []
+        self._init_commands: dict[str, list[tuple[list[str], str | None]]] = {}
+        self._temp_dirs: list[Path] = []
+        self._data_dirs: dict[str, Path] = {}
+        self._stopped_on_purpose: set[str] = set()
+        # Per-run database password: never a default credential, never in git.
+        self.db_password = secrets.token_hex(12)
         self.rendered: RenderedStack
         self.start_s = 0.0
 
@@ -126,13 +177,15 @@ class ProcessStack:
         self.rendered = render_stack(
             self.manifest, self.run_dir, addresses=addresses, time_scale=self.time_scale
         )
-        for comp in self.selected:
-            self.executors[comp.name] = self._executor(comp, programs[comp.name])
+        rewrite = address_rewriter(addresses, self.manifest.service_ports())
         try:
+            for comp in self.selected:
+                self.executors[comp.name] = self._executor(comp, programs, rewrite)
             for level in self.manifest.start_order():
-                self._start_level(
-                    [self.executors[c.name] for c in level if c.name in self.executors]
-                )
+                executors = [self.executors[c.name] for c in level if c.name in self.executors]
+                for executor in executors:
+                    self._initialise(executor)
+                self._start_level(executors)
         except BaseException:
             self.stop()  # a failed or interrupted start leaves nothing behind
             raise
@@ -149,38 +202,88 @@ class ProcessStack:
             else:
                 self.ports[comp.name] = free_port()
 
-    def _executor(self, comp: Component, program: ResolvedBinary) -> ProcessExecutor:
+    def _executor(
+        self, comp: Component, programs: dict[str, ResolvedBinary], rewrite: Callable[[str], str]
+    ) -> ProcessExecutor:
         assert comp.process is not None
+        program = programs[comp.name]
         port = self.ports[comp.name]
-        data_dir = self.run_dir / "data" / comp.name
-        data_dir.mkdir(parents=True, exist_ok=True)
-        work_dir = self.run_dir / "work" / comp.name
-        work_dir.mkdir(parents=True, exist_ok=True)
+        user = _unprivileged_user() if comp.process.unprivileged else None
+        if user is not None:
+            # The unprivileged user cannot enter a root-only run dir (pytest's tmp
+            # dirs are 0700): give it a private temp dir of its own.
+            base = Path(tempfile.mkdtemp(prefix=f"obsharness-{comp.name}-"))
+            self._temp_dirs.append(base)
+            shutil.chown(base, user=user)
+            data_dir, work_dir = base / "data", base
+        else:
+            data_dir = self.run_dir / "data" / comp.name
+            work_dir = self.run_dir / "work" / comp.name
+            data_dir.mkdir(parents=True, exist_ok=True)
+            work_dir.mkdir(parents=True, exist_ok=True)
+        self._data_dirs[comp.name] = data_dir
         for link, target in program.cwd_links.items():
             link_path = work_dir / link
             if link_path.is_symlink() or link_path.exists():
                 link_path.unlink()
             link_path.symlink_to(target)
         values = {
+            "host": LOOPBACK,
             "listen": f"{LOOPBACK}:{port}",
             "port": str(port),
             "config": str(self.rendered.configs.get(comp.name, "")),
             "data_dir": str(data_dir),
             "run_dir": str(self.run_dir),
             "stack_dir": str(self.manifest.stack_dir),
+            "db_password": self.db_password,
         }
+
+        def argv_of(command: Command) -> list[str]:
+            binary = programs[f"{comp.name}:{command.argv[0]}"]
+            return [str(binary.path), *(a.format(**values) for a in command.argv[1:])]
+
+        self._init_commands[comp.name] = [
+            (argv_of(c), c.stdin.format(**values) if c.stdin else None)
+            for c in comp.process.init
+        ]
         argv = [str(program.path), *(arg.format(**values) for arg in comp.process.args)]
-        env = {k: v.format(**values) for k, v in comp.process.env.items()}
+        env = {k: rewrite(v.format(**values)) for k, v in comp.process.env.items()}
         env.setdefault("PORT", str(port))
+        readiness = comp.readiness
         return ProcessExecutor(
             comp.name,
             argv,
             log_path=self.run_dir / "logs" / f"{comp.name}.log",
-            ready_url=f"http://{LOOPBACK}:{port}{comp.readiness}",
             port=port,
+            ready_url=(
+                f"http://{LOOPBACK}:{port}{readiness}" if isinstance(readiness, str) else None
+            ),
+            ready_command=argv_of(readiness) if isinstance(readiness, Command) else None,
             env=env,
             cwd=work_dir,
+            stop_signal=signal.Signals[comp.process.stop_signal],
+            user=user,
         )
+
+    def _initialise(self, executor: ProcessExecutor) -> None:
+        """Run a component's init commands once (e.g. initdb), as the user it runs as."""
+        data_dir = self._data_dirs[executor.name]
+        if data_dir.exists() and any(data_dir.iterdir()):
+            return  # initialised already (a restart after a fault)
+        executor.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for argv, stdin in self._init_commands.get(executor.name, []):
+            with executor.log_path.open("ab") as log:
+                proc = subprocess.run(
+                    argv, input=stdin.encode() if stdin else None, stdout=log,
+                    stderr=subprocess.STDOUT, cwd=executor.cwd, user=executor.user,
+                    env={**os.environ, **executor.env}, timeout=120, check=False,
+                )
+            if proc.returncode != 0:
+                raise ComponentStartError(
+                    component=executor.name,
+                    reason=f"init command failed with code {proc.returncode}: {' '.join(argv)}",
+                    log_path=executor.log_path, log_tail=tail(executor.log_path),
+                )
 
     def _start_level(self, level: list[ProcessExecutor]) -> None:
         for executor in level:
@@ -190,6 +293,9 @@ class ProcessStack:
                 )
             executor.spawn()
             self._started.append(executor)
+        self._wait_ready(level)
+
+    def _wait_ready(self, level: list[ProcessExecutor]) -> None:
         pending = list(level)
         began = time.monotonic()
         deadline = began + self.start_timeout
@@ -213,6 +319,9 @@ class ProcessStack:
         self._started.clear()
         shutil.rmtree(self.run_dir / "data", ignore_errors=True)
         shutil.rmtree(self.run_dir / "work", ignore_errors=True)
+        for folder in self._temp_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._temp_dirs.clear()
         state = self.run_dir / "stack.json"
         if state.exists():
             state.unlink()
@@ -253,7 +362,8 @@ class ProcessStack:
 
     def check_alive(self) -> None:
         for executor in self._started:
-            executor.check_alive()
+            if executor.name not in self._stopped_on_purpose:
+                executor.check_alive()
 
     def log_path(self, component: str) -> Path | None:
         executor = self.executors.get(component)
@@ -261,6 +371,31 @@ class ProcessStack:
 
     def kill(self, component: str) -> None:
         self.executors[component].kill()
+
+    def stop_component(self, component: str) -> None:
+        """Stop one component gracefully (a fault such as "database down")."""
+        self.executors[component].stop()
+        self._stopped_on_purpose.add(component)
+
+    def restore(self) -> None:
+        """Restart what a fault stopped, so the next scenario starts from a whole stack."""
+        for component in sorted(self._stopped_on_purpose):
+            self.restart_component(component)
+
+    def restart_component(self, component: str) -> None:
+        """Start a stopped component again on the same port and data, and wait until ready."""
+        executor = self.executors[component]
+        self._stopped_on_purpose.discard(component)
+        if executor.is_running():
+            return
+        executor.spawn()
+        if executor not in self._started:
+            self._started.append(executor)
+        self._wait_ready([executor])
+
+    def postgres_dsn(self, component: str = "postgres") -> str:
+        """Connection string of the run's PostgreSQL, for checks that read the database."""
+        return f"postgresql://app:{self.db_password}@{LOOPBACK}:{self.ports[component]}/app"
 
     def pids(self) -> dict[str, int]:
         return {name: ex.pid for name, ex in self.executors.items() if ex.pid is not None}

@@ -100,6 +100,7 @@ class RenderedStack:
     configs: dict[str, Path]
     timing: Timing
     floors: list[FloorApplied]
+    scrape_jobs: list[str] = field(default_factory=list)
 
 
 class _LiteralDumper(yaml.SafeDumper):
@@ -169,6 +170,7 @@ class _Renderer:
         self.scaler = scaler
         self.rewrite = rewrite
         self.timing = Timing()
+        self.scrape_jobs: list[str] = []
 
     def _scale_key(
         self, block: dict[str, Any], key: str, where: str, *, floor_ms: int = 0, reason: str = ""
@@ -200,6 +202,7 @@ class _Renderer:
         self._scale_timeout(glob, scrape)
         slowest = scrape
         for job in data.get("scrape_configs") or []:
+            self.scrape_jobs.append(str(job.get("job_name")))
             job_where = f"{where} scrape_configs[{job.get('job_name')}]"
             interval = self._scale_key(job, "scrape_interval", job_where,
                                        floor_ms=MIN_INTERVAL_MS, reason=reason) or scrape
@@ -331,7 +334,8 @@ def render_stack(
                 toolchecks.check_alertmanager_config(path)
     for floor in scaler.floors:
         warnings.warn(str(floor), TimeCompressionFloorWarning, stacklevel=2)
-    return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors))
+    return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors),
+                         renderer.scrape_jobs)
 
 
 def _render_component(

@@ -1,0 +1,63 @@
+@metrics
+Feature: Metrics flow — apps expose /metrics, Prometheus scrapes them, PromQL answers
+  Every service exposes request counts, a latency histogram, CPU and memory.
+  Prometheus scrapes every app, both exporters, itself and Alertmanager. The
+  measures below are the recording rules in stack/prometheus/rules/recording.yml,
+  the same series the dashboards and alerts read.
+
+  Background:
+    Given the observability stack is running
+
+  Scenario: Prometheus scrapes every target of the stack
+    Then every scrape target is up
+    And the host metrics of node-exporter and the database metrics of postgres-exporter are present
+
+  Scenario Outline: <service> reports rate, errors, latency, CPU and memory consistent with its load
+    Given <service> receives 20 requests per second
+    When errors are injected into <service> at 10%
+    Then Prometheus reports for <service>:
+      | measure      | at least | at most   |
+      | request rate | 12       | 30        |
+      | error ratio  | 0.05     | 0.15      |
+      | p50 latency  | 0        | 0.5       |
+      | p99 latency  | 0        | 1         |
+      | CPU          | 0        | 2         |
+      | memory       | 10000000 | 500000000 |
+      | availability | 1        | 1         |
+
+    Examples:
+      | service     |
+      | flask-app   |
+      | node-app    |
+      | fastapi-app |
+
+  Scenario Outline: 1500 ms of injected latency in <service> pushes its p95 above 1 s
+    Given <service> receives 10 requests per second
+    When a latency of 1500 ms is injected into <service>
+    Then Prometheus reports for <service>:
+      | measure     | at least | at most |
+      | p95 latency | 1        | 10      |
+
+    Examples:
+      | service     |
+      | flask-app   |
+      | node-app    |
+      | fastapi-app |
+
+  Scenario: The practical case end to end: node-app -> fastapi-app -> PostgreSQL
+    Given node-app receives 20 requests per second
+    Then Prometheus reports for the whole stack:
+      | measure                | at least | at most |
+      | end-to-end p95 latency | 0        | 1       |
+      | availability           | 0.99     | 1       |
+      | throughput             | 20       | 200     |
+    And Prometheus reports for fastapi-app:
+      | measure      | at least | at most |
+      | request rate | 8        | 30      |
+
+  Scenario: With the database down the API answers 503, logs the error and recovers
+    When PostgreSQL is stopped
+    Then fastapi-app answers 503 on /api/items
+    And fastapi-app logged an error line "database unavailable"
+    When PostgreSQL is started again
+    Then fastapi-app answers 200 on /api/items

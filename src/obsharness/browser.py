@@ -1,0 +1,73 @@
+"""A real browser on the practical case: Debian's Chromium driven by Playwright.
+
+Playwright is only the driver; the browser is the system's Chromium
+(executable_path), never one Playwright downloads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from obsharness.errors import ComponentUnavailableError
+
+# Without the background-networking flags Chromium keeps calling home, which a
+# closed network refuses loudly; --no-sandbox because CI runs as root.
+CHROMIUM_ARGS = (
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    url: str
+    status: str
+    rows: list[tuple[str, str]]
+    api_request_id: str
+
+
+def chromium_path() -> Path:
+    explicit = os.environ.get("OBSHARNESS_CHROMIUM")
+    candidates = [explicit] if explicit else ["chromium", "chromium-browser"]
+    for candidate in candidates:
+        found = shutil.which(candidate) if candidate else None
+        if found:
+            return Path(found)
+    raise ComponentUnavailableError(
+        component="chromium",
+        reason=f"no Chromium found (tried {', '.join(filter(None, candidates))})",
+        how_to_get="apt-get install chromium (Debian's package), or set OBSHARNESS_CHROMIUM",
+    )
+
+
+def load_items_page(url: str, *, timeout_s: float = 20.0) -> PageLoad:
+    """Open the React page, wait until it has loaded its items, return what a user sees."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise ComponentUnavailableError(
+            component="playwright", reason="the Python package playwright is not installed",
+            how_to_get="pip install -e '.[browser]' (make setup does)",
+        ) from None
+    executable = chromium_path()
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(executable), headless=True,
+                                         args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page()
+            page.goto(url, timeout=timeout_s * 1000)
+            status = page.locator("#status")
+            status.filter(has_text="loaded").or_(status.filter(has_text="error")).wait_for(
+                timeout=timeout_s * 1000
+            )
+            rows = [
+                (row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
+                for row in page.locator("tr.item").all()
+            ]
+            return PageLoad(url, status.inner_text(), rows,
+                            status.get_attribute("data-request-id") or "")
+        finally:
+            browser.close()

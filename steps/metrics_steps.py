@@ -1,0 +1,96 @@
+"""Steps of the metrics flow: targets, named measures, latency and database faults."""
+
+from __future__ import annotations
+
+import requests
+from pytest_bdd import parsers, then, when
+
+from obsharness import logs, measures
+from obsharness.clients.prometheus import PrometheusClient
+from obsharness.faults import ChaosClient
+from obsharness.phrases import seconds
+from obsharness.pytest_plugin import ScenarioContext
+from obsharness.scenario import wait_for_targets
+from obsharness.stack.process import ProcessStack
+from obsharness.waiting import eventually
+
+TYPES = {"Duration": seconds}
+
+
+@then("every scrape target is up")
+def every_target_up(prometheus: PrometheusClient, stack: ProcessStack) -> None:
+    wait_for_targets(prometheus, set(stack.rendered.scrape_jobs), timeout=30)
+
+
+@then("the host metrics of node-exporter and the database metrics of postgres-exporter are present")
+def exporter_metrics_present(prometheus: PrometheusClient) -> None:
+    for query in ('sum(rate(node_cpu_seconds_total{mode!="idle"}[1m]))',
+                  "node_memory_MemAvailable_bytes", "pg_up == 1"):
+        eventually(lambda q=query: prometheus.query(q), bool, what=f"data for {query}",
+                   timeout=15)
+
+
+@when(parsers.parse("a latency of {delay:Duration} is injected into {component}",
+                    extra_types=TYPES))
+def inject_latency(component: str, delay: float, chaos_clients: dict[str, ChaosClient]) -> None:
+    chaos_clients[component].inject(latency_ms=int(delay * 1000))
+
+
+def _within_bounds(prometheus: PrometheusClient, stack: ProcessStack,
+                   datatable: list[list[str]], service: str | None) -> None:
+    bounds = {row[0]: (float(row[1]), float(row[2])) for row in datatable[1:]}
+    for name in bounds:
+        measures.promql_for(name, service)  # an unknown measure fails now, not at the deadline
+
+    def read_all() -> dict[str, float | None]:
+        return {name: measures.read(prometheus, name, service) for name in bounds}
+
+    def ok(values: dict[str, float | None]) -> bool:
+        return all(v is not None and lo <= v <= hi
+                   for (lo, hi), v in zip(bounds.values(), values.values(), strict=True))
+
+    timing = stack.rendered.timing
+    window_s = max(timing.alert_window_ms.values(), default=5000) / 1000
+    eventually(read_all, ok, timeout=3 * window_s + 10, interval=0.25,
+               what=f"measures of {service or 'the whole stack'} within {bounds}")
+
+
+@then("Prometheus reports for the whole stack:")
+def global_measures(prometheus: PrometheusClient, stack: ProcessStack,
+                    datatable: list[list[str]]) -> None:
+    _within_bounds(prometheus, stack, datatable, None)
+
+
+@then(parsers.re(r"Prometheus reports for (?P<service>[\w-]+):"))
+def service_measures(service: str, prometheus: PrometheusClient, stack: ProcessStack,
+                     datatable: list[list[str]]) -> None:
+    _within_bounds(prometheus, stack, datatable, service)
+
+
+@when("PostgreSQL is stopped")
+def postgres_stopped(stack: ProcessStack, scenario_ctx: ScenarioContext) -> None:
+    stack.stop_component("postgres")
+
+
+@when("PostgreSQL is started again")
+def postgres_started(stack: ProcessStack) -> None:
+    stack.restart_component("postgres")
+
+
+@then(parsers.parse("{component} answers {status:d} on {path}"))
+def answers_status(component: str, status: int, path: str, stack: ProcessStack) -> None:
+    url = stack.url(component) + path
+    eventually(lambda: requests.get(url, timeout=5).status_code, lambda code: code == status,
+               what=f"HTTP {status} from GET {url}", timeout=15, interval=0.2)
+
+
+@then(parsers.parse('{component} logged an {log_type} line "{text}"'))
+def logged_line(component: str, log_type: str, text: str, stack: ProcessStack,
+                scenario_ctx: ScenarioContext) -> None:
+    path = stack.log_path(component)
+    assert path is not None, f"{component} has no log file in this backend"
+    eventually(
+        lambda: [r for r in logs.json_lines(path, since=scenario_ctx.started_at)
+                 if r.get("log_type") == log_type and text in str(r.get("message"))],
+        bool, what=f'a {log_type} line "{text}" in {path}', timeout=10,
+    )
