@@ -19,9 +19,9 @@ Feature: Metrics flow — apps expose /metrics, Prometheus scrapes them, PromQL 
       | measure      | at least | at most   |
       | request rate | 12       | 30        |
       | error ratio  | 0.05     | 0.15      |
-      | p50 latency  | 0        | 0.5       |
-      | p99 latency  | 0        | 1         |
-      | CPU          | 0        | 2         |
+      | p50 latency  | 0.0001   | 0.5       |
+      | p99 latency  | 0.0001   | 1         |
+      | CPU          | 0.001    | 2         |
       | memory       | 10000000 | 500000000 |
       | availability | 1        | 1         |
 

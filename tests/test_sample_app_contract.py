@@ -136,6 +136,23 @@ def test_slow_request_writes_a_performance_line(app: tuple[ProcessStack, str]) -
                bool, what="a performance line for the slow request", timeout=5)
 
 
+def _cpu_seconds(app: tuple[ProcessStack, str]) -> float:
+    text = requests.get(_url(app, "/metrics"), timeout=5).text
+    line = next(ln for ln in text.splitlines() if ln.startswith("process_cpu_seconds_total"))
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_cpu_burn_burns_about_the_asked_fraction(app: tuple[ProcessStack, str]) -> None:
+    before = _cpu_seconds(app)
+    requests.post(_url(app, "/chaos"), json={"cpu_burn": 0.5}, timeout=5)
+    try:
+        time.sleep(2)
+    finally:
+        requests.delete(_url(app, "/chaos"), timeout=5)
+    burned = _cpu_seconds(app) - before
+    assert 0.6 <= burned <= 2.0, f"cpu_burn 0.5 for 2 s used {burned:.2f} CPU seconds"
+
+
 def test_crash_exits_the_process(app: tuple[ProcessStack, str]) -> None:
     stack, name = app
     assert requests.post(_url(app, "/chaos"), json={"crash": True}, timeout=5).status_code == 200

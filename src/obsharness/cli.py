@@ -44,17 +44,24 @@ def cmd_doctor(backend: str) -> int:
             program = resolve_programs([comp])[comp.name]
         except ObsharnessError as exc:
             missing += 1
-            print(f"  MISSING   {comp.name:<14} {exc}")
+            print(f"  MISSING   {comp.name:<17} {exc}")
             continue
         version = version_of(program) if program.name != "python" else sys.version.split()[0]
-        print(f"  available {comp.name:<14} {program.path} (via {program.route}; {version})")
+        print(f"  available {comp.name:<17} {program.path} (via {program.route}; {version})")
+    try:
+        from obsharness.browser import chromium_path
+
+        print(f"  available {'chromium':<17} {chromium_path()} (browser scenario)")
+    except ObsharnessError as exc:
+        missing += 1
+        print(f"  MISSING   {'chromium':<17} {exc}")
     for tool in ("promtool", "amtool"):
         try:
             found = resolve(tool, allow_install=False)
-            print(f"  available {tool:<14} {found.path} (via {found.route})")
+            print(f"  available {tool:<17} {found.path} (via {found.route})")
         except BinaryNotFoundError as exc:
             missing += 1
-            print(f"  MISSING   {tool:<14} {exc}")
+            print(f"  MISSING   {tool:<17} {exc}")
     return 1 if missing else 0
 
 
