@@ -284,9 +284,9 @@ def validate_sources(manifest: Manifest) -> None:
         if not comp.config:
             continue
         source = manifest.stack_dir / comp.config
-        _load_yaml(source, comp.name)
+        data = _load_yaml(source, comp.name)  # YAML errors first: they name the line
         if comp.binary == "prometheus":
-            for rule_file in _rule_files(source, _load_yaml(source, comp.name)):
+            for rule_file in _rule_files(source, data):
                 _load_yaml(rule_file, comp.name)
             toolchecks.check_prometheus_config(source)
         elif comp.binary == "alertmanager":
