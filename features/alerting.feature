@@ -1,32 +1,64 @@
 @alerting
-Feature: Alerting flow — Prometheus evaluates rules, Alertmanager routes, the on-call webhook is notified
-  The stack promises that a service answering more than 5% of its requests
-  with errors pages the on-call team. These scenarios inject real errors into
-  a running app, and watch real Prometheus and real Alertmanager deliver (or,
-  just under the threshold, not deliver) the notification to a webhook.
-  Durations are compressed by --time-scale; the exact production timing of the
-  rule is proven by promtool in config_validation.feature.
+Feature: Alerting flow — Prometheus evaluates rules, Alertmanager routes, people are notified
+  The stack promises four alerts: a service is down (availability under 99%),
+  slow (p95 over 1 s), failing (more than 5% errors) or burning CPU (over 80%
+  of a core). Critical alerts reach the webhook and an email, warnings only
+  the webhook; the practical case's services mail the API team. These
+  scenarios cause each fault for real in a running app and watch real
+  Prometheus and real Alertmanager deliver (or, just under a threshold, not
+  deliver) the notification. Durations are compressed by --time-scale; the
+  exact production timing of every rule is proven by promtool in
+  config_validation.feature.
 
   Background:
     Given the observability stack is running
-    And flask-app receives 40 requests per second
 
-  Scenario: An error rate above 5% fires HighErrorRate and reaches the webhook
-    When errors are injected into flask-app at 20%
-    Then a firing HighErrorRate notification for flask-app reaches the webhook
-    And the notification has the labels:
-      | label     | value         |
-      | alertname | HighErrorRate |
-      | service   | flask-app     |
-      | severity  | critical      |
+  Scenario Outline: <alert> fires when <fault> hits <service> and reaches its receivers
+    Given <service> receives 20 requests per second
+    When <fault> hits <service>
+    Then a firing <alert> notification for <service> reaches the webhook
+    And the notification has severity <severity>, a value <comparison>, a start after the fault and a link to Prometheus
+    And <email>
 
-  Scenario: An error rate of 2% stays under the threshold and notifies nobody
-    When errors are injected into flask-app at 2%
-    Then no HighErrorRate notification for flask-app reaches the webhook while the rule could fire
-    And Prometheus measured an error ratio between 1% and 5% for flask-app
+    Examples: critical alerts go to the webhook and by email
+      | alert         | fault          | service     | severity | comparison  | email                                                                |
+      | ServiceDown   | a crash        | flask-app   | critical | below 0.99  | an email about ServiceDown on flask-app reaches oncall@example.com    |
+      | HighErrorRate | errors of 10%  | fastapi-app | critical | above 0.05  | an email about HighErrorRate on fastapi-app reaches api-team@example.com |
+
+    Examples: warnings go to the webhook only
+      | alert       | fault                 | service   | severity | comparison | email                                      |
+      | HighLatency | a latency of 1500 ms  | node-app  | warning  | above 1    | no email about HighLatency on node-app is sent |
+      | HighCPU     | a CPU burn of 100%    | flask-app | warning  | above 0.8  | no email about HighCPU on flask-app is sent    |
+
+  Scenario Outline: <fault> in <service> stays under the <alert> threshold and notifies nobody
+    Given <service> receives 20 requests per second
+    When <fault> hits <service>
+    Then no <alert> notification for <service> reaches the webhook while the rule could fire
+    And Prometheus measured a <measure> between <low> and <high> for <service>
+
+    Examples:
+      | alert         | fault                | service   | measure     | low  | high  |
+      | HighErrorRate | errors of 4%         | flask-app | error ratio | 0.02 | 0.05  |
+      | HighLatency   | a latency of 800 ms  | node-app  | p95 latency | 0.5  | 0.999 |
 
   Scenario: When the errors stop, a resolved notification follows
-    Given errors are injected into flask-app at 20%
+    Given flask-app receives 40 requests per second
+    And errors of 20% hit flask-app
     And a firing HighErrorRate notification for flask-app reached the webhook
     When the errors in flask-app stop
     Then a resolved HighErrorRate notification for flask-app reaches the webhook
+
+  Scenario: ServiceDown inhibits the other alerts of the same service
+    Given flask-app receives 40 requests per second
+    And errors of 20% hit flask-app
+    And a firing HighErrorRate notification for flask-app reached the webhook
+    When a crash hits flask-app
+    Then a firing ServiceDown notification for flask-app reaches the webhook
+    And Alertmanager holds HighErrorRate for flask-app as inhibited by ServiceDown
+
+  Scenario: A silence created through the Alertmanager API suppresses the notification
+    Given flask-app receives 40 requests per second
+    And HighErrorRate for flask-app is silenced through the Alertmanager API
+    When errors of 20% hit flask-app
+    Then Alertmanager holds HighErrorRate for flask-app as silenced
+    And no HighErrorRate notification for flask-app reaches the webhook while the rule could fire

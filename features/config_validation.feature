@@ -15,3 +15,49 @@ Feature: Config validation — the deployable configs pass the tools' own checks
   Scenario: amtool accepts the Alertmanager config
     Given the deployable configs under stack/
     Then amtool check-config accepts stack/alertmanager/alertmanager.yml
+
+  Scenario: HighErrorRate's production timing, stated as a table
+    Given the production alert rules
+    When these series are scraped every 15s:
+      | series                                                                         | values   |
+      | http_requests_total{service="fastapi-app",method="GET",route="/",status="200"} | 0+94x40  |
+      | http_requests_total{service="fastapi-app",method="GET",route="/",status="500"} | 0+6x40   |
+    Then promtool sees exactly these alerts:
+      | at    | alert         | labels                                                |
+      | 15s   | HighErrorRate | none                                                  |
+      | 2m    | HighErrorRate | none                                                  |
+      | 2m15s | HighErrorRate | severity=critical, team=platform, service=fastapi-app |
+
+  Scenario: ServiceDown's production timing, stated as a table
+    Given the production alert rules
+    When these series are scraped every 15s:
+      | series                                                     | values      |
+      | up{job="node-app",instance="node-app:3000",team="platform"} | 1x20 0x20   |
+    Then promtool sees exactly these alerts:
+      | at    | alert       | labels                                                                                          |
+      | 5m    | ServiceDown | none                                                                                            |
+      | 6m    | ServiceDown | none                                                                                            |
+      | 6m15s | ServiceDown | severity=critical, team=platform, service=node-app, job=node-app, instance=node-app:3000          |
+
+  Scenario Outline: <labels> is routed to <receivers>
+    Given the deployable configs under stack/
+    Then Alertmanager routes an alert with <labels> to <receivers>, as amtool agrees
+
+    Examples:
+      | labels                                                      | receivers         |
+      | alertname=ServiceDown, severity=critical, service=flask-app | oncall-critical   |
+      | alertname=HighErrorRate, severity=critical, service=fastapi-app | api-team-critical |
+      | alertname=ServiceDown, severity=critical, service=node-app  | api-team-critical |
+      | alertname=HighLatency, severity=warning, service=node-app   | oncall-webhook    |
+      | alertname=HighCPU, severity=warning, scope=host             | oncall-webhook    |
+      | alertname=Watchdog, severity=none                           | oncall-webhook    |
+
+  Scenario: ServiceDown inhibits its service's other alerts, and only those
+    Given the deployable configs under stack/
+    Then with these alerts firing together, Alertmanager mutes exactly the marked ones:
+      | labels                                                      | muted |
+      | alertname=ServiceDown, severity=critical, service=flask-app | no    |
+      | alertname=HighErrorRate, severity=critical, service=flask-app | yes |
+      | alertname=HighCPU, severity=warning, service=flask-app      | yes   |
+      | alertname=HighLatency, severity=warning, service=node-app   | no    |
+      | alertname=HighCPU, severity=warning, scope=host             | no    |

@@ -1,28 +1,50 @@
-"""Steps of the alerting flow: inject errors, watch the webhook."""
+"""Steps of the alerting flow: cause faults, watch the webhook, the mailbox and Alertmanager."""
 
 from __future__ import annotations
 
+import math
+import time
+
 from pytest_bdd import given, parsers, then, when
 
+from obsharness import measures
+from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
-from obsharness.faults import ChaosClient
-from obsharness.phrases import percent
+from obsharness.faults import ChaosClient, parse_fault
+from obsharness.phrases import described_value, percent
 from obsharness.pytest_plugin import ScenarioContext
-from obsharness.queries import error_ratio
-from obsharness.sinks.webhook import AlertMatch, WebhookSink
+from obsharness.sinks.smtp import SmtpSink
+from obsharness.sinks.webhook import AlertMatch, WebhookSink, parse_time
 from obsharness.stack.process import ProcessStack
+from obsharness.waiting import eventually
 
 TYPES = {"Percent": percent}
 
 
+def _inject(component: str, settings: dict[str, object], stack: ProcessStack,
+            chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
+    if settings.get("crash"):
+        stack.kill(component)  # a real crash: SIGKILL, no goodbye
+        scenario_ctx.facts["fault_at"] = time.time()
+    else:
+        scenario_ctx.facts["fault_at"] = chaos_clients[component].inject(**settings).at
+
+
 @given(parsers.parse("errors are injected into {component} at {rate:Percent}", extra_types=TYPES))
 @when(parsers.parse("errors are injected into {component} at {rate:Percent}", extra_types=TYPES))
-def inject_errors(
-    component: str, rate: float, chaos_clients: dict[str, ChaosClient],
-    scenario_ctx: ScenarioContext,
-) -> None:
-    fault = chaos_clients[component].inject(error_rate=rate)
-    scenario_ctx.facts["fault_at"] = fault.at
+def inject_errors(component: str, rate: float, stack: ProcessStack,
+                  chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
+    _inject(component, {"error_rate": rate}, stack, chaos_clients, scenario_ctx)
+
+
+FAULT_HITS = parsers.re(r"(?P<fault>.+?) hits? (?P<component>[\w-]+)$")
+
+
+@given(FAULT_HITS)
+@when(FAULT_HITS)
+def fault_hits(fault: str, component: str, stack: ProcessStack,
+               chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
+    _inject(component, parse_fault(fault), stack, chaos_clients, scenario_ctx)
 
 
 @when(parsers.parse("the errors in {component} stop"))
@@ -56,12 +78,53 @@ given(
 )(_firing)
 
 
-@then("the notification has the labels:")
-def notification_has_labels(notification: AlertMatch, datatable: list[list[str]]) -> None:
-    expected = {row[0]: row[1] for row in datatable[1:]}
-    labels = notification.alert["labels"]
-    wrong = {k: labels.get(k) for k, v in expected.items() if labels.get(k) != v}
-    assert not wrong, f"expected labels {expected}, but the notification had {labels}"
+@then(parsers.parse("the notification has severity {severity}, a value {op} {threshold:g}, "
+                    "a start after the fault and a link to Prometheus"))
+def notification_payload(
+    severity: str, op: str, threshold: float, notification: AlertMatch, stack: ProcessStack,
+    scenario_ctx: ScenarioContext,
+) -> None:
+    alert = notification.alert
+    assert alert["labels"]["severity"] == severity, alert["labels"]
+    assert alert["annotations"].get("summary"), alert["annotations"]
+    assert alert["annotations"].get("runbook_url", "").startswith("https://"), alert
+    value = float(alert["annotations"]["value"])
+    assert (value > threshold) if op == "above" else (value < threshold), (
+        f"value annotation {value} is not {op} {threshold}"
+    )
+    described = described_value(alert["annotations"]["description"])
+    assert described is not None, alert["annotations"]["description"]
+    assert math.isclose(described, value, rel_tol=2e-3, abs_tol=5e-4), (
+        f"the description {alert['annotations']['description']!r} does not state the value {value}"
+    )
+    assert parse_time(alert["startsAt"]) >= scenario_ctx.facts["fault_at"] - 1.0, alert
+    prometheus_url = stack.url("prometheus")
+    assert alert["generatorURL"].startswith(prometheus_url + "/graph?g0.expr="), (
+        f"generatorURL {alert['generatorURL']} does not point at {prometheus_url}"
+    )
+
+
+@then(parsers.parse("an email about {alertname} on {service} reaches {recipient}"))
+def email_reaches(alertname: str, service: str, recipient: str, smtp_sink: SmtpSink,
+                  notification: AlertMatch, stack: ProcessStack,
+                  scenario_ctx: ScenarioContext) -> None:
+    mail = smtp_sink.wait_for(
+        to=recipient, subject_contains=("[FIRING]", alertname, service),
+        since=scenario_ctx.facts["fault_at"],
+        timeout=stack.rendered.timing.fire_deadline_s(alertname),
+    )
+    description = notification.alert["annotations"]["description"]
+    assert description in mail.text, f"the email body lacks {description!r}:\n{mail.text}"
+    assert notification.alert["generatorURL"] in mail.text.replace("&amp;", "&")
+
+
+@then(parsers.parse("no email about {alertname} on {service} is sent"))
+def no_email(alertname: str, service: str, smtp_sink: SmtpSink, stack: ProcessStack,
+             scenario_ctx: ScenarioContext) -> None:
+    # The webhook notification has arrived: an email of the same flush would be here too.
+    smtp_sink.assert_none_for(subject_contains=(alertname, service),
+                              since=scenario_ctx.started_at,
+                              duration=stack.rendered.timing.group_wait_ms / 1000 + 1.0)
 
 
 @then(parsers.parse(
@@ -78,20 +141,12 @@ def no_notification(
     )
 
 
-@then(parsers.parse(
-    "Prometheus measured an error ratio between {low:Percent} and {high:Percent} for {service}",
-    extra_types=TYPES,
-))
-def measured_error_ratio(
-    low: float, high: float, service: str, prometheus: PrometheusClient, stack: ProcessStack,
-) -> None:
-    window = stack.rendered.timing.alert_window_ms["HighErrorRate"]
-    query = error_ratio(service, window)
-    samples = prometheus.query(query)
-    assert samples, f"{query} returned no data: is {service} scraped and receiving traffic?"
-    assert low <= samples[0].value <= high, (
-        f"{query} = {samples[0].value:.4f}, expected between {low:.2%} and {high:.2%}"
-    )
+@then(parsers.parse("Prometheus measured a {measure} between {low:g} and {high:g} for {service}"))
+def measured_between(measure: str, low: float, high: float, service: str,
+                     prometheus: PrometheusClient) -> None:
+    eventually(lambda: measures.read(prometheus, measure, service),
+               lambda v: v is not None and low <= v <= high,
+               what=f"{measure} of {service} between {low} and {high}", timeout=10, interval=0.25)
 
 
 @then(parsers.parse("a resolved {alertname} notification for {service} reaches the webhook"))
@@ -104,3 +159,20 @@ def resolved_reaches_webhook(
         not_before=scenario_ctx.facts["errors_stopped_at"],
         timeout=stack.rendered.timing.resolve_deadline_s(alertname),
     )
+
+
+@given(parsers.parse("{alertname} for {service} is silenced through the Alertmanager API"))
+def silenced(alertname: str, service: str, alertmanager: AlertmanagerClient) -> None:
+    alertmanager.create_silence({"alertname": alertname, "service": service}, minutes=10,
+                                comment="obsharness scenario: a silence suppresses notifications")
+
+
+@then(parsers.re(r"Alertmanager holds (?P<alertname>\w+) for (?P<service>[\w-]+) as "
+                 r"(?P<state>inhibited by \w+|silenced)"))
+def alertmanager_holds(alertname: str, service: str, state: str,
+                       alertmanager: AlertmanagerClient, stack: ProcessStack) -> None:
+    key = "inhibitedBy" if state.startswith("inhibited") else "silencedBy"
+    eventually(lambda: alertmanager.alert_state(alertname, {"service": service}),
+               lambda alerts: any(a["status"][key] for a in alerts),
+               what=f"{alertname} for {service} {state} in Alertmanager",
+               timeout=stack.rendered.timing.fire_deadline_s(alertname), interval=0.1)

@@ -48,7 +48,8 @@ def test_unknown_dependency_is_named(stack_copy: Path) -> None:
 
 
 def test_dependency_cycle_is_refused(stack_copy: Path) -> None:
-    path = _write(stack_copy, "", "depends_on: [alert-webhook]", "depends_on: [prometheus]")
+    path = _write(stack_copy, "", "depends_on: [alert-webhook, mail-relay]",
+                  "depends_on: [prometheus]")
     with pytest.raises(ManifestError, match="dependency cycle among alertmanager, prometheus"):
         load_manifest(path)
 

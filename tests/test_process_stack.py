@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from obsharness.errors import (
     PortInUseError,
 )
 from obsharness.ports import is_free
+from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.manifest import Manifest, load_manifest
 from obsharness.stack.process import ProcessStack
@@ -25,16 +27,17 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def sink() -> WebhookSink:
-    with WebhookSink() as running:
-        yield running
+def sinks() -> Iterator[dict[str, str]]:
+    """The harness's receivers Alertmanager needs: webhook and mail relay."""
+    with WebhookSink() as webhook, SmtpSink() as smtp:
+        yield {"alert-webhook": webhook.address, "mail-relay": smtp.address}
 
 
 def test_full_stack_starts_ready_and_stops_clean(
-    manifest: Manifest, tmp_path: Path, sink: WebhookSink
+    manifest: Manifest, tmp_path: Path, sinks: dict[str, str]
 ) -> None:
     stack = ProcessStack(manifest, tmp_path, time_scale=60,
-                         sink_addresses={"alert-webhook": sink.address})
+                         sink_addresses=sinks)
     with stack:
         pids = stack.pids()
         assert set(pids) == set(manifest.components)
@@ -54,13 +57,13 @@ def test_full_stack_starts_ready_and_stops_clean(
 
 
 def test_component_exiting_at_start_fails_at_once_with_its_log(
-    stack_copy: Path, tmp_path: Path, sink: WebhookSink
+    stack_copy: Path, tmp_path: Path, sinks: dict[str, str]
 ) -> None:
     manifest_path = stack_copy / "stack.yaml"
     manifest_path.write_text(manifest_path.read_text().replace('"app:app"', '"no_such_module:app"'))
     broken = load_manifest(manifest_path)
     stack = ProcessStack(broken, tmp_path, time_scale=60,
-                         sink_addresses={"alert-webhook": sink.address}, start_timeout=60)
+                         sink_addresses=sinks, start_timeout=60)
     began = time.monotonic()
     with pytest.raises(ComponentStartError) as caught:
         stack.start()
@@ -73,14 +76,14 @@ def test_component_exiting_at_start_fails_at_once_with_its_log(
 
 
 def test_port_in_use_names_component_port_and_holder(
-    manifest: Manifest, tmp_path: Path, sink: WebhookSink
+    manifest: Manifest, tmp_path: Path, sinks: dict[str, str]
 ) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
         stack = ProcessStack(manifest, tmp_path, time_scale=60, fixed_ports={"prometheus": port},
-                             sink_addresses={"alert-webhook": sink.address})
+                             sink_addresses=sinks)
         with pytest.raises(PortInUseError) as caught:
             stack.start()
     message = str(caught.value)
@@ -90,11 +93,11 @@ def test_port_in_use_names_component_port_and_holder(
 
 
 def test_missing_binary_makes_the_component_unavailable(
-    manifest: Manifest, tmp_path: Path, sink: WebhookSink, monkeypatch: pytest.MonkeyPatch
+    manifest: Manifest, tmp_path: Path, sinks: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OBSHARNESS_ALERTMANAGER_BIN", str(tmp_path / "missing-alertmanager"))
     stack = ProcessStack(manifest, tmp_path, time_scale=60,
-                         sink_addresses={"alert-webhook": sink.address})
+                         sink_addresses=sinks)
     with pytest.raises(ComponentUnavailableError) as caught:
         stack.start()
     assert caught.value.component == "alertmanager"
@@ -105,14 +108,18 @@ def test_missing_binary_makes_the_component_unavailable(
 def test_a_component_that_dies_later_is_reported(manifest: Manifest, tmp_path: Path) -> None:
     with ProcessStack(manifest, tmp_path, time_scale=60, only=["flask-app"]) as stack:
         stack.check_alive()
-        stack.kill("flask-app")
+        stack.executors["flask-app"].kill()  # dies by itself, not as a planned fault
         with pytest.raises(ComponentDiedError, match="flask-app: exited with code -9"):
             stack.check_alive()
+        stack.kill("flask-app")  # a planned crash is not an error...
+        stack.check_alive()
+        stack.restore()  # ...and the next scenario gets it back
+        assert stack.executors["flask-app"].is_running()
 
 
-def test_only_pulls_in_dependencies(manifest: Manifest, tmp_path: Path, sink: WebhookSink) -> None:
+def test_only_pulls_in_dependencies(manifest: Manifest, tmp_path: Path, sinks: dict[str, str]) -> None:
     stack = ProcessStack(manifest, tmp_path, time_scale=60, only=["alertmanager"],
-                         sink_addresses={"alert-webhook": sink.address})
+                         sink_addresses=sinks)
     assert [c.name for c in stack.selected] == ["alertmanager"]
     with stack:
         assert stack.components() == ["alertmanager"]

@@ -17,6 +17,7 @@ ADDRESSES = {
     "alertmanager": "127.0.0.1:40002",
     "flask-app": "127.0.0.1:40003",
     "alert-webhook": "127.0.0.1:40004",
+    "mail-relay": "127.0.0.1:40005",
 }
 
 
@@ -31,7 +32,7 @@ def test_render_rewrites_addresses_and_compresses_time(manifest: Manifest, tmp_p
         "127.0.0.1:40002"
     ]
     rule = yaml.safe_load((tmp_path / "prometheus" / "rules" / "alerts.yml").read_text())
-    high = rule["groups"][0]["rules"][0]
+    high = next(r for r in rule["groups"][0]["rules"] if r.get("alert") == "HighErrorRate")
     assert high["for"] == "2s"
     assert "[5s]" in high["expr"]
     assert '"5.."' in high["expr"]
@@ -79,7 +80,10 @@ def test_broken_rule_file_names_file_and_line(stack_copy: Path, tmp_path: Path) 
     with pytest.raises(ConfigError) as caught:
         render_stack(broken, tmp_path / "run", addresses=ADDRESSES, time_scale=60)
     message = str(caught.value)
-    assert message.startswith(f"prometheus: config file {rules}:9 is invalid")
+    lines = rules.read_text().splitlines()
+    alert_at = lines.index("      - alert: HighErrorRate")
+    expr_line = next(i for i in range(alert_at, len(lines)) if "expr:" in lines[i]) + 1
+    assert message.startswith(f"prometheus: config file {rules}:{expr_line} is invalid")
     assert "promtool check config" in message
     assert "unclosed left parenthesis" in message
     assert "\n" not in message  # one paragraph
@@ -101,9 +105,38 @@ def test_yaml_syntax_error_names_file_and_line(stack_copy: Path, tmp_path: Path)
                      addresses=ADDRESSES, time_scale=60)
 
 
-def test_unknown_receiver_is_caught_by_amtool(stack_copy: Path, tmp_path: Path) -> None:
+def test_wrong_receiver_name_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:
+    am = stack_copy / "alertmanager" / "alertmanager.yml"
+    text = am.read_text().replace("          receiver: api-team-critical",
+                                  "          receiver: api-team")
+    am.write_text(text)
+    line = text.splitlines().index("          receiver: api-team") + 1
+    with pytest.raises(ConfigError) as caught:
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+    message = str(caught.value)
+    assert message.startswith(f"alertmanager: config file {am}:{line} is invalid")
+    assert 'receiver "api-team", which is not defined' in message
+    assert not (tmp_path / "run").exists()  # nothing rendered, nothing started
+
+
+def test_route_matching_nothing_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:
+    am = stack_copy / "alertmanager" / "alertmanager.yml"
+    text = am.read_text().replace("""- matchers: ['severity="warning"']""",
+                                  """- matchers: ['severity="warn"']""")
+    am.write_text(text)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if 'severity="warn"' in ln)
+    with pytest.raises(ConfigError) as caught:
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+    message = str(caught.value)
+    assert message.startswith(f"alertmanager: config file {am}:{line} is invalid")
+    assert 'the route {severity="warn"} matches no alert the rules can produce' in message
+
+
+def test_unknown_receiver_at_the_root_is_caught(stack_copy: Path, tmp_path: Path) -> None:
     am = stack_copy / "alertmanager" / "alertmanager.yml"
     am.write_text(am.read_text().replace("  receiver: oncall-webhook", "  receiver: oncall-pager"))
-    with pytest.raises(ConfigError, match=r'amtool check-config.*undefined receiver "oncall-pager"'):
+    with pytest.raises(ConfigError, match=r'alertmanager\.yml:\d+ is invalid.*"oncall-pager"'):
         render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
                      addresses=ADDRESSES, time_scale=60)

@@ -21,13 +21,20 @@ from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
-from obsharness.scenario import Quiescence
+from obsharness.scenario import Quiescence, wait_for_targets
+from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
 
-ALERT = "HighErrorRate"
-APP = "flask-app"
+HEADLINE_ALERT = "HighErrorRate"
+# (alert, service, fault): each alert caused the way the scenarios cause it.
+ALERT_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("HighErrorRate", "flask-app", {"error_rate": 0.2}),
+    ("ServiceDown", "flask-app", {"crash": True}),
+    ("HighLatency", "node-app", {"latency_ms": 1500}),
+    ("HighCPU", "flask-app", {"cpu_burn": 1.0}),
+]
 # Alertmanager (0.25-0.28) drops empty alert groups on a fixed 30 s tick; a new
 # incident in a group that still exists waits for group_interval instead of
 # group_wait. Trials are spaced so each one is a new incident, as in production.
@@ -53,49 +60,58 @@ def _stats(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def measure_starts(manifest: Manifest, sink: WebhookSink, scale: float, runs: int) -> list[float]:
+def measure_starts(manifest: Manifest, sinks: dict[str, str], scale: float,
+                   runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="obsharness-bench-") as tmp:
             began = time.monotonic()
-            with ProcessStack(manifest, Path(tmp), time_scale=scale,
-                              sink_addresses={"alert-webhook": sink.address}):
+            with ProcessStack(manifest, Path(tmp), time_scale=scale, sink_addresses=sinks):
                 times.append(time.monotonic() - began)
     return times
 
 
 def measure_time_to_alert(
-    manifest: Manifest, sink: WebhookSink, scale: float, trials: int, run_dir: Path
-) -> tuple[list[float], float]:
-    samples: list[float] = []
-    with ProcessStack(manifest, run_dir, time_scale=scale,
-                      sink_addresses={"alert-webhook": sink.address}) as stack:
+    manifest: Manifest, sink: WebhookSink, sinks: dict[str, str], scale: float, trials: int,
+    run_dir: Path, cases: list[tuple[str, str, dict[str, Any]]],
+) -> dict[str, tuple[list[float], float]]:
+    """Per alert: the samples (fault -> webhook receipt) and the alert's floor_s."""
+    results: dict[str, tuple[list[float], float]] = {}
+    with ProcessStack(manifest, run_dir, time_scale=scale, sink_addresses=sinks) as stack:
         timing = stack.rendered.timing
-        chaos = ChaosClient(APP, stack.url(APP))
         quiet = Quiescence(PrometheusClient(stack.url("prometheus")),
                            AlertmanagerClient(stack.url("alertmanager")), timing)
-        traffic = TrafficGenerator(stack.url(APP), rate_per_s=40).start()
-        try:
-            time.sleep(timing.alert_window_ms[ALERT] / 1000)  # a full window of clean traffic
-            for trial in range(trials):
-                sink.clear()
-                fault = chaos.inject(error_rate=0.2)
-                match = sink.wait_for(ALERT, status="firing", labels={"service": APP},
-                                      not_before=fault.at,
-                                      timeout=timing.fire_deadline_s(ALERT))
-                samples.append(match.notification.received_at - fault.at)
-                print(f"  trial {trial + 1}/{trials}: time to alert {samples[-1]:.2f} s",
-                      flush=True)
-                chaos.clear()
-                cleared = time.time()
-                sink.wait_for(ALERT, status="resolved", labels={"service": APP},
-                              not_before=cleared, timeout=timing.resolve_deadline_s(ALERT))
-                quiet.wait()
-                if trial + 1 < trials:
+        wait_for_targets(PrometheusClient(stack.url("prometheus")),
+                         set(stack.rendered.scrape_jobs), timeout=30)
+        for alert, service, fault in cases:
+            chaos = ChaosClient(service, stack.url(service))
+            traffic = TrafficGenerator(stack.url(service), rate_per_s=20).start()
+            samples: list[float] = []
+            try:
+                time.sleep(timing.alert_window_ms[alert] / 1000)  # a window of clean traffic
+                for trial in range(trials):
+                    sink.clear()
+                    if fault.get("crash"):
+                        stack.kill(service)
+                        fault_at = time.time()
+                    else:
+                        fault_at = chaos.inject(**fault).at
+                    match = sink.wait_for(alert, status="firing", labels={"service": service},
+                                          not_before=fault_at,
+                                          timeout=timing.fire_deadline_s(alert))
+                    samples.append(match.notification.received_at - fault_at)
+                    print(f"  {alert} trial {trial + 1}/{trials}: {samples[-1]:.2f} s", flush=True)
+                    stack.restore()
+                    chaos.clear()
+                    cleared = time.time()
+                    sink.wait_for(alert, status="resolved", labels={"service": service},
+                                  not_before=cleared, timeout=timing.resolve_deadline_s(alert))
+                    quiet.wait()
                     time.sleep(GROUP_GC_S)
-        finally:
-            traffic.stop()
-    return samples, timing.floor_s(ALERT)
+            finally:
+                traffic.stop()
+            results[alert] = (samples, timing.floor_s(alert))
+    return results
 
 
 def measure_suite(root: Path) -> float:
@@ -113,28 +129,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--alert", action="append", default=[],
+                        help="only these alerts (repeatable); default: all four")
     parser.add_argument("--out", default="reports/bench.json")
     args = parser.parse_args(argv)
     manifest = load_manifest(default_manifest_path())
     root = manifest.stack_dir.parent
     out = root / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    with WebhookSink(path=manifest.sinks["alert-webhook"].path) as sink:
+    with WebhookSink(path=manifest.sinks["alert-webhook"].path) as sink, SmtpSink() as smtp:
+        sinks = {"alert-webhook": sink.address, "mail-relay": smtp.address}
         print(f"stack start x{args.starts} ...", flush=True)
-        starts = measure_starts(manifest, sink, args.time_scale, args.starts)
-        print(f"time to alert x{args.trials} (trials {GROUP_GC_S:.0f} s apart) ...", flush=True)
+        starts = measure_starts(manifest, sinks, args.time_scale, args.starts)
+        print(f"time to alert x{args.trials} per alert (trials {GROUP_GC_S:.0f} s apart) ...",
+              flush=True)
+        cases = [c for c in ALERT_CASES if not args.alert or c[0] in args.alert]
         with tempfile.TemporaryDirectory(prefix="obsharness-bench-") as tmp:
-            alerts, floor = measure_time_to_alert(
-                manifest, sink, args.time_scale, args.trials, Path(tmp)
+            per_alert = measure_time_to_alert(
+                manifest, sink, sinks, args.time_scale, args.trials, Path(tmp), cases
             )
+    headline = HEADLINE_ALERT if HEADLINE_ALERT in per_alert else next(iter(per_alert))
+    alerts, floor = per_alert[headline]
     result: dict[str, Any] = {
         "time_scale": args.time_scale,
         "stack_start_s": round(statistics.median(starts), 3),
         "stack_start_samples_s": [round(s, 3) for s in starts],
+        "headline_alert": headline,
         "time_to_alert_s": _stats(alerts),
         "floor_s": round(floor, 3),
         "time_to_alert_p50_over_floor": round(percentile(alerts, 0.5) / floor, 3),
-        "per_alert": {ALERT: {"time_to_alert_s": _stats(alerts), "floor_s": round(floor, 3)}},
+        "per_alert": {
+            name: {"time_to_alert_s": _stats(samples), "floor_s": round(f, 3),
+                   "p50_over_floor": round(percentile(samples, 0.5) / f, 3)}
+            for name, (samples, f) in per_alert.items()
+        },
     }
     if not args.skip_suite:
         print("scenario suite ...", flush=True)

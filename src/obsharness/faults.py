@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,3 +61,27 @@ class ChaosClient:
 
     def current(self) -> dict[str, Any]:
         return self._call("GET")
+
+
+_FAULT_PHRASES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^errors of (\d+(?:\.\d+)?)%$"), "error_rate"),
+    (re.compile(r"^a latency of (\d+) ms$"), "latency_ms"),
+    (re.compile(r"^a CPU burn of (\d+(?:\.\d+)?)%$"), "cpu_burn"),
+    (re.compile(r"^a crash$"), "crash"),
+]
+
+
+def parse_fault(phrase: str) -> dict[str, Any]:
+    """'errors of 10%' -> {"error_rate": 0.1}; 'a crash' -> {"crash": True}."""
+    for pattern, key in _FAULT_PHRASES:
+        match = pattern.match(phrase.strip())
+        if not match:
+            continue
+        if key == "crash":
+            return {"crash": True}
+        number = float(match.group(1))
+        return {key: int(number) if key == "latency_ms" else number / 100}
+    raise FaultError(
+        f"unknown fault {phrase!r}; say one of: 'errors of 10%', 'a latency of 1500 ms', "
+        f"'a CPU burn of 95%', 'a crash'"
+    )

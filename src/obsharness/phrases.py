@@ -33,3 +33,15 @@ def seconds(text: str) -> float:
 
 
 seconds.pattern = r"\d+(?:\.\d+)?\s*(?:ms|s|seconds?|minutes?|m)"  # type: ignore[attr-defined]
+
+
+_DESCRIBED = re.compile(r"(\d+(?:\.\d+)?)(%|s\b)")
+
+
+def described_value(text: str) -> float | None:
+    """The first measured value an alert description states: '68.75%' -> 0.6875, '2.45s' -> 2.45."""
+    match = _DESCRIBED.search(text)
+    if not match:
+        return None
+    number = float(match.group(1))
+    return number / 100 if match.group(2) == "%" else number

@@ -26,6 +26,7 @@ from obsharness.errors import ComponentUnavailableError, ObsharnessError
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
 from obsharness.scenario import Quiescence, wait_for_targets
+from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import tail
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
@@ -142,8 +143,15 @@ def webhook_sink(stack_manifest: Manifest) -> Iterator[WebhookSink]:
 
 
 @pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
 def stack(
     harness_options: HarnessOptions, stack_manifest: Manifest, webhook_sink: WebhookSink,
+    smtp_sink: SmtpSink,
 ) -> Iterator[ProcessStack]:
     """The whole stack, started once per session and always stopped."""
     choice = choose_backend(harness_options.backend)
@@ -154,7 +162,7 @@ def stack(
         stack_manifest,
         harness_options.run_dir,
         time_scale=harness_options.time_scale,
-        sink_addresses={"alert-webhook": webhook_sink.address},
+        sink_addresses={"alert-webhook": webhook_sink.address, "mail-relay": smtp_sink.address},
         fixed_ports=harness_options.fixed_ports,
     )
     try:
@@ -235,14 +243,18 @@ def clean_stack(
     alertmanager: AlertmanagerClient,
     chaos_clients: dict[str, ChaosClient],
     webhook_sink: WebhookSink,
+    smtp_sink: SmtpSink,
 ) -> Iterator[ScenarioContext]:
-    """Reset between scenarios: stack whole and alive, no faults, no alert active, empty inbox."""
+    """Reset between scenarios: stack whole and alive, no faults, no silence, no alert
+    active, empty inboxes."""
     stack.restore()
     stack.check_alive()
     for client in chaos_clients.values():
         client.clear()
+    alertmanager.expire_silences_by("obsharness")
     Quiescence(prometheus, alertmanager, stack.rendered.timing).wait()
     webhook_sink.clear()
+    smtp_sink.clear()
     context = ScenarioContext(started_at=time.time())
     try:
         yield context

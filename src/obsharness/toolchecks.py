@@ -95,3 +95,16 @@ def check_alertmanager_config(config: Path) -> ToolResult:
     _raise_for(result, component="alertmanager", default_file=config,
                tool="amtool check-config")
     return result
+
+
+def amtool_routes(config: Path, labels: dict[str, str]) -> list[str]:
+    """Receivers `amtool config routes test` picks for one label set."""
+    args = ["config", "routes", "test", f"--config.file={config.resolve()}",
+            *(f"{k}={v}" for k, v in labels.items())]
+    result = _run("amtool", args)
+    lines = [ln for ln in result.output.splitlines() if ln.strip() and "Warning" not in ln]
+    if not lines:
+        raise ConfigError(component="alertmanager", path=config,
+                          detail=f"amtool routed {labels} nowhere: {result.output}",
+                          checked_with="amtool config routes test")
+    return [r.strip() for r in lines[-1].split(",")]

@@ -370,7 +370,9 @@ class ProcessStack:
         return executor.log_path if executor else None
 
     def kill(self, component: str) -> None:
+        """Crash a component (SIGKILL); restore() brings it back for the next scenario."""
         self.executors[component].kill()
+        self._stopped_on_purpose.add(component)
 
     def stop_component(self, component: str) -> None:
         """Stop one component gracefully (a fault such as "database down")."""

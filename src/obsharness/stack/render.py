@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from obsharness import toolchecks
+from obsharness import alertrouting, toolchecks
 from obsharness.errors import ConfigError, TimeCompressionFloorWarning
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
@@ -279,7 +279,13 @@ def _longest_range_ms(expr: str) -> int:
 
 
 def validate_sources(manifest: Manifest) -> None:
-    """Check the deployable configs under stack/ with promtool and amtool."""
+    """Check the deployable configs under stack/ with promtool and amtool, and the
+    routing tree against the alert rules, before anything starts."""
+    rule_files: list[Path] = []
+    for comp in manifest.components.values():
+        if comp.config and comp.binary == "prometheus":
+            source = manifest.stack_dir / comp.config
+            rule_files += _rule_files(source, _load_yaml(source, comp.name))
     for comp in manifest.components.values():
         if not comp.config:
             continue
@@ -290,6 +296,7 @@ def validate_sources(manifest: Manifest) -> None:
                 _load_yaml(rule_file, comp.name)
             toolchecks.check_prometheus_config(source)
         elif comp.binary == "alertmanager":
+            alertrouting.check(source, rule_files)
             toolchecks.check_alertmanager_config(source)
 
 

@@ -1,0 +1,95 @@
+"""The Python routing tree and inhibition, cross-checked with amtool; table rule tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from obsharness import alertrouting, ruletests, toolchecks
+from obsharness.stack.render import rule_files_of
+from tests.conftest import STACK
+
+AM = STACK / "alertmanager" / "alertmanager.yml"
+RULES = rule_files_of(STACK / "prometheus" / "prometheus.yml")
+
+CONTINUE_CONFIG = """
+route:
+  receiver: default
+  routes:
+    - matchers: ['team="a"']
+      receiver: team-a
+      continue: true
+    - match_re: {severity: "crit.*"}
+      receiver: pager
+    - matchers: ['severity!="none"', 'service!~"db-.*"']
+      receiver: catch-all
+receivers: [{name: default}, {name: team-a}, {name: pager}, {name: catch-all}]
+"""
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"team": "a", "severity": "critical"},
+        {"team": "a", "severity": "none"},
+        {"severity": "critical"},
+        {"severity": "warning", "service": "web"},
+        {"severity": "warning", "service": "db-main"},
+        {},
+    ],
+)
+def test_python_routing_agrees_with_amtool(tmp_path: Path, labels: dict[str, str]) -> None:
+    config_path = tmp_path / "am.yml"
+    config_path.write_text(CONTINUE_CONFIG)
+    ours = alertrouting.load(config_path).receivers_for(labels)
+    assert ours == toolchecks.amtool_routes(config_path, labels)
+
+
+def test_continue_collects_several_receivers(tmp_path: Path) -> None:
+    config_path = tmp_path / "am.yml"
+    config_path.write_text(CONTINUE_CONFIG)
+    assert alertrouting.load(config_path).receivers_for(
+        {"team": "a", "severity": "critical"}) == ["team-a", "pager"]
+
+
+def test_an_alert_matching_both_sides_does_not_inhibit_its_twin() -> None:
+    config = alertrouting.load(AM)
+    a = {"alertname": "ServiceDown", "service": "x"}
+    b = {"alertname": "ServiceDown", "service": "x", "instance": "2"}
+    assert config.inhibited([a, b]) == [False, False]
+
+
+def test_matcher_parsing() -> None:
+    assert alertrouting.parse_matcher('severity="critical"') == alertrouting.Matcher(
+        "severity", "=", "critical")
+    assert alertrouting.parse_matcher("service=~node-app|fastapi-app").op == "=~"
+    with pytest.raises(ValueError, match="not a matcher"):
+        alertrouting.parse_matcher("=oops")
+
+
+def test_the_deployed_config_passes_the_routing_check() -> None:
+    config = alertrouting.check(AM, RULES)
+    assert set(config.receivers) == {"oncall-webhook", "oncall-critical", "api-team-critical"}
+
+
+def test_a_table_that_states_the_wrong_timing_fails() -> None:
+    series = [
+        ('http_requests_total{service="x",status="200"}', "0+94x40"),
+        ('http_requests_total{service="x",status="500"}', "0+6x40"),
+    ]
+    labels = {"severity": "critical", "team": "platform", "service": "x"}
+    right, _ = ruletests.run_table(RULES, "15s", series,
+                                   [ruletests.ExpectedAlert("2m15s", "HighErrorRate", labels)])
+    assert right.ok, right.output
+    wrong, generated = ruletests.run_table(RULES, "15s", series,
+                                           [ruletests.ExpectedAlert("2m", "HighErrorRate", labels)])
+    assert not wrong.ok
+    assert "eval_time: 2m" in generated
+
+
+def test_labels_cell_parsing() -> None:
+    assert ruletests.parse_labels("a=1, b = two") == {"a": "1", "b": "two"}
+    assert ruletests.parse_labels("none") is None
+    with pytest.raises(ValueError, match="label=value"):
+        ruletests.parse_labels("oops")
