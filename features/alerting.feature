@@ -40,6 +40,7 @@ Feature: Alerting flow — Prometheus evaluates rules, Alertmanager routes, peop
       | alert         | fault                | service   | measure     | low  | high  |
       | HighErrorRate | errors of 4%         | flask-app | error ratio | 0.02 | 0.05  |
       | HighLatency   | a latency of 800 ms  | node-app  | p95 latency | 0.5  | 0.999 |
+      | HighCPU       | a CPU burn of 40%    | flask-app | CPU         | 0.2  | 0.79  |
 
   Scenario: When the errors stop, a resolved notification follows
     Given flask-app receives 40 requests per second

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from obsharness import alertrouting, ruletests, toolchecks
 from obsharness.stack.render import rule_files_of
@@ -93,3 +95,35 @@ def test_labels_cell_parsing() -> None:
     assert ruletests.parse_labels("none") is None
     with pytest.raises(ValueError, match="label=value"):
         ruletests.parse_labels("oops")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=30, max_value=70).filter(lambda e: e != 50))
+def test_high_error_rate_boundary_around_5_percent(errors_per_1000: int) -> None:
+    """Per mille of errors around the threshold: promtool fires at 2m15s exactly when > 5%."""
+    series = [
+        ('http_requests_total{service="x",status="200"}', f"0+{1000 - errors_per_1000}x20"),
+        ('http_requests_total{service="x",status="500"}', f"0+{errors_per_1000}x20"),
+    ]
+    labels = {"severity": "critical", "team": "platform", "service": "x"}
+    fires = errors_per_1000 > 50
+    expected = [ruletests.ExpectedAlert("2m", "HighErrorRate", None),
+                ruletests.ExpectedAlert("2m15s", "HighErrorRate", labels if fires else None)]
+    result, generated = ruletests.run_table(RULES, "15s", series, expected)
+    assert result.ok, f"{errors_per_1000}/1000 errors:\n{result.output}\n{generated}"
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=1, max_value=12))
+def test_high_latency_boundary_around_1s(slow_percent: int) -> None:
+    """A share of requests in (1s, 1.5s], the rest in (0.1s, 0.5s]: p95 is above 1 s
+    exactly when more than 5% are slow (histogram_quantile interpolates in the bucket)."""
+    fast = 100 - slow_percent
+    buckets = {"0.1": 0, "0.5": fast, "1": fast, "1.5": 100, "+Inf": 100}
+    series = [(f'http_request_duration_seconds_bucket{{service="x",le="{le}"}}', f"0+{n}x30")
+              for le, n in buckets.items()]
+    labels = {"severity": "warning", "team": "platform", "service": "x"}
+    fires = slow_percent > 5
+    expected = [ruletests.ExpectedAlert("5m15s", "HighLatency", labels if fires else None)]
+    result, generated = ruletests.run_table(RULES, "15s", series, expected)
+    assert result.ok, f"{slow_percent}% slow:\n{result.output}\n{generated}"

@@ -33,11 +33,6 @@ class TrafficStats:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: int = 0  # connection errors, timeouts
 
-    @property
-    def error_ratio(self) -> float:
-        errors = sum(n for code, n in self.statuses.items() if code >= 500) + self.failures
-        return errors / self.sent if self.sent else 0.0
-
 
 class TrafficGenerator:
     """Sends GET requests round-robin over `paths` at `rate_per_s` until stopped."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 from obsharness.clients.prometheus import PrometheusClient
-from obsharness.queries import label_value
 
 PER_SERVICE: dict[str, str] = {
     "request rate": "service:http_requests:rate5m",
@@ -28,6 +27,12 @@ GLOBAL: dict[str, str] = {
     "availability": "global:http_availability:ratio_rate5m",
     "throughput": "global:http_requests:rate5m",
 }
+
+
+def label_value(value: str) -> str:
+    """Quote a label value for a PromQL matcher (never glue user text in unescaped)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 class UnknownMeasureError(KeyError):
