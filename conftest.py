@@ -6,4 +6,5 @@ pytest_plugins = [
     "steps.config_steps",
     "steps.metrics_steps",
     "steps.practical_case_steps",
+    "steps.visualisation_steps",
 ]

@@ -29,7 +29,8 @@ class ToolResult:
         return self.returncode == 0
 
 
-def _run(binary: str, args: Sequence[str], cwd: Path | None = None) -> ToolResult:
+def run_tool(binary: str, args: Sequence[str], cwd: Path | None = None) -> ToolResult:
+    """Run promtool or amtool (resolved like every binary) and keep its output."""
     tool = resolve(binary)
     command = [str(tool.path), *args]
     proc = subprocess.run(
@@ -69,7 +70,7 @@ def _raise_for(
 def check_prometheus_config(config: Path) -> ToolResult:
     """`promtool check config`, which also checks every rule file the config names."""
     config = config.resolve()
-    result = _run("promtool", ["check", "config", config.name], cwd=config.parent)
+    result = run_tool("promtool", ["check", "config", config.name], cwd=config.parent)
     _raise_for(result, component="prometheus", default_file=config,
                tool="promtool check config", base=config.parent)
     return result
@@ -77,7 +78,7 @@ def check_prometheus_config(config: Path) -> ToolResult:
 
 def check_rules(rule_files: Sequence[Path]) -> ToolResult:
     files = [p.resolve() for p in rule_files]
-    result = _run("promtool", ["check", "rules", *map(str, files)])
+    result = run_tool("promtool", ["check", "rules", *map(str, files)])
     _raise_for(result, component="prometheus", default_file=files[0],
                tool="promtool check rules")
     return result
@@ -86,12 +87,12 @@ def check_rules(rule_files: Sequence[Path]) -> ToolResult:
 def run_rule_tests(test_files: Sequence[Path]) -> ToolResult:
     """`promtool test rules`; returns the result (failures are test outcomes, not errors)."""
     files = [p.resolve() for p in test_files]
-    return _run("promtool", ["test", "rules", *(p.name for p in files)], cwd=files[0].parent)
+    return run_tool("promtool", ["test", "rules", *(p.name for p in files)], cwd=files[0].parent)
 
 
 def check_alertmanager_config(config: Path) -> ToolResult:
     config = config.resolve()
-    result = _run("amtool", ["check-config", str(config)])
+    result = run_tool("amtool", ["check-config", str(config)])
     _raise_for(result, component="alertmanager", default_file=config,
                tool="amtool check-config")
     return result
@@ -101,7 +102,7 @@ def amtool_routes(config: Path, labels: dict[str, str]) -> list[str]:
     """Receivers `amtool config routes test` picks for one label set."""
     args = ["config", "routes", "test", f"--config.file={config.resolve()}",
             *(f"{k}={v}" for k, v in labels.items())]
-    result = _run("amtool", args)
+    result = run_tool("amtool", args)
     lines = [ln for ln in result.output.splitlines() if ln.strip() and "Warning" not in ln]
     if not lines:
         raise ConfigError(component="alertmanager", path=config,

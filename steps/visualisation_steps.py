@@ -1,0 +1,66 @@
+"""Steps of the visualisation flow: dashboards checked statically and against live Prometheus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_bdd import given, then
+
+from obsharness import dashboards
+from obsharness.clients.prometheus import PrometheusClient
+from obsharness.pytest_plugin import TrafficPool
+from obsharness.stack.manifest import Manifest
+from obsharness.stack.process import ProcessStack
+from obsharness.timing import format_duration
+from obsharness.waiting import eventually
+
+
+@given("the dashboards and the Grafana provisioning under stack/grafana/",
+       target_fixture="grafana_dir")
+def grafana_dir(stack_manifest: Manifest) -> Path:
+    return stack_manifest.stack_dir / "grafana"
+
+
+def _report(problems: list[dashboards.Problem]) -> str:
+    return "\n".join(str(p) for p in problems)
+
+
+@then("every dashboard is valid dashboard JSON with unique panel ids, grid positions and units")
+@then("every panel's datasource uid is provisioned and every variable it uses is defined")
+def static_checks(grafana_dir: Path) -> None:
+    files = dashboards.dashboard_files(grafana_dir)
+    assert len(files) >= 3, f"expected System, Application and Business dashboards in {files}"
+    datasources = dashboards.provisioned_datasources(grafana_dir / "provisioning")
+    problems = [p for f in files for p in dashboards.static_problems(f, datasources)]
+    assert not problems, _report(problems)
+
+
+@then("every PromQL query of every panel parses with the real Prometheus parser")
+def promql_parses(grafana_dir: Path) -> None:
+    queries = [q for f in dashboards.dashboard_files(grafana_dir)
+               for q in dashboards.queries(f, dashboards.load(f))]
+    assert any(q.datasource_type == "prometheus" for q in queries)
+    problems = dashboards.promql_problems(queries)
+    assert not problems, _report(problems)
+
+
+@given("every app receives 10 requests per second")
+def every_app_loaded(traffic: TrafficPool, stack_manifest: Manifest) -> None:
+    for name, comp in stack_manifest.components.items():
+        if comp.role == "app":
+            traffic.start(name, 10)
+
+
+@then("every Prometheus panel of every dashboard returns data for each service")
+def live_panels(prometheus: PrometheusClient, stack: ProcessStack,
+                stack_manifest: Manifest) -> None:
+    grafana = stack_manifest.stack_dir / "grafana"
+    queries = [q for f in dashboards.dashboard_files(grafana)
+               for q in dashboards.queries(f, dashboards.load(f))]
+    services = [n for n, c in stack_manifest.components.items() if c.role == "app"]
+    # Grafana's $__rate_interval is four scrape intervals at least.
+    rate_interval = format_duration(4 * stack.rendered.timing.scrape_interval_ms)
+    window_s = max(stack.rendered.timing.alert_window_ms.values()) / 1000
+    eventually(lambda: dashboards.live_problems(prometheus, queries, services, rate_interval),
+               lambda problems: not problems, timeout=3 * window_s + 15, interval=0.5,
+               what="every Prometheus panel returning data (problems listed below)")
