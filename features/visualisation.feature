@@ -15,3 +15,10 @@ Feature: Visualisation flow — Grafana dashboards on Prometheus and Loki, prove
     Given the observability stack is running
     And every app receives 10 requests per second
     Then every Prometheus panel of every dashboard returns data for each service
+
+  Scenario: Grafana serves healthy provisioned datasources and every dashboard, and its panels return frames
+    Given the observability stack is running
+    And every app receives 10 requests per second
+    Then Grafana has the datasources prometheus, loki and alertmanager, and prometheus is healthy
+    And every dashboard under stack/grafana/dashboards is provisioned in Grafana and loads
+    And every Prometheus panel query returns frames through Grafana's /api/ds/query

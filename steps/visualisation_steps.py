@@ -7,6 +7,7 @@ from pathlib import Path
 from pytest_bdd import given, then
 
 from obsharness import dashboards
+from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.pytest_plugin import TrafficPool
 from obsharness.stack.manifest import Manifest
@@ -64,3 +65,38 @@ def live_panels(prometheus: PrometheusClient, stack: ProcessStack,
     eventually(lambda: dashboards.live_problems(prometheus, queries, services, rate_interval),
                lambda problems: not problems, timeout=3 * window_s + 15, interval=0.5,
                what="every Prometheus panel returning data (problems listed below)")
+
+
+@then("Grafana has the datasources prometheus, loki and alertmanager, and prometheus is healthy")
+def grafana_datasources(grafana: GrafanaClient) -> None:
+    assert grafana.health()["database"] == "ok"
+    uids = {d["uid"] for d in grafana.datasources()}
+    assert {"prometheus", "loki", "alertmanager"} <= uids, f"provisioned datasources: {uids}"
+    status, message = grafana.datasource_health("prometheus")
+    assert status == "OK", f"prometheus datasource unhealthy: {message}"
+
+
+@then("every dashboard under stack/grafana/dashboards is provisioned in Grafana and loads")
+def grafana_dashboards(grafana: GrafanaClient, stack_manifest: Manifest) -> None:
+    files = dashboards.dashboard_files(stack_manifest.stack_dir / "grafana")
+    expected = {dashboards.load(f)["uid"] for f in files}
+    provisioned = {d["uid"] for d in grafana.search_dashboards()}
+    assert expected <= provisioned, f"missing in Grafana: {expected - provisioned}"
+    for uid in expected:
+        assert grafana.dashboard(uid)["panels"], f"dashboard {uid} loaded without panels"
+
+
+@then("every Prometheus panel query returns frames through Grafana's /api/ds/query")
+def grafana_panels(grafana: GrafanaClient, stack_manifest: Manifest) -> None:
+    grafana_dir = stack_manifest.stack_dir / "grafana"
+    services = [n for n, c in stack_manifest.components.items() if c.role == "app"]
+    failures = []
+    for query in (q for f in dashboards.dashboard_files(grafana_dir)
+                  for q in dashboards.queries(f, dashboards.load(f))
+                  if q.datasource_type == "prometheus"):
+        expr = dashboards.expand(query.expr, {"service": "|".join(services),
+                                              "__rate_interval": "1m"})
+        result = grafana.query(query.datasource_uid, expr)
+        if result.error or not result.frames:
+            failures.append(f"{query.dashboard.name} '{query.panel}': {expr} -> {result}")
+    assert not failures, "\n".join(failures)

@@ -15,7 +15,7 @@ def test_real_manifest_orders_components_by_dependency(manifest: Manifest) -> No
     assert levels == [
         ["alertmanager", "flask-app", "node-exporter", "postgres"],
         ["fastapi-app", "postgres-exporter", "prometheus"],
-        ["node-app"],
+        ["grafana", "node-app"],
     ]
     assert manifest.service_ports()["alert-webhook"] == 9095
 
@@ -42,8 +42,8 @@ def test_unknown_key_is_named(stack_copy: Path) -> None:
 
 def test_unknown_dependency_is_named(stack_copy: Path) -> None:
     path = _write(stack_copy, "", "depends_on: [alertmanager]",
-                  "depends_on: [alertmanager, grafana]")
-    with pytest.raises(ManifestError, match="depends_on names unknown grafana"):
+                  "depends_on: [alertmanager, loki]")
+    with pytest.raises(ManifestError, match="depends_on names unknown loki"):
         load_manifest(path)
 
 

@@ -40,7 +40,9 @@ def test_full_stack_starts_ready_and_stops_clean(
                          sink_addresses=sinks)
     with stack:
         pids = stack.pids()
-        assert set(pids) == set(manifest.components)
+        # Grafana is optional and absent here: it is left out, with its reason kept.
+        assert set(pids) == set(manifest.components) - set(stack.unavailable)
+        assert all(manifest.component(n).optional for n in stack.unavailable)
         for name in pids:
             url = stack.url(name)
             assert url.startswith("http://127.0.0.1:")

@@ -77,6 +77,7 @@ _AM_RELEASE_URL = (
 # unverified download.
 PROMETHEUS_RELEASE_VERSION = "3.5.0"
 ALERTMANAGER_RELEASE_VERSION = "0.28.1"
+GRAFANA_RELEASE_VERSION = "13.0.1"
 
 SPECS: dict[str, BinarySpec] = {
     "prometheus": BinarySpec(
@@ -134,6 +135,21 @@ SPECS: dict[str, BinarySpec] = {
         ),
         how_to_get="Run `make setup`, install Debian's 'prometheus-alertmanager' package, "
         "or set OBSHARNESS_AMTOOL_BIN.",
+    ),
+    "grafana": BinarySpec(
+        name="grafana",
+        component="grafana",
+        path_names=("grafana", "grafana-server"),
+        debian_package=None,  # not in Debian
+        debian_path=None,
+        release=Release(
+            GRAFANA_RELEASE_VERSION,
+            "https://dl.grafana.com/oss/release/grafana-{version}.linux-{arch}.tar.gz",
+            "grafana-v{version}/bin/grafana",
+        ),
+        how_to_get="Download Grafana OSS from grafana.com (linux tarball), point "
+        "OBSHARNESS_GRAFANA_BIN at its bin/grafana (its homepath is the folder above), "
+        "or pin the tarball's sha256 in obsharness.binaries, or use the docker backend.",
     ),
     "node_exporter": BinarySpec(
         name="node_exporter",

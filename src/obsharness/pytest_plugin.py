@@ -21,6 +21,7 @@ import pytest
 
 from obsharness.backends import BACKENDS, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
+from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ComponentUnavailableError, ObsharnessError
 from obsharness.faults import ChaosClient
@@ -182,6 +183,16 @@ def stack(
 @pytest.fixture(scope="session")
 def prometheus(stack: ProcessStack) -> PrometheusClient:
     return PrometheusClient(stack.url("prometheus"))
+
+
+@pytest.fixture(scope="session")
+def grafana(stack: ProcessStack, harness_options: HarnessOptions) -> GrafanaClient:
+    """Grafana's API; scenarios that need it skip (or fail with --require-all) without it."""
+    if "grafana" in stack.unavailable:
+        _unavailable(harness_options, stack.unavailable["grafana"])
+    env = stack.manifest.component("grafana").process
+    user = env.env.get("GF_SECURITY_ADMIN_USER", "admin") if env else "admin"
+    return GrafanaClient(stack.url("grafana"), user=user, password=stack.admin_password)
 
 
 @pytest.fixture(scope="session")

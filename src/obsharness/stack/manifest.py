@@ -12,7 +12,7 @@ from obsharness.errors import ManifestError
 
 _COMPONENT_KEYS = {
     "role", "description", "port", "readiness", "config", "depends_on",
-    "binary", "image", "build", "process",
+    "binary", "image", "build", "process", "optional",
 }
 _PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"}
 _SINK_KEYS = {"port", "path", "description"}
@@ -60,6 +60,9 @@ class Component:
     image: str | None = None
     build: str | None = None
     process: ProcessSpec | None = None
+    # Optional components that cannot run are left out, and only the scenarios
+    # that need them skip; a required one missing skips everything.
+    optional: bool = False
 
     @property
     def config_dir(self) -> str | None:
@@ -104,8 +107,9 @@ class Manifest:
         while remaining:
             level = [c for c in remaining.values() if set(c.depends_on) <= done]
             if not level:
+                cycle = _cycle_members(remaining)
                 raise ManifestError(
-                    f"{self.path}: dependency cycle among {', '.join(sorted(remaining))}; "
+                    f"{self.path}: dependency cycle among {', '.join(sorted(cycle))}; "
                     f"check their depends_on lists"
                 )
             levels.append(sorted(level, key=lambda c: c.name))
@@ -119,6 +123,18 @@ class Manifest:
         ports = {name: c.port for name, c in self.components.items()}
         ports.update({name: s.port for name, s in self.sinks.items()})
         return ports
+
+
+def _cycle_members(blocked: dict[str, Component]) -> set[str]:
+    """Of the components that cannot start, those on a cycle (not those merely behind one)."""
+    cyclic = dict(blocked)
+    while True:
+        depended_on = {d for c in cyclic.values() for d in c.depends_on}
+        leaves = [name for name in cyclic if name not in depended_on]
+        if not leaves:
+            return set(cyclic)
+        for name in leaves:
+            del cyclic[name]
 
 
 def _check_keys(where: str, data: dict[str, Any], allowed: set[str], path: Path) -> None:
@@ -184,6 +200,7 @@ def _component(name: str, raw: Any, path: Path) -> Component:
         image=raw.get("image"),
         build=raw.get("build"),
         process=process,
+        optional=bool(raw.get("optional", False)),
     )
 
 

@@ -142,6 +142,9 @@ class ProcessStack:
         self._temp_dirs: list[Path] = []
         self._data_dirs: dict[str, Path] = {}
         self._stopped_on_purpose: set[str] = set()
+        self.unavailable: dict[str, ComponentUnavailableError] = {}
+        # Grafana's admin password: per run, from the environment, never admin/admin.
+        self.admin_password = secrets.token_hex(12)
         # Per-run database password: never a default credential, never in git.
         self.db_password = secrets.token_hex(12)
         self.rendered: RenderedStack
@@ -160,6 +163,12 @@ class ProcessStack:
 
     def start(self) -> None:
         began = time.monotonic()
+        for comp in [c for c in self.selected if c.optional]:
+            try:
+                resolve_programs([comp])
+            except ComponentUnavailableError as exc:
+                self.unavailable[comp.name] = exc
+        self.selected = [c for c in self.selected if c.name not in self.unavailable]
         programs = resolve_programs(self.selected)
         self._allocate_ports()
         addresses = {name: f"{LOOPBACK}:{port}" for name, port in self.ports.items()}
@@ -236,6 +245,8 @@ class ProcessStack:
             "run_dir": str(self.run_dir),
             "stack_dir": str(self.manifest.stack_dir),
             "db_password": self.db_password,
+            "admin_password": self.admin_password,
+            "binary_home": str(program.path.resolve().parent.parent),
         }
 
         def argv_of(command: Command) -> list[str]:
