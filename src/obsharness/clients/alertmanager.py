@@ -5,30 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
+from obsharness.clients.http import APIError, JsonHTTP
 
 
-class AlertmanagerAPIError(RuntimeError):
+class AlertmanagerAPIError(APIError):
     """Alertmanager refused a request or could not be reached."""
 
 
-class AlertmanagerClient:
-    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
+class AlertmanagerClient(JsonHTTP):
+    error = AlertmanagerAPIError
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = f"{self.base_url}/api/v2{path}"
-        try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.RequestException as exc:
-            raise AlertmanagerAPIError(f"{method} {url} failed: {exc}") from exc
-        if response.status_code >= 400:
-            raise AlertmanagerAPIError(
-                f"{method} {url} answered {response.status_code}: {response.text[:300]}"
-            )
-        return response.json() if response.content else None
+        return self._json(method, f"/api/v2{path}", **kwargs)
 
     def alerts(self, *, active: bool = True, silenced: bool = True,
                inhibited: bool = True) -> list[dict[str, Any]]:

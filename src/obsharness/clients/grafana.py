@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+from obsharness.clients.http import APIError, JsonHTTP
 
 
-class GrafanaAPIError(RuntimeError):
+class GrafanaAPIError(APIError):
     """Grafana refused a request or could not be reached."""
 
 
@@ -21,24 +21,14 @@ class QueryResult:
     error: str | None
 
 
-class GrafanaClient:
+class GrafanaClient(JsonHTTP):
+    error = GrafanaAPIError
+
     def __init__(self, base_url: str, *, user: str, password: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.auth = (user, password)
+        super().__init__(base_url, timeout=timeout, auth=(user, password))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = f"{self.base_url}{path}"
-        try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.RequestException as exc:
-            raise GrafanaAPIError(f"{method} {url} failed: {exc}") from exc
-        if response.status_code >= 400:
-            raise GrafanaAPIError(
-                f"{method} {url} answered {response.status_code}: {response.text[:300]}"
-            )
-        return response.json()
+        return self._json(method, path, **kwargs)
 
     def health(self) -> dict[str, Any]:
         """GET /api/health: {"commit", "database": "ok", "version"}."""

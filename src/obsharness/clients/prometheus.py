@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+from obsharness.clients.http import APIError, JsonHTTP
 
 
-class PrometheusAPIError(RuntimeError):
+class PrometheusAPIError(APIError):
     """Prometheus answered with status=error or an unexpected shape."""
 
 
@@ -28,27 +28,22 @@ class ActiveAlert:
     value: str
 
 
-class PrometheusClient:
-    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
+class PrometheusClient(JsonHTTP):
+    error = PrometheusAPIError
 
     def _get(self, path: str, **params: Any) -> Any:
-        url = f"{self.base_url}{path}"
-        try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise PrometheusAPIError(f"GET {url} failed: {exc}") from exc
+        # Prometheus answers errors (a bad query: 400) with a JSON body that says why.
+        response = self._request("GET", path, params=params, check_status=False)
         try:
             body = response.json()
         except ValueError:
             raise PrometheusAPIError(
-                f"GET {url} answered {response.status_code} with non-JSON: {response.text[:200]}"
+                f"GET {response.url} answered {response.status_code} with non-JSON: "
+                f"{response.text[:200]}"
             ) from None
         if body.get("status") != "success":
             raise PrometheusAPIError(
-                f"GET {url} {params}: {body.get('errorType')}: {body.get('error')}"
+                f"GET {path} {params}: {body.get('errorType')}: {body.get('error')}"
             )
         return body["data"]
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from obsharness.ports import LOOPBACK, free_port
+from obsharness.sinks.base import RecordingSink
 from obsharness.waiting import eventually, holds_for
 
 
@@ -46,18 +45,17 @@ class _Handler:
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        mail = Mail(time.time(), str(envelope.mail_from), tuple(envelope.rcpt_tos), message)
-        with self.sink.lock:
-            self.sink.mails.append(mail)
+        self.sink._record(
+            Mail(time.time(), str(envelope.mail_from), tuple(envelope.rcpt_tos), message)
+        )
         return "250 Message accepted for delivery"
 
 
-class SmtpSink:
+class SmtpSink(RecordingSink[Mail]):
     """Session-scoped mail relay with a cheap per-scenario clear()."""
 
     def __init__(self, *, port: int = 0) -> None:
-        self.lock = threading.Lock()
-        self.mails: list[Mail] = []
+        super().__init__()
         self.port = port or free_port()
         self._controller = Controller(_Handler(self), hostname=LOOPBACK, port=self.port)
 
@@ -71,23 +69,6 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._controller.stop()
-
-    def __enter__(self) -> SmtpSink:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def received(self) -> list[Mail]:
-        with self.lock:
-            return list(self.mails)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.mails.clear()
 
     def matching(self, *, to: str | None = None, subject_contains: tuple[str, ...] = (),
                  since: float = 0.0) -> list[Mail]:

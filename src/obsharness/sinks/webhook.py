@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from obsharness.ports import LOOPBACK
+from obsharness.sinks.base import RecordingSink
 from obsharness.waiting import eventually, holds_for
 
 
@@ -59,13 +59,12 @@ def parse_time(text: str) -> float:
     return base + (float(f"0.{digits}") if digits else 0.0)
 
 
-class WebhookSink:
+class WebhookSink(RecordingSink[Notification]):
     """Session-scoped receiver with a cheap per-scenario reset (clear())."""
 
     def __init__(self, *, port: int = 0, path: str = "/alerts") -> None:
+        super().__init__()
         self.path = path
-        self._lock = threading.Lock()
-        self._received: list[Notification] = []
         self.rejected: list[str] = []
         sink = self
 
@@ -82,8 +81,7 @@ class WebhookSink:
                     self.send_response(400)
                     self.end_headers()
                     return
-                with sink._lock:
-                    sink._received.append(Notification(time.time(), self.path, payload))
+                sink._record(Notification(time.time(), self.path, payload))
                 self.send_response(200)
                 self.end_headers()
 
@@ -113,23 +111,12 @@ class WebhookSink:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> WebhookSink:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # --- inspection --------------------------------------------------------
     def notifications(self) -> list[Notification]:
-        with self._lock:
-            return list(self._received)
+        return self.received()
 
     def clear(self) -> None:
-        with self._lock:
-            self._received.clear()
+        super().clear()
         self.rejected.clear()
 
     def matches(
