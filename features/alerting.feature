@@ -49,6 +49,11 @@ Feature: Alerting flow — Prometheus evaluates rules, Alertmanager routes, peop
     When the errors in flask-app stop
     Then a resolved HighErrorRate notification for flask-app reaches the webhook
 
+  Scenario: A burst of failed logins raises LoginFailuresBurst and leaves security lines
+    When someone fails to log in to node-app 30 times
+    Then a firing LoginFailuresBurst notification for node-app reaches the webhook
+    And node-app logged a security line "failed login"
+
   Scenario: ServiceDown inhibits the other alerts of the same service
     Given flask-app receives 40 requests per second
     And errors of 20% hit flask-app

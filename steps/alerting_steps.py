@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+import requests
 from pytest_bdd import given, parsers, then, when
 
 from obsharness import measures
@@ -45,6 +46,17 @@ FAULT_HITS = parsers.re(r"(?P<fault>.+?) hits? (?P<component>[\w-]+)$")
 def fault_hits(fault: str, component: str, stack: ProcessStack,
                chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
     _inject(component, parse_fault(fault), stack, chaos_clients, scenario_ctx)
+
+
+@when(parsers.parse("someone fails to log in to {component} {count:d} times"))
+def failed_logins(component: str, count: int, stack: ProcessStack,
+                  scenario_ctx: ScenarioContext) -> None:
+    scenario_ctx.facts["fault_at"] = time.time()
+    with requests.Session() as session:
+        for attempt in range(count):
+            response = session.post(stack.url(component) + "/login", timeout=5,
+                                    json={"username": "demo", "password": f"guess-{attempt}"})
+            assert response.status_code == 401, response.text
 
 
 @when(parsers.parse("the errors in {component} stop"))

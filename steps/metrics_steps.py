@@ -84,7 +84,7 @@ def answers_status(component: str, status: int, path: str, stack: ProcessStack) 
                what=f"HTTP {status} from GET {url}", timeout=15, interval=0.2)
 
 
-@then(parsers.parse('{component} logged an {log_type} line "{text}"'))
+@then(parsers.re(r'(?P<component>[\w-]+) logged an? (?P<log_type>\w+) line "(?P<text>[^"]+)"'))
 def logged_line(component: str, log_type: str, text: str, stack: ProcessStack,
                 scenario_ctx: ScenarioContext) -> None:
     path = stack.log_path(component)

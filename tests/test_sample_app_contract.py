@@ -116,6 +116,9 @@ def test_failed_login_is_a_security_line_and_success_counts_an_active_user(
     eventually(lambda: logs.matching(_log(app), since=began, log_type="security",
                                      event="login_failed", username="demo"),
                bool, what="a security line for the failed login", timeout=5)
+    counted = requests.get(_url(app, "/metrics"), timeout=5).text
+    failures = next(ln for ln in counted.splitlines() if ln.startswith("app_failed_logins_total{"))
+    assert float(failures.rsplit(" ", 1)[1]) >= 1
     good = requests.post(_url(app, "/login"),
                          json={"username": "demo", "password": "obsharness-demo"}, timeout=5)
     assert good.status_code == 200

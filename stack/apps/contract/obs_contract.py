@@ -45,6 +45,8 @@ class Metrics:
                                 ["service", "method", "route", "status"])
         self.latency = Histogram("http_request_duration_seconds", "HTTP request latency.",
                                  ["service", "method", "route"], buckets=LATENCY_BUCKETS)
+        self.failed_logins = Counter("app_failed_logins", "Failed login attempts.", ["service"])
+        self.failed_logins.labels(service)
         self.active_users = Gauge("app_active_users",
                                   "Distinct users who logged in within the active window.",
                                   ["service"])
@@ -181,10 +183,13 @@ class Users:
 
     def login(self, body: Any) -> bool:
         if not isinstance(body, dict):
+            self._metrics.failed_logins.labels(self._metrics.service).inc()
             return False
         user, password = str(body.get("username", "")), str(body.get("password", ""))
         ok = hmac.compare_digest(user, self.username) and hmac.compare_digest(
             password, self.password)
+        if not ok:
+            self._metrics.failed_logins.labels(self._metrics.service).inc()
         if ok:
             with self._lock:
                 self._seen[user] = time.monotonic()

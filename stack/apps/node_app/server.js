@@ -34,6 +34,11 @@ const latency = new client.Histogram({
   labelNames: ["service", "method", "route"], registers: [registry],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10],
 });
+const failedLogins = new client.Counter({
+  name: "app_failed_logins_total", help: "Failed login attempts.",
+  labelNames: ["service"], registers: [registry],
+});
+failedLogins.labels(SERVICE).inc(0);
 const activeUsers = new client.Gauge({
   name: "app_active_users", help: "Distinct users who logged in within the active window.",
   labelNames: ["service"], registers: [registry],
@@ -165,6 +170,7 @@ app.post("/login", (req, res) => {
     res.json({ status: "ok" });
     return;
   }
+  failedLogins.labels(SERVICE).inc();
   log("warning", "security", "failed login", { event: "login_failed", username: username ?? null,
     route: "/login", status: 401, request_id: req.requestId, client: req.ip });
   res.status(401).json({ error: "invalid credentials" });
