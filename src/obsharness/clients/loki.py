@@ -1,0 +1,77 @@
+"""A small client of Loki's HTTP API (/loki/api/v1)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from obsharness.clients.http import APIError, JsonHTTP
+
+
+class LokiAPIError(APIError):
+    """Loki refused a request or could not be reached."""
+
+
+@dataclass(frozen=True)
+class LogLine:
+    labels: dict[str, str]
+    ts_ns: int
+    line: str
+
+    def json(self) -> dict[str, Any]:
+        """The line parsed as JSON (the apps log JSON), or {} if it is not."""
+        try:
+            parsed = json.loads(self.line)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+
+class LokiClient(JsonHTTP):
+    error = LokiAPIError
+
+    def _data(self, path: str, **params: Any) -> Any:
+        body = self._json("GET", f"/loki/api/v1{path}", params=params)
+        if not isinstance(body, dict) or body.get("status") != "success":
+            raise LokiAPIError(f"GET {path} {params}: unexpected answer {str(body)[:200]}")
+        return body["data"]
+
+    def ready(self) -> bool:
+        response = self._request("GET", "/ready", check_status=False)
+        return response.status_code == 200 and response.text.strip() == "ready"
+
+    def push(self, labels: Mapping[str, str], lines: Sequence[str]) -> None:
+        now = time.time_ns()
+        values = [[str(now + i), line] for i, line in enumerate(lines)]
+        self._request("POST", "/loki/api/v1/push",
+                      json={"streams": [{"stream": dict(labels), "values": values}]})
+
+    def query_range(self, logql: str, *, start_ns: int, end_ns: int | None = None,
+                    limit: int = 5000, direction: str = "forward") -> list[LogLine]:
+        """Log lines of a stream query, oldest first by default."""
+        data = self._data("/query_range", query=logql, start=start_ns,
+                          end=end_ns or time.time_ns(), limit=limit, direction=direction)
+        if data["resultType"] != "streams":
+            raise LokiAPIError(f"{logql!r} is a metric query; use metric() for it")
+        return [LogLine(dict(s["stream"]), int(ts), line)
+                for s in data["result"] for ts, line in s["values"]]
+
+    def metric(self, logql: str, *, at_ns: int | None = None) -> float | None:
+        """An instant metric query (e.g. sum(count_over_time(...))): its single value."""
+        data = self._data("/query", query=logql, time=at_ns or time.time_ns())
+        if data["resultType"] != "vector":
+            raise LokiAPIError(f"{logql!r} returned {data['resultType']}, expected a vector")
+        result = data["result"]
+        return float(result[0]["value"][1]) if result else None
+
+    def labels(self) -> list[str]:
+        return list(self._data("/labels"))
+
+    def label_values(self, name: str) -> list[str]:
+        return list(self._data(f"/label/{name}/values"))
+
+    def series(self, match: str) -> list[dict[str, str]]:
+        return [dict(s) for s in self._data("/series", **{"match[]": match})]
