@@ -7,4 +7,5 @@ pytest_plugins = [
     "steps.metrics_steps",
     "steps.practical_case_steps",
     "steps.visualisation_steps",
+    "steps.logs_steps",
 ]

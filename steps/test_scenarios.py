@@ -3,4 +3,4 @@
 from pytest_bdd import scenarios
 
 scenarios("alerting.feature", "config_validation.feature", "metrics_collection.feature",
-          "practical_case.feature", "visualisation.feature")
+          "practical_case.feature", "visualisation.feature", "log_ingestion.feature")

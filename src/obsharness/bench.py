@@ -14,10 +14,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import requests
+
+from obsharness import logql
 from obsharness.clients.alertmanager import AlertmanagerClient
+from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
@@ -26,8 +31,10 @@ from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
+from obsharness.waiting import eventually
 
 HEADLINE_ALERT = "HighErrorRate"
+APP_FOR_LOGS = "flask-app"
 # (alert, service, fault): each alert caused the way the scenarios cause it.
 ALERT_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("HighErrorRate", "flask-app", {"error_rate": 0.2}),
@@ -74,10 +81,12 @@ def measure_starts(manifest: Manifest, sinks: dict[str, str], scale: float,
 def measure_time_to_alert(
     manifest: Manifest, sink: WebhookSink, sinks: dict[str, str], scale: float, trials: int,
     run_dir: Path, cases: list[tuple[str, str, dict[str, Any]]],
-) -> dict[str, tuple[list[float], float]]:
-    """Per alert: the samples (fault -> webhook receipt) and the alert's floor_s."""
+) -> tuple[dict[str, tuple[list[float], float]], dict[str, Any]]:
+    """Per alert: the samples (fault -> webhook receipt) and the alert's floor_s; and the
+    log ingestion latency where Loki and an agent run."""
     results: dict[str, tuple[list[float], float]] = {}
     with ProcessStack(manifest, run_dir, time_scale=scale, sink_addresses=sinks) as stack:
+        log_latency = measure_log_latency(stack, trials)
         timing = stack.rendered.timing
         quiet = Quiescence(PrometheusClient(stack.url("prometheus")),
                            AlertmanagerClient(stack.url("alertmanager")), timing)
@@ -111,7 +120,26 @@ def measure_time_to_alert(
             finally:
                 traffic.stop()
             results[alert] = (samples, timing.floor_s(alert))
-    return results
+    return results, log_latency
+
+
+def measure_log_latency(stack: ProcessStack, trials: int) -> dict[str, Any]:
+    """Line written by an app -> queryable in Loki, by a request id only that line carries."""
+    if "loki" in stack.unavailable or not {"promtail", "alloy"} & set(stack.components()):
+        missing = stack.unavailable.get("loki") or stack.unavailable.get("promtail")
+        return {"skipped": str(missing) if missing else "no log agent runs"}
+    loki = LokiClient(stack.url("loki"))
+    samples = []
+    for trial in range(trials):
+        request_id = f"bench-{time.time_ns()}-{trial}"
+        began = time.time()
+        requests.get(stack.url(APP_FOR_LOGS) + "/", headers={"X-Request-ID": request_id},
+                     timeout=10)
+        query = logql.contains(logql.selector(service=APP_FOR_LOGS), request_id)
+        outcome = eventually(partial(loki.query_range, query, start_ns=int(began * 1e9)),
+                             bool, what=f"a line for {query}", timeout=30, interval=0.05)
+        samples.append(outcome.elapsed_s)
+    return _stats(samples)
 
 
 def measure_suite(root: Path) -> float:
@@ -145,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               flush=True)
         cases = [c for c in ALERT_CASES if not args.alert or c[0] in args.alert]
         with tempfile.TemporaryDirectory(prefix="obsharness-bench-") as tmp:
-            per_alert = measure_time_to_alert(
+            per_alert, log_latency = measure_time_to_alert(
                 manifest, sink, sinks, args.time_scale, args.trials, Path(tmp), cases
             )
     headline = HEADLINE_ALERT if HEADLINE_ALERT in per_alert else next(iter(per_alert))
@@ -158,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "time_to_alert_s": _stats(alerts),
         "floor_s": round(floor, 3),
         "time_to_alert_p50_over_floor": round(percentile(alerts, 0.5) / floor, 3),
+        "log_latency_s": log_latency,
         "per_alert": {
             name: {"time_to_alert_s": _stats(samples), "floor_s": round(f, 3),
                    "p50_over_floor": round(percentile(samples, 0.5) / f, 3)}

@@ -151,6 +151,20 @@ SPECS: dict[str, BinarySpec] = {
         "OBSHARNESS_GRAFANA_BIN at its bin/grafana (its homepath is the folder above), "
         "or pin the tarball's sha256 in obsharness.binaries, or use the docker backend.",
     ),
+    **{
+        name: BinarySpec(
+            name=name,
+            component=name,
+            path_names=(name, f"{name}-linux-amd64"),
+            debian_package=None,  # not in Debian
+            debian_path=None,
+            release=None,  # published as zip archives; pin one here when it can be verified
+            how_to_get=f"Download {title} from its GitHub releases (linux-amd64), set "
+            f"OBSHARNESS_{name.upper()}_BIN to the binary, or use the docker backend.",
+        )
+        for name, title in (("loki", "Loki 3.x"), ("promtail", "Promtail 3.6 (its last line)"),
+                            ("alloy", "Grafana Alloy 1.x"))
+    },
     "node_exporter": BinarySpec(
         name="node_exporter",
         component="node-exporter",

@@ -22,6 +22,7 @@ import pytest
 from obsharness.backends import BACKENDS, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
+from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ComponentUnavailableError, ObsharnessError
 from obsharness.faults import ChaosClient
@@ -193,6 +194,20 @@ def grafana(stack: ProcessStack, harness_options: HarnessOptions) -> GrafanaClie
     env = stack.manifest.component("grafana").process
     user = env.env.get("GF_SECURITY_ADMIN_USER", "admin") if env else "admin"
     return GrafanaClient(stack.url("grafana"), user=user, password=stack.admin_password)
+
+
+@pytest.fixture(scope="session")
+def loki(stack: ProcessStack, harness_options: HarnessOptions) -> LokiClient:
+    """Loki fed by at least one agent; log scenarios skip (or fail with --require-all) without."""
+    if "loki" in stack.unavailable:
+        _unavailable(harness_options, stack.unavailable["loki"])
+    agents = [a for a in ("promtail", "alloy") if a in stack.components()]
+    if not agents:
+        missing = stack.unavailable.get("promtail") or ComponentUnavailableError(
+            component="promtail", reason="no log agent runs",
+            how_to_get="install Promtail or Grafana Alloy")
+        _unavailable(harness_options, missing)
+    return LokiClient(stack.url("loki"))
 
 
 @pytest.fixture(scope="session")

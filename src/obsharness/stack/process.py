@@ -164,7 +164,13 @@ class ProcessStack:
     def start(self) -> None:
         began = time.monotonic()
         for comp in [c for c in self.selected if c.optional]:
+            missing = [d for d in comp.depends_on if d in self.unavailable]
             try:
+                if missing:  # e.g. Promtail without Loki
+                    raise ComponentUnavailableError(
+                        component=comp.name, reason=f"it needs {', '.join(missing)}",
+                        how_to_get=str(self.unavailable[missing[0]].how_to_get),
+                    )
                 resolve_programs([comp])
             except ComponentUnavailableError as exc:
                 self.unavailable[comp.name] = exc
@@ -246,6 +252,7 @@ class ProcessStack:
             "stack_dir": str(self.manifest.stack_dir),
             "db_password": self.db_password,
             "admin_password": self.admin_password,
+            "grpc_port": str(free_port()),
             "binary_home": str(program.path.resolve().parent.parent),
         }
 

@@ -290,6 +290,8 @@ def validate_sources(manifest: Manifest) -> None:
         if not comp.config:
             continue
         source = manifest.stack_dir / comp.config
+        if source.suffix not in (".yml", ".yaml"):
+            continue  # Alloy's syntax is checked by `alloy fmt` where the binary exists
         data = _load_yaml(source, comp.name)  # YAML errors first: they name the line
         if comp.binary == "prometheus":
             for rule_file in _rule_files(source, data):
@@ -358,6 +360,10 @@ def _render_component(
     shutil.copytree(source_dir, target_dir, ignore=shutil.ignore_patterns("tests", "*.test.yml"))
     source = manifest.stack_dir / comp.config
     target = run_dir / comp.config
+    if source.suffix not in (".yml", ".yaml"):
+        # Not YAML (Alloy's River syntax): only the addresses are rewritten.
+        target.write_text(renderer.rewrite(source.read_text()))
+        return target
     data = _map_strings(_load_yaml(source, comp.name), renderer.rewrite)
     rel = source.relative_to(manifest.stack_dir.parent)
     if comp.binary == "prometheus":

@@ -1,0 +1,38 @@
+@logs
+Feature: Logs flow — apps write JSON lines, an agent ships them, Loki indexes labels not content
+  Each app writes one JSON line per event to stdout: access (every request),
+  error, performance (slow requests) and security (failed logins). Promtail
+  (or Alloy, its successor) parses them and promotes only service, level and
+  log_type to labels; request_id and route stay in the line. These scenarios
+  need a real Loki and agent and skip, naming them, where those are missing.
+
+  Background:
+    Given the observability stack is running
+    And Loki and a log agent are running
+
+  Scenario: Every request leaves one access line in Loki, counted within 1%
+    When flask-app serves 200 requests tagged for this scenario
+    Then Loki holds 200 access lines of flask-app tagged for this scenario, within 1%
+
+  Scenario: Injected errors leave error lines with level error
+    Given flask-app receives 20 requests per second
+    When errors are injected into flask-app at 20%
+    Then Loki holds error lines of flask-app with level error
+
+  Scenario: Slow requests leave performance lines
+    Given node-app receives 5 requests per second
+    When a latency of 1500 ms is injected into node-app
+    Then Loki holds performance lines of node-app with level warning
+
+  Scenario: Failed logins leave security lines
+    When someone fails to log in to fastapi-app 5 times
+    Then Loki holds security lines of fastapi-app with level warning
+
+  Scenario: Labels are the low-cardinality set; a request id is found by a line filter
+    When flask-app serves 20 requests tagged for this scenario
+    Then the Loki streams of flask-app carry exactly the labels level, log_type and service
+    And a line filter on one tagged request id finds exactly its access line
+
+  Scenario: A request through the practical case is followed by its request id in Loki
+    When node-app serves 1 requests tagged for this scenario on /api/items
+    Then Loki holds the tagged request's access lines from node-app and fastapi-app

@@ -1,0 +1,92 @@
+"""Steps of the logs flow: requests with known ids, then LogQL against a real Loki."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+from pytest_bdd import given, parsers, then, when
+
+from obsharness import logql
+from obsharness.clients.loki import LogLine, LokiClient
+from obsharness.pytest_plugin import ScenarioContext
+from obsharness.stack.process import ProcessStack
+from obsharness.waiting import eventually
+
+# A line written is queryable after about 1.3 s with batchwait 1s (real runs).
+INGEST_DEADLINE_S = 20.0
+
+
+@given("Loki and a log agent are running")
+def loki_running(loki: LokiClient) -> LokiClient:
+    assert loki.ready(), "Loki's /ready does not answer 'ready'"
+    return loki
+
+
+def _lines(loki: LokiClient, since: float, **labels: str) -> list[LogLine]:
+    return loki.query_range(logql.selector(**labels), start_ns=int(since * 1e9))
+
+
+@when(parsers.re(r"(?P<component>[\w-]+) serves (?P<count>\d+) requests tagged for this "
+                 r"scenario(?: on (?P<path>/\S*))?"))
+def tagged_requests(component: str, count: str, path: str | None, stack: ProcessStack,
+                    scenario_ctx: ScenarioContext) -> None:
+    tag = f"obsh-{uuid.uuid4().hex[:12]}"
+    scenario_ctx.facts["tag"] = tag
+    with requests.Session() as session:
+        for i in range(int(count)):  # bounded: the count the scenario names
+            session.get(stack.url(component) + (path or "/"), timeout=10,
+                        headers={"X-Request-ID": f"{tag}-{i}"})
+
+
+@then(parsers.parse("Loki holds {count:d} access lines of {service} tagged for this scenario, "
+                    "within 1%"))
+def access_lines_counted(count: int, service: str, loki: LokiClient,
+                         scenario_ctx: ScenarioContext) -> None:
+    tag = scenario_ctx.facts["tag"]
+    query = logql.contains(logql.selector(service=service, log_type="access"), tag)
+    eventually(lambda: len(loki.query_range(query, start_ns=int(scenario_ctx.started_at * 1e9))),
+               lambda n: abs(n - count) <= count * 0.01, what=f"{count} lines for {query}",
+               timeout=INGEST_DEADLINE_S, interval=0.5)
+
+
+@then(parsers.parse("Loki holds {log_type} lines of {service} with level {level}"))
+def typed_lines(log_type: str, service: str, level: str, loki: LokiClient,
+                scenario_ctx: ScenarioContext) -> None:
+    found = eventually(lambda: _lines(loki, scenario_ctx.started_at, service=service,
+                                      log_type=log_type, level=level),
+                       bool, what=f"{log_type} lines of {service} with level {level}",
+                       timeout=INGEST_DEADLINE_S, interval=0.5).value
+    assert all(line.json().get("log_type") == log_type for line in found)
+
+
+@then(parsers.parse("the Loki streams of {service} carry exactly the labels {names}"))
+def exact_labels(service: str, names: str, loki: LokiClient) -> None:
+    wanted = {n.strip() for n in names.replace(" and ", ",").split(",")}
+    streams = loki.series(logql.selector(service=service))
+    assert streams, f"Loki has no stream for {service}"
+    wrong = [s for s in streams if set(s) != wanted]
+    assert not wrong, f"streams with other labels than {sorted(wanted)}: {wrong}"
+
+
+@then("a line filter on one tagged request id finds exactly its access line")
+def request_id_by_line_filter(loki: LokiClient, scenario_ctx: ScenarioContext) -> None:
+    request_id = f"{scenario_ctx.facts['tag']}-7"
+    query = logql.contains(logql.selector(service="flask-app", log_type="access"),
+                           f'"request_id": "{request_id}"')
+    lines = eventually(lambda: loki.query_range(query, start_ns=int(scenario_ctx.started_at * 1e9)),
+                       bool, what=f"the line for {query}", timeout=INGEST_DEADLINE_S).value
+    assert [line.json()["request_id"] for line in lines] == [request_id]
+    assert "request_id" not in lines[0].labels, "request_id must stay content, not a label"
+
+
+@then("Loki holds the tagged request's access lines from node-app and fastapi-app")
+def followed_across_services(loki: LokiClient, scenario_ctx: ScenarioContext) -> None:
+    request_id = f"{scenario_ctx.facts['tag']}-0"
+    query = logql.contains(logql.selector(log_type="access"), request_id)
+    since = int(scenario_ctx.started_at * 1e9)
+    eventually(lambda: {line.labels.get("service") for line in
+                        loki.query_range(query, start_ns=since)},
+               lambda services: {"node-app", "fastapi-app"} <= services,
+               what=f"access lines of {request_id} from node-app and fastapi-app",
+               timeout=INGEST_DEADLINE_S, interval=0.5)
