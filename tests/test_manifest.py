@@ -13,9 +13,10 @@ from obsharness.stack.manifest import Command, Manifest, load_manifest
 def test_real_manifest_orders_components_by_dependency(manifest: Manifest) -> None:
     levels = [[c.name for c in level] for level in manifest.start_order()]
     assert levels == [
-        ["alertmanager", "flask-app", "node-exporter", "postgres"],
+        ["alertmanager", "flask-app", "loki", "node-exporter", "postgres"],
         ["fastapi-app", "postgres-exporter", "prometheus"],
         ["grafana", "node-app"],
+        ["alloy", "promtail"],
     ]
     assert manifest.service_ports()["alert-webhook"] == 9095
 
@@ -42,8 +43,8 @@ def test_unknown_key_is_named(stack_copy: Path) -> None:
 
 def test_unknown_dependency_is_named(stack_copy: Path) -> None:
     path = _write(stack_copy, "", "depends_on: [alertmanager]",
-                  "depends_on: [alertmanager, loki]")
-    with pytest.raises(ManifestError, match="depends_on names unknown loki"):
+                  "depends_on: [alertmanager, tempo]")
+    with pytest.raises(ManifestError, match="depends_on names unknown tempo"):
         load_manifest(path)
 
 
