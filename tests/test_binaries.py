@@ -6,10 +6,9 @@ import dataclasses
 import hashlib
 import io
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from obsharness.binaries import (
 )
 from obsharness.errors import BinaryNotFoundError
 from obsharness.ports import free_port
+from tests.helpers import local_http_server
 
 ARCH = binaries._arch()
 
@@ -52,14 +52,8 @@ def release_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, *_: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(Handler) as url:
+        yield url, folder
 
 
 def _spec_with(archive: bytes | None, digest: str | None) -> binaries.BinarySpec:

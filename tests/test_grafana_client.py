@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from obsharness.clients.grafana import GrafanaAPIError, GrafanaClient
+from tests.helpers import local_http_server
 
 RECORDED: dict[tuple[str, str], Any] = {
     ("GET", "/api/health"): {"commit": "087143285", "database": "ok", "version": "13.0.1"},
@@ -77,13 +77,8 @@ def recorded_grafana() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         def log_message(self, *_: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(Handler) as url:
+        yield url, seen
 
 
 def test_health_datasources_and_dashboards(recorded_grafana: tuple[str, list[Any]]) -> None:

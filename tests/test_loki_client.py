@@ -8,9 +8,8 @@ scenarios never use it; they need a real Loki and skip without one.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +17,7 @@ import pytest
 
 from obsharness import logql
 from obsharness.clients.loki import LokiAPIError, LokiClient
+from tests.helpers import local_http_server
 
 LINE = ('{"ts": "2026-11-25T10:00:00.000+00:00", "level": "info", "service": "flask-app", '
         '"log_type": "access", "route": "/", "status": 200, "request_id": "abc"}')
@@ -62,13 +62,8 @@ def recorded_loki() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         def log_message(self, *_: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(Handler) as url:
+        yield url, seen
 
 
 def test_queries_labels_and_series(recorded_loki: tuple[str, list[Any]]) -> None:
