@@ -281,22 +281,22 @@ def _longest_range_ms(expr: str) -> int:
 def validate_sources(manifest: Manifest) -> None:
     """Check the deployable configs under stack/ with promtool and amtool, and the
     routing tree against the alert rules, before anything starts."""
+    configs = [
+        (comp, manifest.stack_dir / comp.config) for comp in manifest.components.values()
+        # Alloy's syntax is not YAML; `alloy fmt` checks it where the binary exists.
+        if comp.config and comp.config.endswith((".yml", ".yaml"))
+    ]
+    # Prometheus first: the routing check needs the rule files it loads.
+    configs.sort(key=lambda pair: pair[0].binary != "prometheus")
     rule_files: list[Path] = []
-    for comp in manifest.components.values():
-        if comp.config and comp.binary == "prometheus":
-            source = manifest.stack_dir / comp.config
-            rule_files += _rule_files(source, _load_yaml(source, comp.name))
-    for comp in manifest.components.values():
-        if not comp.config:
-            continue
-        source = manifest.stack_dir / comp.config
-        if source.suffix not in (".yml", ".yaml"):
-            continue  # Alloy's syntax is checked by `alloy fmt` where the binary exists
+    for comp, source in configs:
         data = _load_yaml(source, comp.name)  # YAML errors first: they name the line
         if comp.binary == "prometheus":
-            for rule_file in _rule_files(source, data):
+            files = _rule_files(source, data)
+            for rule_file in files:
                 _load_yaml(rule_file, comp.name)
             toolchecks.check_prometheus_config(source)
+            rule_files += files
         elif comp.binary == "alertmanager":
             alertrouting.check(source, rule_files)
             toolchecks.check_alertmanager_config(source)
