@@ -34,6 +34,24 @@ class JsonHTTP:
             )
         return response
 
+    def _success_data(self, path: str, **params: Any) -> Any:
+        """GET an API that wraps answers in {"status": "success", "data": ...}
+        (Prometheus, Loki). Their errors (a bad query: 400) come with a body that says
+        why, so the status code alone is not checked."""
+        response = self._request("GET", path, params=params, check_status=False)
+        try:
+            body = response.json()
+        except ValueError:
+            raise self.error(
+                f"GET {self.base_url}{path} answered {response.status_code} with non-JSON: "
+                f"{response.text[:200]} (params {params})"
+            ) from None
+        if not isinstance(body, dict) or body.get("status") != "success":
+            detail = (f"{body.get('errorType')}: {body.get('error')}"
+                      if isinstance(body, dict) else str(body)[:200])
+            raise self.error(f"GET {path} {params}: {detail}")
+        return body["data"]
+
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
         return response.json() if response.content else None

@@ -34,10 +34,7 @@ class LokiClient(JsonHTTP):
     error = LokiAPIError
 
     def _data(self, path: str, **params: Any) -> Any:
-        body = self._json("GET", f"/loki/api/v1{path}", params=params)
-        if not isinstance(body, dict) or body.get("status") != "success":
-            raise LokiAPIError(f"GET {path} {params}: unexpected answer {str(body)[:200]}")
-        return body["data"]
+        return self._success_data(f"/loki/api/v1{path}", **params)
 
     def ready(self) -> bool:
         response = self._request("GET", "/ready", check_status=False)

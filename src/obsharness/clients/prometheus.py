@@ -31,25 +31,9 @@ class ActiveAlert:
 class PrometheusClient(JsonHTTP):
     error = PrometheusAPIError
 
-    def _get(self, path: str, **params: Any) -> Any:
-        # Prometheus answers errors (a bad query: 400) with a JSON body that says why.
-        response = self._request("GET", path, params=params, check_status=False)
-        try:
-            body = response.json()
-        except ValueError:
-            raise PrometheusAPIError(
-                f"GET {response.url} answered {response.status_code} with non-JSON: "
-                f"{response.text[:200]}"
-            ) from None
-        if body.get("status") != "success":
-            raise PrometheusAPIError(
-                f"GET {path} {params}: {body.get('errorType')}: {body.get('error')}"
-            )
-        return body["data"]
-
     def query(self, promql: str) -> list[Sample]:
         """Instant query returning a vector (scalars become one unlabelled sample)."""
-        data = self._get("/api/v1/query", query=promql)
+        data = self._success_data("/api/v1/query", query=promql)
         kind, result = data["resultType"], data["result"]
         if kind == "vector":
             return [
@@ -63,14 +47,15 @@ class PrometheusClient(JsonHTTP):
     def query_range(
         self, promql: str, start: float, end: float, step: float
     ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
-        data = self._get("/api/v1/query_range", query=promql, start=start, end=end, step=step)
+        data = self._success_data("/api/v1/query_range", query=promql, start=start, end=end,
+                                  step=step)
         return [
             (item["metric"], [(float(t), float(v)) for t, v in item["values"]])
             for item in data["result"]
         ]
 
     def alerts(self) -> list[ActiveAlert]:
-        data = self._get("/api/v1/alerts")
+        data = self._success_data("/api/v1/alerts")
         return [
             ActiveAlert(a["labels"], a.get("annotations", {}), a["state"],
                         a.get("activeAt", ""), a.get("value", ""))
@@ -78,7 +63,7 @@ class PrometheusClient(JsonHTTP):
         ]
 
     def targets(self) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/targets", state="active")["activeTargets"])
+        return list(self._success_data("/api/v1/targets", state="active")["activeTargets"])
 
     def rules(self) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/rules")["groups"])
+        return list(self._success_data("/api/v1/rules")["groups"])
