@@ -8,7 +8,7 @@ Feature: Logs flow — apps write JSON lines, an agent ships them, Loki indexes 
 
   Background:
     Given the observability stack is running
-    And Loki and a log agent are running
+    And Loki and the log agent under test are running
 
   Scenario: Every request leaves one access line in Loki, counted within 1%
     When flask-app serves 200 requests tagged for this scenario
@@ -33,6 +33,7 @@ Feature: Logs flow — apps write JSON lines, an agent ships them, Loki indexes 
     Then the Loki streams of flask-app carry exactly the labels level, log_type and service
     And a line filter on one tagged request id finds exactly its access line
 
-  Scenario: A request through the practical case is followed by its request id in Loki
-    When node-app serves 1 requests tagged for this scenario on /api/items
-    Then Loki holds the tagged request's access lines from node-app and fastapi-app
+  @browser
+  Scenario: The browser's API call is followed by its request id across both services in Loki
+    When a user opens node-app's page in headless Chromium
+    Then Loki holds the access lines of the page's API call from node-app and fastapi-app

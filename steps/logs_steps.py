@@ -8,6 +8,7 @@ import requests
 from pytest_bdd import given, parsers, then, when
 
 from obsharness import logql
+from obsharness.browser import PageLoad
 from obsharness.clients.loki import LogLine, LokiClient
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.stack.process import ProcessStack
@@ -17,9 +18,9 @@ from obsharness.waiting import eventually
 INGEST_DEADLINE_S = 20.0
 
 
-@given("Loki and a log agent are running")
-def loki_running(loki: LokiClient) -> LokiClient:
-    assert loki.ready(), "Loki's /ready does not answer 'ready'"
+@given("Loki and the log agent under test are running")
+def loki_running(loki: LokiClient, log_agent: str) -> LokiClient:
+    assert loki.ready(), f"Loki's /ready does not answer 'ready' (agent under test: {log_agent})"
     return loki
 
 
@@ -28,14 +29,14 @@ def _lines(loki: LokiClient, since: float, **labels: str) -> list[LogLine]:
 
 
 @when(parsers.re(r"(?P<component>[\w-]+) serves (?P<count>\d+) requests tagged for this "
-                 r"scenario(?: on (?P<path>/\S*))?"))
-def tagged_requests(component: str, count: str, path: str | None, stack: ProcessStack,
+                 r"scenario"))
+def tagged_requests(component: str, count: str, stack: ProcessStack,
                     scenario_ctx: ScenarioContext) -> None:
     tag = f"obsh-{uuid.uuid4().hex[:12]}"
     scenario_ctx.facts["tag"] = tag
     with requests.Session() as session:
         for i in range(int(count)):  # bounded: the count the scenario names
-            session.get(stack.url(component) + (path or "/"), timeout=10,
+            session.get(stack.url(component) + "/", timeout=10,
                         headers={"X-Request-ID": f"{tag}-{i}"})
 
 
@@ -80,9 +81,11 @@ def request_id_by_line_filter(loki: LokiClient, scenario_ctx: ScenarioContext) -
     assert "request_id" not in lines[0].labels, "request_id must stay content, not a label"
 
 
-@then("Loki holds the tagged request's access lines from node-app and fastapi-app")
-def followed_across_services(loki: LokiClient, scenario_ctx: ScenarioContext) -> None:
-    request_id = f"{scenario_ctx.facts['tag']}-0"
+@then("Loki holds the access lines of the page's API call from node-app and fastapi-app")
+def followed_across_services(page_load: PageLoad, loki: LokiClient,
+                             scenario_ctx: ScenarioContext) -> None:
+    request_id = page_load.api_request_id
+    assert request_id, "the page did not expose its API call's X-Request-ID"
     query = logql.contains(logql.selector(log_type="access"), request_id)
     since = int(scenario_ctx.started_at * 1e9)
     eventually(lambda: {line.labels.get("service") for line in

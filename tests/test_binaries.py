@@ -7,6 +7,7 @@ import hashlib
 import io
 import tarfile
 import time
+import zipfile
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
@@ -82,6 +83,39 @@ def test_release_download_verifies_and_installs(release_server: tuple[str, Path]
     assert found.route.startswith("official release")
     assert found.path.read_bytes().startswith(b"#!/bin/sh")
     assert found.path.stat().st_mode & 0o111
+
+
+def test_zip_release_of_loki_is_extracted(release_server: tuple[str, Path],
+                                          tmp_path: Path) -> None:
+    url, folder = release_server
+    spec = SPECS["loki"]
+    assert spec.release is not None
+    assert spec.release.url.endswith(".zip")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr(f"loki-linux-{ARCH}", "#!/bin/sh\necho loki, version 3.7.0\n")
+    data = buffer.getvalue()
+    (folder / f"loki-linux-{ARCH}.zip").write_bytes(data)
+    pinned = dataclasses.replace(
+        spec, release=dataclasses.replace(spec.release, sha256={ARCH: hashlib.sha256(data).hexdigest()}))
+    found = download_release(pinned, tmp_path / "cache", base_url=url)
+    assert found.path.read_bytes().startswith(b"#!/bin/sh\necho loki")
+
+
+def test_zip_without_the_binary_is_refused(release_server: tuple[str, Path],
+                                           tmp_path: Path) -> None:
+    url, folder = release_server
+    spec = SPECS["alloy"]
+    assert spec.release is not None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("README.md", "no binary here")
+    data = buffer.getvalue()
+    (folder / f"alloy-linux-{ARCH}.zip").write_bytes(data)
+    pinned = dataclasses.replace(
+        spec, release=dataclasses.replace(spec.release, sha256={ARCH: hashlib.sha256(data).hexdigest()}))
+    with pytest.raises(RuntimeError, match=f"no usable alloy-linux-{ARCH}"):
+        download_release(pinned, tmp_path / "cache", base_url=url)
 
 
 def test_release_download_refuses_a_wrong_digest(release_server: tuple[str, Path],
@@ -172,3 +206,24 @@ def test_debian_alertmanager_is_patched_to_find_its_templates(tmp_path: Path) ->
     assert DEBIAN_AM_ASSET_DIR not in patched
     assert b"./" * 14 + b"amtmpl/default.tmpl" in patched
     assert links == {AM_ASSET_LINK: tmp_path / "assets"}
+
+
+def test_release_versions_match_the_manifest_images() -> None:
+    """Process and docker backends run the same versions of the official components."""
+    from obsharness.stack.manifest import default_manifest_path, load_manifest
+
+    manifest = load_manifest(default_manifest_path())
+    for name in ("prometheus", "alertmanager", "grafana", "loki", "promtail", "alloy"):
+        release = SPECS[name].release
+        assert release is not None
+        image = manifest.component(name).image
+        assert image is not None
+        assert image.rsplit(":", 1)[1].lstrip("v") == release.version, name
+
+
+def test_log_agents_of_the_plugin_are_the_manifest_log_agents() -> None:
+    from obsharness.stack.manifest import LOG_AGENTS, default_manifest_path, load_manifest
+
+    manifest = load_manifest(default_manifest_path())
+    agents = [c.name for c in manifest.components.values() if c.role == "log-agent"]
+    assert sorted(agents) == sorted(LOG_AGENTS)

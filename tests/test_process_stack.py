@@ -126,3 +126,20 @@ def test_only_pulls_in_dependencies(manifest: Manifest, tmp_path: Path, sinks: d
     with stack:
         assert stack.components() == ["alertmanager"]
     assert_all_gone([stack.executors["alertmanager"].pid or 0])
+
+
+def test_use_only_parks_the_alternatives_until_chosen_again(manifest: Manifest,
+                                                             tmp_path: Path) -> None:
+    """One log agent at a time: the other is parked, and restore() leaves it parked."""
+    with ProcessStack(manifest, tmp_path, time_scale=60, only=["flask-app", "node-app"]) as stack:
+        pair = ["flask-app", "node-app"]
+        stack.use_only("node-app", pair)
+        assert not stack.executors["flask-app"].is_running()
+        stack.check_alive()  # parked is not dead
+        stack.restore()
+        assert not stack.executors["flask-app"].is_running()
+        assert requests.get(stack.url("node-app") + "/health", timeout=5).ok
+        stack.use_only("flask-app", pair)
+        assert stack.executors["flask-app"].is_running()
+        assert not stack.executors["node-app"].is_running()
+        assert requests.get(stack.url("flask-app") + "/health", timeout=5).ok

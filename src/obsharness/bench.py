@@ -29,7 +29,7 @@ from obsharness.load import TrafficGenerator
 from obsharness.scenario import Quiescence, wait_for_targets
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
-from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
+from obsharness.stack.manifest import LOG_AGENTS, Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
 from obsharness.waiting import eventually
 
@@ -125,9 +125,11 @@ def measure_time_to_alert(
 
 def measure_log_latency(stack: ProcessStack, trials: int) -> dict[str, Any]:
     """Line written by an app -> queryable in Loki, by a request id only that line carries."""
-    if "loki" in stack.unavailable or not {"promtail", "alloy"} & set(stack.components()):
+    agents = [a for a in LOG_AGENTS if a in stack.components()]
+    if "loki" in stack.unavailable or not agents:
         missing = stack.unavailable.get("loki") or stack.unavailable.get("promtail")
         return {"skipped": str(missing) if missing else "no log agent runs"}
+    stack.use_only(agents[0], list(LOG_AGENTS))  # one agent, or every line arrives twice
     loki = LokiClient(stack.url("loki"))
     samples = []
     for trial in range(trials):
@@ -139,7 +141,7 @@ def measure_log_latency(stack: ProcessStack, trials: int) -> dict[str, Any]:
         outcome = eventually(partial(loki.query_range, query, start_ns=int(began * 1e9)),
                              bool, what=f"a line for {query}", timeout=30, interval=0.05)
         samples.append(outcome.elapsed_s)
-    return _stats(samples)
+    return {**_stats(samples), "agent": agents[0]}
 
 
 def measure_suite(root: Path) -> float:

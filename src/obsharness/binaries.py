@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,9 @@ _AM_RELEASE_URL = (
 PROMETHEUS_RELEASE_VERSION = "3.5.0"
 ALERTMANAGER_RELEASE_VERSION = "0.28.1"
 GRAFANA_RELEASE_VERSION = "13.0.1"
+LOKI_RELEASE_VERSION = "3.7.0"
+PROMTAIL_RELEASE_VERSION = "3.6.15"
+ALLOY_RELEASE_VERSION = "1.11.0"
 
 SPECS: dict[str, BinarySpec] = {
     "prometheus": BinarySpec(
@@ -158,12 +162,21 @@ SPECS: dict[str, BinarySpec] = {
             path_names=(name, f"{name}-linux-amd64"),
             debian_package=None,  # not in Debian
             debian_path=None,
-            release=None,  # published as zip archives; pin one here when it can be verified
+            release=Release(
+                version,
+                f"https://github.com/grafana/{repo}/releases/download/v{{version}}/"
+                f"{name}-linux-{{arch}}.zip",
+                f"{name}-linux-{{arch}}",
+            ),
             how_to_get=f"Download {title} from its GitHub releases (linux-amd64), set "
             f"OBSHARNESS_{name.upper()}_BIN to the binary, or use the docker backend.",
         )
-        for name, title in (("loki", "Loki 3.x"), ("promtail", "Promtail 3.6 (its last line)"),
-                            ("alloy", "Grafana Alloy 1.x"))
+        for name, title, repo, version in (
+            ("loki", "Loki 3.x", "loki", LOKI_RELEASE_VERSION),
+            # Promtail reached end of life on 2026-03-02; Loki 3.6 is its last line.
+            ("promtail", "Promtail 3.6 (its last line)", "loki", PROMTAIL_RELEASE_VERSION),
+            ("alloy", "Grafana Alloy 1.x", "alloy", ALLOY_RELEASE_VERSION),
+        )
     },
     "node_exporter": BinarySpec(
         name="node_exporter",
@@ -319,18 +332,26 @@ def download_release(
     if got != digest:
         raise RuntimeError(f"sha256 mismatch for {url}: expected {digest}, got {got}")
     member = release.member.format(version=release.version, arch=arch)
-    try:
-        with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:gz") as archive:
-            extracted = archive.extractfile(member)
-            if extracted is None:
-                raise RuntimeError(f"{member} in {url} is not a regular file")
-            data = extracted.read()
-    except (tarfile.TarError, KeyError) as exc:
-        raise RuntimeError(f"{url} has no usable {member}: {exc}") from None
+    data = _extract_member(response.content, member, url)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / spec.name
         staged.write_bytes(data)
         return _install_into_cache(spec, staged, cache, f"official release {release.version}")
+
+
+def _extract_member(archive_bytes: bytes, member: str, url: str) -> bytes:
+    """One file out of a release archive: Grafana's Loki line ships zips, the rest tarballs."""
+    try:
+        if url.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(archive_bytes)) as zipped:
+                return zipped.read(member)
+        with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:gz") as archive:
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                raise RuntimeError(f"{member} in {url} is not a regular file")
+            return extracted.read()
+    except (tarfile.TarError, zipfile.BadZipFile, KeyError) as exc:
+        raise RuntimeError(f"{url} has no usable {member}: {exc}") from None
 
 
 def _patch_debian_alertmanager(binary: Path, asset_dir: Path, out: Path) -> dict[str, Path]:

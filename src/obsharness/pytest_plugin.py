@@ -12,10 +12,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -31,7 +31,7 @@ from obsharness.scenario import Quiescence, wait_for_targets
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import tail
-from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
+from obsharness.stack.manifest import LOG_AGENTS, Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
 
 DEFAULT_TIME_SCALE = 60.0
@@ -198,16 +198,33 @@ def grafana(stack: ProcessStack, harness_options: HarnessOptions) -> GrafanaClie
 
 @pytest.fixture(scope="session")
 def loki(stack: ProcessStack, harness_options: HarnessOptions) -> LokiClient:
-    """Loki fed by at least one agent; log scenarios skip (or fail with --require-all) without."""
+    """Loki itself; log scenarios skip (or fail with --require-all) without it."""
     if "loki" in stack.unavailable:
         _unavailable(harness_options, stack.unavailable["loki"])
-    agents = [a for a in ("promtail", "alloy") if a in stack.components()]
-    if not agents:
-        missing = stack.unavailable.get("promtail") or ComponentUnavailableError(
-            component="promtail", reason="no log agent runs",
-            how_to_get="install Promtail or Grafana Alloy")
-        _unavailable(harness_options, missing)
     return LokiClient(stack.url("loki"))
+
+
+@pytest.fixture(params=LOG_AGENTS)
+def log_agent(request: pytest.FixtureRequest, stack: ProcessStack, harness_options: HarnessOptions,
+              loki: LokiClient,  # noqa: ARG001 - a missing Loki is the first skip reason
+              ) -> str:
+    """Each log scenario runs once per agent, with only that agent shipping lines."""
+    agent = str(request.param)
+    if agent not in stack.components():
+        _unavailable(harness_options, stack.unavailable.get(agent) or ComponentUnavailableError(
+            component=agent, reason="not part of this run", how_to_get="run the full manifest"))
+    stack.use_only(agent, list(LOG_AGENTS))
+    # The report says which agent proved what.
+    request.node.user_properties.append(("log_agent", agent))
+    return agent
+
+
+def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> Callable[..., object]:
+    """@logs scenarios also need the log_agent fixture, so pytest parametrizes them per agent."""
+    marked = getattr(pytest.mark, tag)(function)
+    if tag == "logs":
+        marked = pytest.mark.usefixtures("log_agent")(marked)
+    return cast(Callable[..., object], marked)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,10 @@ _PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"
 _SINK_KEYS = {"port", "path", "description"}
 
 
+# The manifest's log-agent components (a test keeps the two in step): pytest
+# parametrizes log scenarios with them before any manifest is read.
+LOG_AGENTS = ("promtail", "alloy")
+
 @dataclass(frozen=True)
 class Command:
     """A command the process backend runs; argv[0] is a binary name it resolves."""

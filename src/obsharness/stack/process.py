@@ -69,7 +69,9 @@ def _resolve_one(component: str, program: str) -> ResolvedBinary:
         return resolve(program)
     except BinaryNotFoundError as exc:
         raise ComponentUnavailableError(
-            component=component, reason=str(exc), how_to_get=exc.hint
+            component=component,
+            reason=f"binary '{exc.binary}' not found (tried: {'; '.join(exc.attempts)})",
+            how_to_get=exc.hint,
         ) from exc
 
 
@@ -142,6 +144,9 @@ class ProcessStack:
         self._temp_dirs: list[Path] = []
         self._data_dirs: dict[str, Path] = {}
         self._stopped_on_purpose: set[str] = set()
+        # Stopped to leave the field to an alternative (one log agent at a
+        # time); restore() does not bring these back, use_only() does.
+        self._parked: set[str] = set()
         self.unavailable: dict[str, ComponentUnavailableError] = {}
         # Grafana's admin password: per run, from the environment, never admin/admin.
         self.admin_password = secrets.token_hex(12)
@@ -380,7 +385,7 @@ class ProcessStack:
 
     def check_alive(self) -> None:
         for executor in self._started:
-            if executor.name not in self._stopped_on_purpose:
+            if executor.name not in self._stopped_on_purpose | self._parked:
                 executor.check_alive()
 
     def log_path(self, component: str) -> Path | None:
@@ -396,6 +401,16 @@ class ProcessStack:
         """Stop one component gracefully (a fault such as "database down")."""
         self.executors[component].stop()
         self._stopped_on_purpose.add(component)
+
+    def use_only(self, chosen: str, alternatives: list[str]) -> None:
+        """Run `chosen` and park the other alternatives (two log agents would ship
+        every line twice)."""
+        for other in alternatives:
+            if other != chosen and other in self.executors:
+                self.executors[other].stop()
+                self._parked.add(other)
+        self._parked.discard(chosen)
+        self.restart_component(chosen)
 
     def restore(self) -> None:
         """Restart what a fault stopped, so the next scenario starts from a whole stack."""
