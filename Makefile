@@ -16,7 +16,7 @@ NODE_APP := stack/apps/node_app
 $(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[apps,browser,dev]'
+	$(PY) -m pip install --quiet -e '.[apps,browser,infra,dev]'
 	cd $(NODE_APP) && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 	touch $(STAMP)
 
@@ -36,7 +36,7 @@ scenarios: setup
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src steps tests conftest.py stack/apps
+	$(BIN)/ruff check src steps tests conftest.py stack/apps infra/ansible/filter_plugins
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -8,4 +8,5 @@ pytest_plugins = [
     "steps.practical_case_steps",
     "steps.visualisation_steps",
     "steps.logs_steps",
+    "steps.infrastructure_steps",
 ]

@@ -3,4 +3,5 @@
 from pytest_bdd import scenarios
 
 scenarios("alerting.feature", "config_validation.feature", "metrics_collection.feature",
-          "practical_case.feature", "visualisation.feature", "log_ingestion.feature")
+          "practical_case.feature", "visualisation.feature", "log_ingestion.feature",
+          "infrastructure.feature")

@@ -66,3 +66,26 @@ def test_broken_yaml_names_the_line(stack_copy: Path) -> None:
     path.write_text(path.read_text() + "\n  bad: [unclosed\n")
     with pytest.raises(ManifestError, match=r"stack\.yaml:\d+: not valid YAML"):
         load_manifest(path)
+
+
+def test_every_component_has_a_container_recipe_with_an_image(manifest: Manifest) -> None:
+    for comp in manifest.components.values():
+        assert comp.container is not None, comp.name
+        assert comp.image, comp.name
+        for source, target in comp.container.mounts.items():
+            assert target.startswith("/"), (comp.name, target)
+            assert source.startswith("/") or (manifest.stack_dir / source).exists()
+
+
+def test_a_container_mount_of_a_missing_stack_path_is_named(stack_copy: Path) -> None:
+    path = _write(stack_copy, "", "        loki/loki.yml: /etc/loki/local-config.yaml",
+                  "        loki/missing.yml: /etc/loki/local-config.yaml")
+    with pytest.raises(ManifestError, match=r"components\.loki\.container\.mounts sources not "
+                                            r"in stack/: \['loki/missing.yml'\]"):
+        load_manifest(path)
+
+
+def test_a_build_without_its_dockerfile_is_named(stack_copy: Path) -> None:
+    path = _write(stack_copy, "", "dockerfile: flask_app/Dockerfile", "dockerfile: nope/Dockerfile")
+    with pytest.raises(ManifestError, match=r"flask-app\.build: no nope/Dockerfile in stack/apps"):
+        load_manifest(path)

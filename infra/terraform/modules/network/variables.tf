@@ -1,0 +1,4 @@
+variable "vpc_cidr" {
+  type        = string
+  description = "Address range of the VPC."
+}

@@ -1,0 +1,1 @@
+"""Checks of the code that deploys the stack: Terraform and Ansible stages, HCL policies."""

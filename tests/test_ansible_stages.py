@@ -1,0 +1,123 @@
+"""Ansible stages with the real ansible-core and ansible-lint, on mutated copies."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from obsharness.infra import ansible, drift
+from obsharness.stack.manifest import default_manifest_path, load_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """infra/ansible next to stack/, as in the repository (the roles read ../../stack)."""
+    shutil.copytree(ROOT / "infra" / "ansible", tmp_path / "infra" / "ansible")
+    shutil.copytree(ROOT / "stack", tmp_path / "stack",
+                    ignore=shutil.ignore_patterns("node_modules", "dist", "__pycache__"))
+    return tmp_path
+
+
+def _filters() -> ModuleType:
+    path = ROOT / "infra" / "ansible" / "filter_plugins" / "obsharness.py"
+    spec = importlib.util.spec_from_file_location("obsharness_filters", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_syntax_error_names_file_and_line(project: Path) -> None:
+    site = project / "infra" / "ansible" / "site.yml"
+    site.write_text(site.read_text().replace("  roles:\n    - role: docker",
+                                             "  roles\n    - role: docker"))
+    with pytest.raises(ansible.AnsibleStageError) as failed:
+        ansible.syntax_check(project / "infra" / "ansible")
+    assert failed.value.file is not None
+    assert failed.value.file.endswith("site.yml")
+    assert failed.value.line == 9  # where the YAML parser noticed the missing colon
+
+
+def test_lint_reports_each_issue_with_its_rule(project: Path) -> None:
+    tasks = project / "infra" / "ansible" / "roles" / "apps" / "tasks" / "main.yml"
+    tasks.write_text(tasks.read_text() + "\n- shell: docker ps\n")
+    issues = ansible.lint(project / "infra" / "ansible")
+    rules = {i.rule for i in issues}
+    assert {"fqcn[action-core]", "name[missing]"} <= rules, issues
+    assert all(i.file.endswith("roles/apps/tasks/main.yml") for i in issues)
+
+
+def test_render_catches_a_template_that_drifts_from_stack(project: Path, tmp_path: Path) -> None:
+    plugin = project / "infra" / "ansible" / "filter_plugins" / "obsharness.py"
+    plugin.write_text(plugin.read_text().replace(
+        "    result = copy.deepcopy(config)\n\n    def expand",
+        "    result = copy.deepcopy(config)\n    result['global']['scrape_interval'] = '30s'\n\n"
+        "    def expand"))
+    rendered = ansible.render(project / "infra" / "ansible", tmp_path / "out",
+                              limit="obs-monitoring")
+    manifest = load_manifest(project / "stack" / "stack.yaml")
+    inventory = ansible.load_inventory(project / "infra" / "ansible" / "inventory" / "example.yml")
+    inventory["hosts"] = {"obs-monitoring": inventory["hosts"]["obs-monitoring"]}
+    inventory["vars"]["obs_log_agent"] = "alloy"
+    drifts = [str(d) for d in drift.check_deployment(rendered, inventory, manifest, {})
+              if d.host == "obs-monitoring"]
+    assert drifts == ["obs-monitoring: prometheus/prometheus.yml: global.scrape_interval: "
+                      "stack/ has '15s', deployed has '30s'"]
+
+
+def test_prometheus_targets_expand_to_every_host() -> None:
+    config = {"scrape_configs": [{"job_name": "node", "static_configs": [
+        {"targets": ["node-exporter:9100"]}]}],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}}
+    hosts = {"node-exporter": ["10.0.0.1", "10.0.0.2"], "alertmanager": ["10.0.0.1"]}
+    out = _filters().obs_prometheus_targets(config, hosts)
+    assert out["scrape_configs"][0]["static_configs"][0]["targets"] == [
+        "10.0.0.1:9100", "10.0.0.2:9100"]
+    assert out["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["10.0.0.1:9093"]
+    assert config["scrape_configs"][0]["static_configs"][0]["targets"] == ["node-exporter:9100"]
+
+
+def test_build_files_are_what_the_dockerfile_copies() -> None:
+    files = _filters().obs_build_files({"context": "apps/node_app", "dockerfile": "Dockerfile"},
+                                       str(ROOT / "stack"))
+    assert files == ["Dockerfile", "index.html", "package-lock.json", "package.json",
+                     "server.js", "src"]
+
+
+def test_compose_keeps_secrets_out_and_other_hosts_reachable() -> None:
+    manifest = yaml.safe_load((ROOT / "stack" / "stack.yaml").read_text())
+    compose = _filters().obs_compose(manifest, ["postgres", "postgres-exporter"],
+                                     {"postgres": ["10.0.0.3"], "prometheus": ["10.0.0.1"]})
+    postgres = compose["services"]["postgres"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == "${OBS_DB_PASSWORD}"
+    assert postgres["extra_hosts"] == ["prometheus:10.0.0.1"]
+    assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+    assert "{db_password}" not in yaml.safe_dump(compose)
+
+
+def test_receivers_are_the_only_difference_of_the_monitoring_host(tmp_path: Path) -> None:
+    manifest = load_manifest(default_manifest_path())
+    webhook = "https://oncall.example.com/hook"
+    rendered = ansible.render(ROOT / "infra" / "ansible", tmp_path / "out",
+                              extra_vars={"obs_alert_webhook_url": webhook,
+                                          "obs_smtp_smarthost": "smtp.example.com:587"},
+                              limit="obs-monitoring")
+    inventory = ansible.load_inventory(ROOT / "infra" / "ansible" / "inventory" / "example.yml")
+    assert set(rendered) == {"obs-monitoring"}
+    inventory["hosts"] = {"obs-monitoring": inventory["hosts"]["obs-monitoring"]}
+    receivers = {webhook: "http://alert-webhook:9095/alerts",
+                 "smtp.example.com:587": "mail-relay:25"}
+    assert [str(d) for d in drift.check_deployment(rendered, inventory, manifest, receivers)
+            if d.host != "all hosts"] == []
+    # Without mapping the team's receivers back, the change of address shows.
+    found = drift.check_deployment(rendered, inventory, manifest, {})
+    assert [d.file for d in found if d.host != "all hosts"] == ["alertmanager/alertmanager.yml"]
