@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.
 binaries: $(STAMP)
 	$(BIN)/obsharness fetch $(BINARIES)
 
+# The scenarios, then the living documentation: diagrams regenerated and
+# checked against the manifest, the HTML report opened in Chromium and checked.
 validate: setup
-	$(BIN)/pytest
+	$(BIN)/obsharness diagrams --check
+	$(BIN)/pytest; status=$$?; $(BIN)/obsharness report --check || status=1; exit $$status
 
 test: setup lint typecheck unit scenarios
 
@@ -33,7 +36,7 @@ unit: setup
 	$(BIN)/pytest tests --junitxml=reports/unit-junit.xml --cucumberjson=reports/unit-cucumber.json
 
 scenarios: setup
-	$(BIN)/pytest
+	$(BIN)/pytest; status=$$?; $(BIN)/obsharness report --check || status=1; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check src steps tests conftest.py stack/apps infra/ansible/filter_plugins

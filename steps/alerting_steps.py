@@ -77,6 +77,9 @@ def _firing(
         timeout=stack.rendered.timing.fire_deadline_s(alertname),
     )
     scenario_ctx.facts["time_to_alert_s"] = match.notification.received_at - fault_at
+    # The report plots this alert's measure against its threshold.
+    scenario_ctx.facts["alert"] = {"name": alertname, "service": service,
+                                   "notified_at": match.notification.received_at}
     return match
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from obsharness.errors import ComponentUnavailableError
+from obsharness.report import evidence
 
 # Without the background-networking flags Chromium keeps calling home, which a
 # closed network refuses loudly; --no-sandbox because CI runs as root.
@@ -67,7 +68,47 @@ def load_items_page(url: str, *, timeout_s: float = 20.0) -> PageLoad:
                 (row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
                 for row in page.locator("tr.item").all()
             ]
-            return PageLoad(url, status.inner_text(), rows,
-                            status.get_attribute("data-request-id") or "")
+            loaded = PageLoad(url, status.inner_text(), rows,
+                              status.get_attribute("data-request-id") or "")
+            evidence.record("check", f"Chromium opened {url}: {loaded.status}",
+                            {"rows": rows, "api_request_id": loaded.api_request_id})
+            return loaded
+        finally:
+            browser.close()
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What a reader of reports/index.html sees, as read by a real browser."""
+
+    scenarios: dict[str, dict[str, int | str]]  # article id -> outcome, plots, evidence, reason
+    not_proven: list[str]
+
+
+def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
+    """Open the static report from disk (file://) in headless Chromium and read it."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(executable), headless=True,
+                                         args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page()
+            page.goto(page_path.resolve().as_uri(), timeout=timeout_s * 1000)
+            scenarios: dict[str, dict[str, int | str]] = {}
+            for article in page.locator("article.scenario").all():
+                reason = article.locator("p.reason")
+                scenarios[article.get_attribute("id") or "?"] = {
+                    "title": article.locator("h3").inner_text(),
+                    "outcome": (article.get_attribute("class") or "").split()[-1],
+                    "plots": article.locator("svg.timeline").count(),
+                    "plots_visible": sum(1 for svg in article.locator("svg.timeline").all()
+                                         if svg.bounding_box()),
+                    "evidence": article.locator("details.evidence").count(),
+                    "reason": reason.inner_text() if reason.count() else "",
+                }
+            not_proven = [li.inner_text() for li in page.locator("#not-proven li").all()]
+            return ReportView(scenarios, not_proven)
         finally:
             browser.close()

@@ -1,10 +1,11 @@
-"""The `obsharness` command: doctor, fetch."""
+"""The `obsharness` command: doctor, fetch, up, validate, report, diagrams."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from obsharness.backends import choose_backend
@@ -88,19 +89,98 @@ def _doctor_infra() -> int:
     return missing
 
 
+def cmd_report(reports_dir: Path, check: bool = False) -> int:
+    """Rebuild reports/index.html from the last run's reports/results.json; with check,
+    open it in headless Chromium and verify every scenario, its evidence and plots."""
+    from obsharness.report import diagrams, html
+    from obsharness.report.results import RESULTS_FILE, RunResults
+
+    if not (reports_dir / RESULTS_FILE).is_file():
+        print(f"obsharness: no {reports_dir / RESULTS_FILE}: run the scenarios first "
+              "(make validate or obsharness validate)", file=sys.stderr)
+        return 1
+    results = RunResults.load(reports_dir)
+    path = html.write(results, reports_dir, diagrams.all_diagrams())
+    print(f"wrote {path}")
+    if not check:
+        return 0
+    from obsharness.report.check import problems
+
+    found = problems(results, path)
+    for problem in found:
+        print(f"REPORT PROBLEM {problem}", file=sys.stderr)
+    print(f"checked {path} in Chromium: {len(results.scenarios)} scenarios, "
+          f"{len(found)} problem(s)")
+    return 1 if found else 0
+
+
+def cmd_diagrams(out: Path, check: bool = False) -> int:
+    """Write the Mermaid architecture diagrams generated from the manifest and configs;
+    with check, also verify they draw exactly the manifest's components."""
+    from obsharness.report import diagrams
+
+    drawn = diagrams.all_diagrams()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(diagrams.markdown(drawn))
+    print(f"wrote {out}")
+    if not check:
+        return 0
+    disagreements = diagrams.disagreements(drawn)
+    for line in disagreements:
+        print(f"DIAGRAM PROBLEM {line}", file=sys.stderr)
+    return 1 if disagreements else 0
+
+
+def cmd_validate(pytest_args: Sequence[str]) -> int:
+    """The scenarios, as `make validate` runs them, with progress on long waits."""
+    import subprocess
+
+    env = {**os.environ, "OBSHARNESS_PROGRESS": "1"}
+    done = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], env=env, check=False)
+    return done.returncode
+
+
+def _up(backend: str, time_scale: float, run_dir: Path) -> int:
+    from obsharness.up import cmd_up
+
+    return cmd_up(backend, time_scale, run_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="obsharness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    backends = ("auto", "process", "docker", "external")
     doctor = sub.add_parser("doctor", help="report the backend and every component's availability")
-    doctor.add_argument("--stack-backend", default="auto",
-                        choices=("auto", "process", "docker", "external"))
+    doctor.add_argument("--stack-backend", default="auto", choices=backends)
     fetch = sub.add_parser("fetch", help="provision native binaries into the project cache")
     fetch.add_argument("names", nargs="*", help=f"any of: {', '.join(SPECS)} (default: all)")
+    up = sub.add_parser("up", help="start the stack, print its URLs, stay until Ctrl-C")
+    up.add_argument("--stack-backend", default="auto", choices=backends)
+    up.add_argument("--time-scale", type=float, default=1.0,
+                    help="1 = production timing (default); 60 = what the scenarios use")
+    up.add_argument("--run-dir", type=Path, default=Path("reports/up"))
+    validate = sub.add_parser("validate", help="run the scenarios (as make validate)")
+    validate.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                          help="passed to pytest, e.g. -m alerting")
+    report = sub.add_parser("report", help="rebuild reports/index.html from the last run")
+    report.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    report.add_argument("--check", action="store_true",
+                        help="open the page in headless Chromium and verify it")
+    drawn = sub.add_parser("diagrams", help="write docs/architecture.md (Mermaid)")
+    drawn.add_argument("--out", type=Path, default=Path("docs/architecture.md"))
+    drawn.add_argument("--check", action="store_true",
+                       help="fail when a diagram and the manifest disagree")
     args = parser.parse_args(argv)
+    commands: dict[str, Callable[[], int]] = {
+        "doctor": lambda: cmd_doctor(args.stack_backend),
+        "fetch": lambda: cmd_fetch(args.names),
+        "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir),
+        "validate": lambda: cmd_validate(args.pytest_args),
+        "report": lambda: cmd_report(args.reports_dir, args.check),
+        "diagrams": lambda: cmd_diagrams(args.out, args.check),
+    }
     try:
-        if args.command == "doctor":
-            return cmd_doctor(args.stack_backend)
-        return cmd_fetch(args.names)
+        return commands[args.command]()
     except ObsharnessError as exc:
         print(f"obsharness: {exc}", file=sys.stderr)
         return 1

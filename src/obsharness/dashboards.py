@@ -24,6 +24,7 @@ import yaml
 
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
 from obsharness.errors import ConfigError
+from obsharness.report import evidence
 from obsharness.toolchecks import run_tool
 
 GRAPH_TYPES = {"timeseries", "stat", "gauge", "bargauge", "barchart", "histogram"}
@@ -115,9 +116,13 @@ def static_problems(path: Path, datasources: Mapping[str, str]) -> list[Problem]
         *_variable_problems(variables, datasources),
         *_panel_problems(dashboard),
     )]
-    for query in queries(path, dashboard):
+    checked = queries(path, dashboard)
+    for query in checked:
         found += [Problem(path, query.panel, query.expr, message)
                   for message in _query_problems(query, datasources, defined)]
+    evidence.record("check", f"{path.name}: {len(list(panels(dashboard)))} panels, "
+                    f"{len(checked)} queries, {len(found)} problem(s)",
+                    [f"{q.panel}: {q.expr}" for q in checked])
     return found
 
 

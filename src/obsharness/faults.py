@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 from obsharness.errors import ObsharnessError
+from obsharness.report import evidence
 
 
 class FaultError(ObsharnessError):
@@ -53,11 +54,16 @@ class ChaosClient:
         self._call("POST", settings)
         fault = InjectedFault(self.component, settings, time.time())
         self.history.append(fault)
+        evidence.record("fault", f"{self.component}: {settings}",
+                        {"component": self.component, "settings": settings, "at": fault.at})
         return fault
 
     def clear(self) -> None:
         self._call("DELETE")
         self.history.append(InjectedFault(self.component, {}, time.time()))
+        evidence.record("fault", f"{self.component}: faults cleared",
+                        {"component": self.component, "settings": {}, "at": time.time()},
+                        key=f"clear {self.component}")
 
     def current(self) -> dict[str, Any]:
         return self._call("GET")

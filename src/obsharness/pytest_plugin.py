@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 import pytest
 
+from obsharness import waiting
 from obsharness.backends import BACKENDS, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
@@ -102,7 +104,16 @@ def _terminate_like_ctrl_c(signum: int, _frame: object) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _options(config)  # bad options are usage errors before anything is collected
+    options = _options(config)  # bad options are usage errors before anything is collected
+    if os.environ.get("OBSHARNESS_PROGRESS") == "1":
+        # Around pytest's output capture: straight to the terminal.
+        waiting.set_progress(lambda line: print(f"  ... {line}", file=sys.__stderr__,
+                                                flush=True))
+    if not hasattr(config, "workerinput"):
+        from obsharness.report_plugin import ReportCollector
+
+        config.pluginmanager.register(
+            ReportCollector(config, options.run_dir.parent, options), "obsharness-report")
     # A CI runner that times out sends SIGTERM: tear the stack down as on Ctrl-C
     # instead of dying with children left behind.
     if (threading.current_thread() is threading.main_thread()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from obsharness.binaries import resolve
 from obsharness.errors import ConfigError
+from obsharness.report import evidence
 
 # promtool names the file, then line:column when it knows them.
 _PROMTOOL_LOCATED = re.compile(
@@ -36,7 +37,10 @@ def run_tool(binary: str, args: Sequence[str], cwd: Path | None = None) -> ToolR
     proc = subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
-    return ToolResult(command, proc.returncode, (proc.stdout + proc.stderr).strip())
+    result = ToolResult(command, proc.returncode, (proc.stdout + proc.stderr).strip())
+    evidence.record("check", f"{binary} {' '.join(args)} -> exit {proc.returncode}",
+                    result.output[-4000:])
+    return result
 
 
 def _raise_for(

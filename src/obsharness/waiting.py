@@ -31,6 +31,20 @@ class Outcome(Generic[T]):
     attempts: int
 
 
+# Long waits report themselves every PROGRESS_EVERY_S seconds to this callback
+# (the CLI and `obsharness validate` install one; a library user may too).
+PROGRESS_EVERY_S = 5.0
+
+
+class _Progress:
+    report: Callable[[str], None] | None = None
+
+
+def set_progress(report: Callable[[str], None] | None) -> None:
+    """Install (or remove, with None) the callback that long waits report to."""
+    _Progress.report = report
+
+
 def _short(value: object, limit: int = 600) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
@@ -56,6 +70,7 @@ def eventually(
     last: T | None = None
     seen = False
     last_error: Exception | None = None
+    next_report = began + PROGRESS_EVERY_S
     while True:
         attempts += 1
         try:
@@ -69,6 +84,10 @@ def eventually(
         if on_poll is not None:
             on_poll(time.monotonic() - began, last)
         now = time.monotonic()
+        if _Progress.report is not None and now >= next_report:
+            next_report = now + PROGRESS_EVERY_S
+            _Progress.report(f"waiting for {what}: {now - began:.0f} s of {timeout:.0f} s, "
+                             f"last value: {_short(last if seen else last_error, 120)}")
         if now >= deadline:
             seen_text = _short(last) if seen else "nothing (the probe never returned)"
             error_text = f"; last error: {last_error!r}" if last_error else ""

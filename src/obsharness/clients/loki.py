@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from obsharness.clients.http import APIError, JsonHTTP
+from obsharness.report import evidence
 
 
 class LokiAPIError(APIError):
@@ -53,8 +54,11 @@ class LokiClient(JsonHTTP):
                           end=end_ns or time.time_ns(), limit=limit, direction=direction)
         if data["resultType"] != "streams":
             raise LokiAPIError(f"{logql!r} is a metric query; use metric() for it")
-        return [LogLine(dict(s["stream"]), int(ts), line)
-                for s in data["result"] for ts, line in s["values"]]
+        lines = [LogLine(dict(s["stream"]), int(ts), line)
+                 for s in data["result"] for ts, line in s["values"]]
+        evidence.record("logql", logql, [{"labels": ln.labels, "line": ln.line} for ln in lines],
+                        key=logql)
+        return lines
 
     def metric(self, logql: str, *, at_ns: int | None = None) -> float | None:
         """An instant metric query (e.g. sum(count_over_time(...))): its single value."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from obsharness.clients.http import APIError, JsonHTTP
+from obsharness.report import evidence
 
 
 class PrometheusAPIError(APIError):
@@ -35,13 +36,18 @@ class PrometheusClient(JsonHTTP):
         """Instant query returning a vector (scalars become one unlabelled sample)."""
         data = self._success_data("/api/v1/query", query=promql)
         kind, result = data["resultType"], data["result"]
+        samples: list[Sample] | None = None
         if kind == "vector":
-            return [
+            samples = [
                 Sample(item["metric"], float(item["value"][1]), float(item["value"][0]))
                 for item in result
             ]
-        if kind == "scalar":
-            return [Sample({}, float(result[1]), float(result[0]))]
+        elif kind == "scalar":
+            samples = [Sample({}, float(result[1]), float(result[0]))]
+        if samples is not None:
+            evidence.record("promql", promql,
+                            [{"labels": s.labels, "value": s.value} for s in samples], key=promql)
+            return samples
         raise PrometheusAPIError(f"query {promql!r} returned a {kind}, expected a vector")
 
     def query_range(

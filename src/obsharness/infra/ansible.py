@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from obsharness.errors import ObsharnessError
+from obsharness.report import evidence
 
 # ansible-core 2.19 prints "Origin: file:line:col"; older releases "... in 'file': line N".
 _ORIGIN = re.compile(r"Origin: (?P<file>[^\s:]+):(?P<line>\d+)")
@@ -79,6 +80,7 @@ def syntax_check(ansible_dir: Path, playbook: str = "site.yml",
         first = next((ln for ln in output.splitlines() if "ERROR" in ln), output.strip()[:500])
         raise AnsibleStageError("syntax-check", first, found["file"] if found else playbook,
                                 int(found["line"]) if found else None)
+    evidence.record("check", f"ansible-playbook --syntax-check {playbook}", done.stdout[-2000:])
 
 
 def lint(ansible_dir: Path, playbook: str = "site.yml") -> list[LintIssue]:
@@ -101,6 +103,8 @@ def lint(ansible_dir: Path, playbook: str = "site.yml") -> list[LintIssue]:
     ]
     if done.returncode != 0 and not issues:
         raise AnsibleStageError("lint", done.stderr[-2000:] or done.stdout[-2000:])
+    evidence.record("check", f"ansible-lint --offline --profile production {playbook}",
+                    [str(i) for i in issues] or "no issue")
     return issues
 
 
@@ -120,7 +124,12 @@ def render(ansible_dir: Path, out_dir: Path, inventory: str = "inventory/example
     if done.returncode != 0:
         failed = [ln for ln in done.stdout.splitlines() if "FAILED" in ln or "fatal:" in ln]
         raise AnsibleStageError("render", "\n".join(failed[:5]) or done.stderr[-2000:])
-    return {host.name: host for host in sorted(out_dir.iterdir()) if host.is_dir()}
+    hosts = {host.name: host for host in sorted(out_dir.iterdir()) if host.is_dir()}
+    evidence.record("config", "files Ansible would deploy, per host",
+                    {name: sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()
+                                  and "build" not in p.relative_to(path).parts)
+                     for name, path in hosts.items()})
+    return hosts
 
 
 def load_inventory(path: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from obsharness.errors import ComponentUnavailableError, ObsharnessError
+from obsharness.report import evidence
 
 # What init prints when it cannot reach a registry or mirror for a provider.
 _PROVIDER_INSTALL_FAILURES = (
@@ -192,7 +193,10 @@ def fmt_check(module: Path) -> list[str]:
     result = _cli(module).fmt(check=True, recursive=True, list=True)
     if result.retcode not in (0, 3):
         raise TerraformStageError("fmt", module, [], str(result.error))
-    return [str(module / line) for line in str(result.value).split() if line.strip()]
+    unformatted = [str(module / line) for line in str(result.value).split() if line.strip()]
+    evidence.record("check", f"terraform fmt -check -recursive {module.name}",
+                    unformatted or "every file formatted")
+    return unformatted
 
 
 def init(module: Path, providers: list[str] | None = None) -> None:
@@ -232,7 +236,11 @@ def plan(module: Path, variables: Mapping[str, Any] | None = None) -> Plan:
     shown = cli.show(str(out), json=True)
     if shown.retcode != 0 or not isinstance(shown.value, dict):
         raise TerraformStageError("show", module, [], str(shown.error))
-    return Plan(shown.value)
+    planned = Plan(shown.value)
+    evidence.record("check", f"terraform plan {module.name}",
+                    {"variables": dict(variables or {}), "outputs": planned.outputs(),
+                     "resources": [r.get("address") for r in planned.resources()]})
+    return planned
 
 
 def run_tests(module: Path, variables: Mapping[str, Any] | None = None) -> TftestReport:
@@ -248,6 +256,8 @@ def run_tests(module: Path, variables: Mapping[str, Any] | None = None) -> Tftes
                       and e.get("@testfile") == run.get("path")]
             report.runs.append(TftestRun(str(run.get("path")), str(run.get("run")),
                                        str(run.get("status")), tuple(failed)))
+    evidence.record("check", f"terraform test {module.name}",
+                    [f"{r.file} run {r.name}: {r.status}" for r in report.runs])
     if not report.runs:
         diagnostics = _stream_diagnostics(events, module)
         raise TerraformStageError("test", module, diagnostics, f"{result.value}\n{result.error}")

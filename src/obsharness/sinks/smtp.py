@@ -11,6 +11,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from obsharness.ports import LOOPBACK, free_port
+from obsharness.report import evidence
 from obsharness.sinks.base import RecordingSink
 from obsharness.waiting import eventually, holds_for
 
@@ -90,7 +91,11 @@ class SmtpSink(RecordingSink[Mail]):
             lambda: self.matching(to=to, subject_contains=subject_contains, since=since),
             bool, what=describe(), timeout=timeout, interval=0.05,
         )
-        return outcome.value[0]
+        mail: Mail = outcome.value[0]
+        evidence.record("email", f"to {to}: {mail.subject}",
+                        {"received_at": mail.received_at, "from": mail.mail_from,
+                         "to": list(mail.recipients), "subject": mail.subject, "text": mail.text})
+        return mail
 
     def assert_none_for(self, *, subject_contains: tuple[str, ...], since: float,
                         duration: float) -> None:

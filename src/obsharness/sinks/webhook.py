@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from obsharness.ports import LOOPBACK
+from obsharness.report import evidence
 from obsharness.sinks.base import RecordingSink
 from obsharness.waiting import eventually, holds_for
 
@@ -165,7 +166,12 @@ class WebhookSink(RecordingSink[Notification]):
             timeout=timeout,
             interval=0.05,
         )
-        return outcome.value[0]
+        match: AlertMatch = outcome.value[0]
+        evidence.record("notification", f"{status} {alertname} {dict(labels or {})} "
+                        f"after {outcome.elapsed_s:.1f} s",
+                        {"received_at": match.notification.received_at,
+                         "payload": match.notification.payload})
+        return match
 
     def assert_none_for(
         self,
@@ -183,3 +189,5 @@ class WebhookSink(RecordingSink[Notification]):
             duration=duration,
             interval=0.1,
         )
+        evidence.record("check", f"no {status} {alertname} {dict(labels or {})} notification "
+                        f"for {duration:.1f} s", [n.summary() for n in self.notifications()])

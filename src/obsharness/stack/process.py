@@ -32,6 +32,7 @@ from obsharness.errors import (
     PortInUseError,
 )
 from obsharness.ports import LOOPBACK, free_port, holder_of, is_free
+from obsharness.report import evidence
 from obsharness.stack.executor import ProcessExecutor, tail
 from obsharness.stack.manifest import Command, Component, Manifest
 from obsharness.stack.render import RenderedStack, address_rewriter, render_stack
@@ -396,11 +397,15 @@ class ProcessStack:
         """Crash a component (SIGKILL); restore() brings it back for the next scenario."""
         self.executors[component].kill()
         self._stopped_on_purpose.add(component)
+        evidence.record("fault", f"{component} killed (SIGKILL)",
+                        {"component": component, "settings": {"kill": True}, "at": time.time()})
 
     def stop_component(self, component: str) -> None:
         """Stop one component gracefully (a fault such as "database down")."""
         self.executors[component].stop()
         self._stopped_on_purpose.add(component)
+        evidence.record("fault", f"{component} stopped",
+                        {"component": component, "settings": {"stop": True}, "at": time.time()})
 
     def use_only(self, chosen: str, alternatives: list[str]) -> None:
         """Run `chosen` and park the other alternatives (two log agents would ship

@@ -1,0 +1,1 @@
+"""The living documentation: evidence of each step, the HTML report, plots, diagrams."""

@@ -1,0 +1,76 @@
+"""One run's scenarios, their steps and evidence, as reports/results.json.
+
+The pytest plugin fills it while scenarios run; `obsharness report` rebuilds
+the HTML from the file alone, so a report can be rebuilt without a stack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class StepResult:
+    keyword: str
+    text: str
+    status: str = "not run"  # passed, failed, not run
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    nodeid: str
+    feature: str
+    feature_file: str
+    name: str
+    feature_description: str = ""
+    tags: list[str] = field(default_factory=list)
+    outcome: str = "unknown"  # passed, failed, skipped
+    duration_s: float = 0.0
+    reason: str = ""  # why skipped, or the failure's first lines
+    steps: list[StepResult] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # outside any step
+    timeline: dict[str, Any] | None = None
+    properties: dict[str, str] = field(default_factory=dict)  # e.g. log_agent
+
+    @property
+    def title(self) -> str:
+        param = self.nodeid.rsplit("[", 1)[1].rstrip("]") if self.nodeid.endswith("]") else ""
+        return f"{self.name} [{param}]" if param else self.name
+
+
+@dataclass
+class RunResults:
+    started_at: float = field(default_factory=time.time)
+    finished_at: float = 0.0
+    backend: str = ""
+    time_scale: float = 0.0
+    scenarios: list[ScenarioResult] = field(default_factory=list)
+    configs: dict[str, str] = field(default_factory=dict)  # rendered config -> path
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for scenario in self.scenarios:
+            out[scenario.outcome] = out.get(scenario.outcome, 0) + 1
+        return out
+
+    def save(self, reports_dir: Path) -> Path:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        path = reports_dir / RESULTS_FILE
+        path.write_text(json.dumps(asdict(self), indent=1, default=str))
+        return path
+
+    @classmethod
+    def load(cls, reports_dir: Path) -> RunResults:
+        raw = json.loads((reports_dir / RESULTS_FILE).read_text())
+        scenarios = []
+        for item in raw.pop("scenarios", []):
+            item["steps"] = [StepResult(**s) for s in item.get("steps", [])]
+            scenarios.append(ScenarioResult(**item))
+        return cls(**raw, scenarios=scenarios)

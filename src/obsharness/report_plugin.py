@@ -1,0 +1,138 @@
+"""Pytest side of the living documentation: collects each scenario's steps,
+outcome and evidence, then writes reports/results.json, adds the evidence to
+reports/cucumber.json and builds reports/index.html at the end of the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from obsharness.errors import ObsharnessError
+from obsharness.report import cucumber, diagrams, evidence, html, timeline
+from obsharness.report.results import RunResults, ScenarioResult, StepResult
+
+
+def _template(item: pytest.Item) -> Any:
+    """pytest-bdd's scenario template behind a test function, if it is a scenario."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    function = getattr(item, "function", None)
+    return scenario_wrapper_template_registry.get(function) if function else None
+
+
+class ReportCollector:
+    def __init__(self, config: pytest.Config, reports_dir: Path, options: Any) -> None:
+        self.config = config
+        self.options = options
+        self.reports_dir = reports_dir
+        self.results = RunResults()
+        self.by_nodeid: dict[str, ScenarioResult] = {}
+        self.current: ScenarioResult | None = None
+        self.step_index = -1
+
+    # Collection: every scenario is listed, including those that will skip.
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            template = _template(item)
+            if template is None:
+                continue
+            example = getattr(item, "callspec", None)
+            params = example.params.get("_pytest_bdd_example", {}) if example else {}
+            scenario = template.render(params)
+            feature = template.feature
+            result = ScenarioResult(
+                nodeid=item.nodeid, feature=feature.name, feature_file=feature.rel_filename,
+                name=scenario.name, feature_description=(feature.description or "").strip(),
+                tags=sorted(template.tags | feature.tags),
+                steps=[StepResult(s.keyword, s.name) for s in scenario.steps])
+            self.by_nodeid[item.nodeid] = result
+            self.results.scenarios.append(result)
+
+    def pytest_bdd_before_scenario(self, request: pytest.FixtureRequest) -> None:
+        self.current = self.by_nodeid.get(request.node.nodeid)
+        self.step_index = -1
+        evidence.begin()
+
+    def pytest_bdd_before_step(self) -> None:
+        self.step_index += 1
+        evidence.set_step(f"{self.step_index}")
+
+    def pytest_bdd_after_step(self) -> None:
+        self._mark("passed")
+
+    def pytest_bdd_step_error(self) -> None:
+        self._mark("failed")
+
+    def _mark(self, status: str) -> None:
+        if self.current and 0 <= self.step_index < len(self.current.steps):
+            self.current.steps[self.step_index].status = status
+
+    def pytest_bdd_after_scenario(self, request: pytest.FixtureRequest) -> None:
+        with contextlib.suppress(pytest.FixtureLookupError, ObsharnessError, KeyError):
+            self._alert_timeline(request)
+        log = evidence.end()
+        if self.current is None or log is None:
+            return
+        for item in log.items:
+            record = item.to_json()
+            index = int(item.step) if item.step is not None else -1
+            if 0 <= index < len(self.current.steps):
+                self.current.steps[index].evidence.append(record)
+            else:
+                self.current.evidence.append(record)
+
+    def _alert_timeline(self, request: pytest.FixtureRequest) -> None:
+        """For a scenario that saw an alert fire: the measure, threshold and times."""
+        facts = request.getfixturevalue("scenario_ctx").facts
+        fired = facts.get("alert")
+        if not fired or self.current is None:
+            return
+        stack = request.getfixturevalue("stack")
+        from obsharness.stack.render import rule_files_of
+
+        rule_files = rule_files_of(stack.rendered.configs["prometheus"])
+        start = request.getfixturevalue("scenario_ctx").started_at
+        built = timeline.build(
+            request.getfixturevalue("prometheus"), rule_files, alert=fired["name"],
+            service=fired["service"], start=start, end=time.time(),
+            fault_at=facts.get("fault_at"), notified_at=fired.get("notified_at"))
+        self.current.timeline = built.to_json()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = self.by_nodeid.get(report.nodeid)
+        if result is None:
+            return
+        result.duration_s += report.duration
+        result.properties.update({str(k): str(v) for k, v in report.user_properties})
+        if report.skipped:
+            result.outcome = "skipped"
+            longrepr = report.longrepr
+            result.reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+            result.reason = result.reason.removeprefix("Skipped: ")
+        elif report.failed:
+            result.outcome = "failed"
+            result.reason = str(report.longreprtext)[-3000:]
+        elif report.when == "call" and result.outcome == "unknown":
+            result.outcome = "passed"
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        if not self.results.scenarios:
+            return
+        self.results.finished_at = time.time()
+        self.results.backend = str(self.options.backend)
+        self.results.time_scale = float(self.options.time_scale)
+        run_dir = self.reports_dir / "run"
+        self.results.configs = {str(p.relative_to(run_dir)): str(p) for p in
+                                sorted(run_dir.glob("*/*.y*ml")) if p.is_file()}
+        self.results.save(self.reports_dir)
+        cucumber_path = self.config.getoption("cucumber_json_path", None)
+        if cucumber_path:
+            cucumber.embed(Path(cucumber_path), self.results)
+        html.write(self.results, self.reports_dir, diagrams.all_diagrams())

@@ -1,0 +1,150 @@
+"""The living documentation: evidence, timelines, plots, HTML, Cucumber embeddings, diagrams."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from obsharness.report import cucumber, diagrams, evidence, html, plot
+from obsharness.report.results import RunResults, ScenarioResult, StepResult
+from obsharness.report.timeline import Timeline, alert_rules, split_threshold
+from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _timeline() -> Timeline:
+    t0 = 1_800_000_000.0
+    points = [(t0 + i, 0.2 if i >= 3 else 0.0) for i in range(10)]
+    return Timeline("HighErrorRate", "flask-app", "service:error_ratio", ">", 0.05, points,
+                    fault_at=t0 + 2.5, firing_at=t0 + 6, notified_at=t0 + 6.4)
+
+
+def _results() -> RunResults:
+    started = time.time()
+    fired = ScenarioResult(
+        nodeid="steps/test_scenarios.py::test_alert_fires", feature="Alerting",
+        feature_file="features/alerting.feature", name="Errors above 5% page the on-call",
+        feature_description="Prometheus evaluates rules, Alertmanager routes.",
+        tags=["alerting"], outcome="passed", duration_s=12.3,
+        steps=[StepResult("Given", "the observability stack is running", "passed"),
+               StepResult("When", "errors are injected into flask-app at 20%", "passed",
+                          [{"kind": "fault", "title": "flask-app: {'error_rate': 0.2}",
+                            "body": {"at": started}, "at": started, "step": "1", "polls": 1}]),
+               StepResult("Then", "a firing HighErrorRate notification reaches the webhook",
+                          "passed",
+                          [{"kind": "promql", "title": "up", "at": started + 2, "step": "2",
+                            "polls": 7, "body": [{"labels": {"job": "x"}, "value": 1.0}]}])],
+        timeline=_timeline().to_json())
+    skipped = ScenarioResult(
+        nodeid="steps/test_scenarios.py::test_loki[promtail]", feature="Logs",
+        feature_file="features/log_ingestion.feature", name="Lines arrive",
+        outcome="skipped", reason="loki unavailable: binary 'loki' not found. How to get it: x",
+        steps=[StepResult("Given", "Loki and the log agent under test are running")])
+    return RunResults(started_at=started, backend="process", time_scale=60,
+                      scenarios=[fired, skipped])
+
+
+def test_a_polled_query_keeps_its_last_answer_per_step() -> None:
+    log = evidence.begin()
+    try:
+        evidence.set_step("0")
+        for value in (1, 2, 3):
+            evidence.record("promql", "up", [value], key="up")
+        evidence.set_step("1")
+        evidence.record("promql", "up", [4], key="up")
+    finally:
+        assert evidence.end() is log
+    assert [(e.step, e.body, e.polls) for e in log.items] == [("0", [3], 3), ("1", [4], 1)]
+    evidence.record("promql", "outside any scenario", [])  # a no-op, not an error
+
+
+def test_every_alert_rule_has_a_measure_and_threshold() -> None:
+    rules = sorted((ROOT / "stack" / "prometheus" / "rules").glob("*.yml"))
+    for name in ("ServiceDown", "HighLatency", "HighErrorRate", "LoginFailuresBurst", "HighCPU"):
+        found = alert_rules(rules, name)
+        assert found, name
+    high_cpu = alert_rules(rules, "HighCPU")
+    assert len(high_cpu) == 2
+    assert split_threshold("x", "sum(rate(a[5m])) > 0.05") is not None
+    assert split_threshold("x", "up == 0").threshold == 0  # type: ignore[union-attr]
+    assert split_threshold("x", "absent(up)") is None
+
+
+def test_the_plot_shows_measure_threshold_and_the_three_moments() -> None:
+    svg = plot.svg(_timeline())
+    assert svg.startswith("<svg")
+    assert 'class="measure"' in svg
+    assert 'class="threshold"' in svg
+    assert "threshold 0.05" in svg
+    for marker in ("fault", "firing", "notified"):
+        assert f'class="marker {marker}"' in svg
+    assert "firing +3.5 s" in svg  # relative to the fault
+
+
+def test_a_plot_without_samples_says_so() -> None:
+    empty = Timeline("HighCPU", "node-app", "m", ">", 0.8)
+    assert "Prometheus returned no sample" in plot.svg(empty)
+
+
+def test_html_lists_what_was_not_proven_first_with_its_reason() -> None:
+    page = html.render(_results(), {"Global architecture": "flowchart LR\n  a --> b"})
+    assert page.index("Not proven in this run") < page.index("Feature: Alerting")
+    assert "binary &#x27;loki&#x27; not found" in page
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="timeline"') == 1
+    assert "polled 7 times" in page
+    assert "<pre class='mermaid'>flowchart LR" in page
+
+
+def test_results_survive_a_round_trip(tmp_path: Path) -> None:
+    results = _results()
+    results.save(tmp_path)
+    again = RunResults.load(tmp_path)
+    assert again.scenarios[0].steps[1].evidence == results.scenarios[0].steps[1].evidence
+    assert again.scenarios[1].title == "Lines arrive [promtail]"
+    assert again.counts() == {"passed": 1, "skipped": 1}
+
+
+def test_cucumber_json_gets_the_evidence_as_embeddings(tmp_path: Path) -> None:
+    report = tmp_path / "cucumber.json"
+    steps = [{"keyword": "Given", "name": "s", "result": {"status": "passed"}} for _ in range(3)]
+    report.write_text(json.dumps([{"elements": [{"id": "test_alert_fires", "steps": steps}]}]))
+    added = cucumber.embed(report, _results())
+    assert added == 3  # two records and the plot
+    written = json.loads(report.read_text())[0]["elements"][0]["steps"]
+    fault = json.loads(base64.b64decode(written[1]["embeddings"][0]["data"]))
+    assert fault["kind"] == "fault"
+    assert written[2]["embeddings"][-1]["mime_type"] == "image/svg+xml"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> Manifest:
+    return load_manifest(default_manifest_path())
+
+
+def test_the_committed_diagrams_are_the_generated_ones(manifest: Manifest) -> None:
+    committed = ROOT / "docs" / "architecture.md"
+    fresh = diagrams.markdown(diagrams.all_diagrams(manifest))
+    assert committed.read_text() == fresh, (
+        "docs/architecture.md is stale: run `obsharness diagrams` (make validate does)")
+
+
+def test_the_diagrams_and_the_manifest_agree(manifest: Manifest) -> None:
+    drawn = diagrams.all_diagrams(manifest)
+    known = set(manifest.components) | set(manifest.sinks)
+    architecture = diagrams.named_components(drawn["Global architecture"])
+    assert architecture == known
+    for title, source in drawn.items():
+        assert diagrams.named_components(source) <= known, title
+    deployed = diagrams.named_components(drawn["Deployment"])
+    assert deployed == set(manifest.components) - {"promtail"}  # Alloy is the deployed agent
+    found = diagrams.edges(manifest)
+    assert diagrams.Edge("app", "fastapi-app", "postgres", "PostgreSQL :5432") in found
+    scraped = {e.target for e in found if e.label.startswith("scrapes")}
+    assert scraped == {"prometheus", "alertmanager", "flask-app", "node-app", "fastapi-app",
+                       "postgres-exporter", "node-exporter"}
+    assert {e.source for e in found if e.target == "loki"} == {"grafana", "promtail", "alloy"}
