@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from obsharness.errors import ConfigError
+from obsharness.report import evidence
 
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
 
@@ -118,6 +119,9 @@ class AlertmanagerConfig:
                 if muted:
                     break
             result.append(muted)
+        evidence.record("check", "inhibition evaluated with the config's inhibit_rules",
+                        [f"{dict(alert)}: {'inhibited' if muted else 'notified'}"
+                         for alert, muted in zip(firing, result, strict=True)])
         return result
 
 

@@ -79,6 +79,14 @@ class ReportCollector:
         log = evidence.end()
         if self.current is None or log is None:
             return
+        # junit.xml gets the evidence as one readable property (cucumber.json gets it all).
+        request.node.user_properties.append(
+            ("evidence", "\n".join(f"{e.kind}: {e.title}" for e in log.items)))
+        if self.current.timeline:
+            t = self.current.timeline
+            request.node.user_properties.append(
+                ("alert_timeline", f"{t['alert']} {t['service']}: fault {t['fault_at']}, "
+                                   f"firing {t['firing_at']}, notified {t['notified_at']}"))
         for item in log.items:
             record = item.to_json()
             index = int(item.step) if item.step is not None else -1
@@ -109,7 +117,8 @@ class ReportCollector:
         if result is None:
             return
         result.duration_s += report.duration
-        result.properties.update({str(k): str(v) for k, v in report.user_properties})
+        result.properties.update({str(k): str(v) for k, v in report.user_properties
+                                  if k not in ("evidence", "alert_timeline")})
         if report.skipped:
             result.outcome = "skipped"
             longrepr = report.longrepr

@@ -26,8 +26,9 @@ h1{margin-bottom:.2rem} .muted{color:#6b7280}
 .summary span{display:inline-block;margin-right:1rem;font-weight:600}
 .badge{display:inline-block;border-radius:4px;padding:0 .45rem;font-size:.8rem;font-weight:700;
  color:#fff;margin-right:.4rem}
-.passed{background:#16a34a}.failed{background:#dc2626}.skipped{background:#9ca3af}
-.unknown{background:#6b7280}
+.badge.passed{background:#16a34a}.badge.failed{background:#dc2626}
+.badge.skipped{background:#9ca3af}.badge.unknown{background:#6b7280}
+article.failed{border-color:#dc2626} article.skipped{border-style:dashed}
 section.feature{border-top:2px solid #e5e7eb;margin-top:2rem}
 article.scenario{border:1px solid #e5e7eb;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
 article.scenario h3{margin:.2rem 0;font-size:1.05rem}
@@ -62,6 +63,8 @@ def _evidence(item: dict[str, Any], started: float) -> str:
     elif kind == "logql" and isinstance(body, list):
         content = "\n".join(r.get("line", "") if isinstance(r, dict) else str(r)
                             for r in body) or "(no line)"
+    elif isinstance(body, str):
+        content = body
     else:
         content = json.dumps(body, indent=1, default=str)
     return (f'<details class="evidence {escape(kind)}"><summary>{head}</summary>'

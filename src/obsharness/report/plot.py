@@ -46,8 +46,10 @@ def svg(timeline: Timeline) -> str:
     def y(v: float) -> float:
         return TOP + plot_h - (v - v0) / ((v1 - v0) or 1.0) * plot_h
 
-    title = (f"{timeline.alert} for {timeline.service}: {timeline.measure.splitlines()[0][:60]} "
-             f"{timeline.op} {timeline.threshold:g}")
+    measure = " ".join(timeline.measure.split())
+    measure = measure if len(measure) <= 70 else measure[:67] + "..."
+    title = (f"{timeline.alert} for {timeline.service}: {measure} {timeline.op} "
+             f"{timeline.threshold:g}")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -88,7 +90,11 @@ def svg(timeline: Timeline) -> str:
             continue
         parts.append(f'<line class="marker {name}" x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{TOP}" '
                      f'y2="{TOP + plot_h}" stroke="{colour}" stroke-width="1.5"/>')
-        parts.append(f'<text x="{x(at) + 3:.1f}" y="{TOP + 12 + 12 * index}" font-size="11" '
-                     f'fill="{colour}" font-family="sans-serif">{name} {at - origin:+.1f} s</text>')
+        # Labels near the right edge go to the left of their line.
+        right = x(at) > LEFT + plot_w * 0.8
+        parts.append(f'<text x="{x(at) + (-3 if right else 3):.1f}" y="{TOP + 12 + 12 * index}" '
+                     f'font-size="11" fill="{colour}" font-family="sans-serif" '
+                     f'text-anchor="{"end" if right else "start"}">{name} {at - origin:+.1f} s'
+                     f'</text>')
     parts.append("</svg>")
     return "\n".join(parts)
