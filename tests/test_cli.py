@@ -1,0 +1,75 @@
+"""The `obsharness` command: up, report, diagrams, and progress on long waits."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from obsharness import waiting
+from obsharness.cli import main
+from obsharness.ports import is_free
+from obsharness.up import cmd_up
+from tests.test_report import _results
+
+
+@pytest.mark.slow
+def test_up_prints_every_url_and_stops_clean(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    stop = threading.Event()
+    outcome: list[int] = []
+    runner = threading.Thread(target=lambda: outcome.append(
+        cmd_up("process", 60, tmp_path / "up", stop=stop)))
+    runner.start()
+    deadline = time.monotonic() + 90
+    printed = ""
+    while "Ctrl-C stops everything" not in printed and time.monotonic() < deadline:
+        time.sleep(0.5)
+        printed += capsys.readouterr().out
+    stop.set()
+    runner.join(timeout=60)
+    printed += capsys.readouterr().out
+    assert "Ctrl-C stops everything" in printed, printed
+    urls = dict(re.findall(r"^  ([\w-]+)\s+(http://127\.0\.0\.1:\d+)", printed, re.MULTILINE))
+    assert {"prometheus", "alertmanager", "flask-app", "node-app", "fastapi-app",
+            "alert-webhook"} <= set(urls), printed
+    assert "grafana" in printed  # listed as not running, with how to get it
+    assert outcome == [0]
+    assert "stopped; nothing left running." in printed
+    assert all(is_free(int(url.rsplit(":", 1)[1])) for url in urls.values())
+
+
+def test_report_is_rebuilt_from_the_last_results(tmp_path: Path) -> None:
+    _results().save(tmp_path)
+    assert main(["report", "--reports-dir", str(tmp_path)]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert "Errors above 5% page the on-call" in page
+
+
+def test_report_without_a_run_says_what_to_do(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--reports-dir", str(tmp_path)]) == 1
+    assert "run the scenarios first" in capsys.readouterr().err
+
+
+def test_diagrams_are_written_and_checked(tmp_path: Path) -> None:
+    out = tmp_path / "architecture.md"
+    assert main(["diagrams", "--out", str(out), "--check"]) == 0
+    assert out.read_text().count("```mermaid") == 5
+
+
+def test_long_waits_report_what_they_await(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines: list[str] = []
+    monkeypatch.setattr(waiting, "PROGRESS_EVERY_S", 0.05)
+    waiting.set_progress(lines.append)
+    try:
+        with pytest.raises(waiting.WaitTimeout):
+            waiting.eventually(lambda: 41, lambda v: v == 42, what="the answer",
+                               timeout=0.3, interval=0.02)
+    finally:
+        waiting.set_progress(None)
+    assert lines
+    assert lines[0].startswith("waiting for the answer: 0 s of 0 s, last value: 41")
