@@ -16,13 +16,13 @@ from obsharness.phrases import described_value, percent
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import AlertMatch, WebhookSink, parse_time
-from obsharness.stack.process import ProcessStack
+from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
 
 TYPES = {"Percent": percent}
 
 
-def _inject(component: str, settings: dict[str, object], stack: ProcessStack,
+def _inject(component: str, settings: dict[str, object], stack: StackHandle,
             chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
     if settings.get("crash"):
         stack.kill(component)  # a real crash: SIGKILL, no goodbye
@@ -33,7 +33,7 @@ def _inject(component: str, settings: dict[str, object], stack: ProcessStack,
 
 @given(parsers.parse("errors are injected into {component} at {rate:Percent}", extra_types=TYPES))
 @when(parsers.parse("errors are injected into {component} at {rate:Percent}", extra_types=TYPES))
-def inject_errors(component: str, rate: float, stack: ProcessStack,
+def inject_errors(component: str, rate: float, stack: StackHandle,
                   chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
     _inject(component, {"error_rate": rate}, stack, chaos_clients, scenario_ctx)
 
@@ -43,13 +43,13 @@ FAULT_HITS = parsers.re(r"(?P<fault>.+?) hits? (?P<component>[\w-]+)$")
 
 @given(FAULT_HITS)
 @when(FAULT_HITS)
-def fault_hits(fault: str, component: str, stack: ProcessStack,
+def fault_hits(fault: str, component: str, stack: StackHandle,
                chaos_clients: dict[str, ChaosClient], scenario_ctx: ScenarioContext) -> None:
     _inject(component, parse_fault(fault), stack, chaos_clients, scenario_ctx)
 
 
 @when(parsers.parse("someone fails to log in to {component} {count:d} times"))
-def failed_logins(component: str, count: int, stack: ProcessStack,
+def failed_logins(component: str, count: int, stack: StackHandle,
                   scenario_ctx: ScenarioContext) -> None:
     scenario_ctx.facts["fault_at"] = time.time()
     with requests.Session() as session:
@@ -68,7 +68,7 @@ def errors_stop(
 
 
 def _firing(
-    alertname: str, service: str, webhook_sink: WebhookSink, stack: ProcessStack,
+    alertname: str, service: str, webhook_sink: WebhookSink, stack: StackHandle,
     scenario_ctx: ScenarioContext,
 ) -> AlertMatch:
     fault_at = scenario_ctx.facts["fault_at"]
@@ -96,7 +96,7 @@ given(
 @then(parsers.parse("the notification has severity {severity}, a value {op} {threshold:g}, "
                     "a start after the fault and a link to Prometheus"))
 def notification_payload(
-    severity: str, op: str, threshold: float, notification: AlertMatch, stack: ProcessStack,
+    severity: str, op: str, threshold: float, notification: AlertMatch, stack: StackHandle,
     scenario_ctx: ScenarioContext,
 ) -> None:
     alert = notification.alert
@@ -121,7 +121,7 @@ def notification_payload(
 
 @then(parsers.parse("an email about {alertname} on {service} reaches {recipient}"))
 def email_reaches(alertname: str, service: str, recipient: str, smtp_sink: SmtpSink,
-                  notification: AlertMatch, stack: ProcessStack,
+                  notification: AlertMatch, stack: StackHandle,
                   scenario_ctx: ScenarioContext) -> None:
     mail = smtp_sink.wait_for(
         to=recipient, subject_contains=("[FIRING]", alertname, service),
@@ -134,7 +134,7 @@ def email_reaches(alertname: str, service: str, recipient: str, smtp_sink: SmtpS
 
 
 @then(parsers.parse("no email about {alertname} on {service} is sent"))
-def no_email(alertname: str, service: str, smtp_sink: SmtpSink, stack: ProcessStack,
+def no_email(alertname: str, service: str, smtp_sink: SmtpSink, stack: StackHandle,
              scenario_ctx: ScenarioContext) -> None:
     # The webhook notification has arrived: an email of the same flush would be here too.
     smtp_sink.assert_none_for(subject_contains=(alertname, service),
@@ -146,7 +146,7 @@ def no_email(alertname: str, service: str, smtp_sink: SmtpSink, stack: ProcessSt
     "no {alertname} notification for {service} reaches the webhook while the rule could fire"
 ))
 def no_notification(
-    alertname: str, service: str, webhook_sink: WebhookSink, stack: ProcessStack,
+    alertname: str, service: str, webhook_sink: WebhookSink, stack: StackHandle,
     scenario_ctx: ScenarioContext,
 ) -> None:
     webhook_sink.assert_none_for(
@@ -166,7 +166,7 @@ def measured_between(measure: str, low: float, high: float, service: str,
 
 @then(parsers.parse("a resolved {alertname} notification for {service} reaches the webhook"))
 def resolved_reaches_webhook(
-    alertname: str, service: str, webhook_sink: WebhookSink, stack: ProcessStack,
+    alertname: str, service: str, webhook_sink: WebhookSink, stack: StackHandle,
     scenario_ctx: ScenarioContext,
 ) -> None:
     webhook_sink.wait_for(
@@ -185,7 +185,7 @@ def silenced(alertname: str, service: str, alertmanager: AlertmanagerClient) -> 
 @then(parsers.re(r"Alertmanager holds (?P<alertname>\w+) for (?P<service>[\w-]+) as "
                  r"(?P<state>inhibited by \w+|silenced)"))
 def alertmanager_holds(alertname: str, service: str, state: str,
-                       alertmanager: AlertmanagerClient, stack: ProcessStack) -> None:
+                       alertmanager: AlertmanagerClient, stack: StackHandle) -> None:
     key = "inhibitedBy" if state.startswith("inhibited") else "silencedBy"
     eventually(lambda: alertmanager.alert_state(alertname, {"service": service}),
                lambda alerts: any(a["status"][key] for a in alerts),

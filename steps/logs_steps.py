@@ -11,7 +11,7 @@ from obsharness import logql
 from obsharness.browser import PageLoad
 from obsharness.clients.loki import LogLine, LokiClient
 from obsharness.pytest_plugin import ScenarioContext
-from obsharness.stack.process import ProcessStack
+from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
 
 # A line written is queryable after about 1.3 s with batchwait 1s (real runs).
@@ -30,7 +30,7 @@ def _lines(loki: LokiClient, since: float, **labels: str) -> list[LogLine]:
 
 @when(parsers.re(r"(?P<component>[\w-]+) serves (?P<count>\d+) requests tagged for this "
                  r"scenario"))
-def tagged_requests(component: str, count: str, stack: ProcessStack,
+def tagged_requests(component: str, count: str, stack: StackHandle,
                     scenario_ctx: ScenarioContext) -> None:
     tag = f"obsh-{uuid.uuid4().hex[:12]}"
     scenario_ctx.facts["tag"] = tag

@@ -11,14 +11,14 @@ from obsharness.faults import ChaosClient
 from obsharness.phrases import seconds
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.scenario import wait_for_targets
-from obsharness.stack.process import ProcessStack
+from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
 
 TYPES = {"Duration": seconds}
 
 
 @then("every scrape target is up")
-def every_target_up(prometheus: PrometheusClient, stack: ProcessStack) -> None:
+def every_target_up(prometheus: PrometheusClient, stack: StackHandle) -> None:
     wait_for_targets(prometheus, set(stack.rendered.scrape_jobs), timeout=30)
 
 
@@ -36,7 +36,7 @@ def inject_latency(component: str, delay: float, chaos_clients: dict[str, ChaosC
     chaos_clients[component].inject(latency_ms=int(delay * 1000))
 
 
-def _within_bounds(prometheus: PrometheusClient, stack: ProcessStack,
+def _within_bounds(prometheus: PrometheusClient, stack: StackHandle,
                    datatable: list[list[str]], service: str | None) -> None:
     bounds = {row[0]: (float(row[1]), float(row[2])) for row in datatable[1:]}
     for name in bounds:
@@ -56,36 +56,36 @@ def _within_bounds(prometheus: PrometheusClient, stack: ProcessStack,
 
 
 @then("Prometheus reports for the whole stack:")
-def global_measures(prometheus: PrometheusClient, stack: ProcessStack,
+def global_measures(prometheus: PrometheusClient, stack: StackHandle,
                     datatable: list[list[str]]) -> None:
     _within_bounds(prometheus, stack, datatable, None)
 
 
 @then(parsers.re(r"Prometheus reports for (?P<service>[\w-]+):"))
-def service_measures(service: str, prometheus: PrometheusClient, stack: ProcessStack,
+def service_measures(service: str, prometheus: PrometheusClient, stack: StackHandle,
                      datatable: list[list[str]]) -> None:
     _within_bounds(prometheus, stack, datatable, service)
 
 
 @when("PostgreSQL is stopped")
-def postgres_stopped(stack: ProcessStack, scenario_ctx: ScenarioContext) -> None:
+def postgres_stopped(stack: StackHandle, scenario_ctx: ScenarioContext) -> None:
     stack.stop_component("postgres")
 
 
 @when("PostgreSQL is started again")
-def postgres_started(stack: ProcessStack) -> None:
+def postgres_started(stack: StackHandle) -> None:
     stack.restart_component("postgres")
 
 
 @then(parsers.parse("{component} answers {status:d} on {path}"))
-def answers_status(component: str, status: int, path: str, stack: ProcessStack) -> None:
+def answers_status(component: str, status: int, path: str, stack: StackHandle) -> None:
     url = stack.url(component) + path
     eventually(lambda: requests.get(url, timeout=5).status_code, lambda code: code == status,
                what=f"HTTP {status} from GET {url}", timeout=15, interval=0.2)
 
 
 @then(parsers.re(r'(?P<component>[\w-]+) logged an? (?P<log_type>\w+) line "(?P<text>[^"]+)"'))
-def logged_line(component: str, log_type: str, text: str, stack: ProcessStack,
+def logged_line(component: str, log_type: str, text: str, stack: StackHandle,
                 scenario_ctx: ScenarioContext) -> None:
     path = stack.log_path(component)
     assert path is not None, f"{component} has no log file in this backend"

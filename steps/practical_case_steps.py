@@ -8,12 +8,12 @@ from pytest_bdd import given, parsers, then, when
 from obsharness import logs
 from obsharness.browser import PageLoad, load_items_page
 from obsharness.pytest_plugin import HarnessOptions, ScenarioContext, skip_if_unavailable
-from obsharness.stack.process import ProcessStack
+from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
 
 
 @given(parsers.parse('an item named "{name}" is stored in PostgreSQL'))
-def item_stored(name: str, stack: ProcessStack) -> None:
+def item_stored(name: str, stack: StackHandle) -> None:
     with psycopg.connect(stack.postgres_dsn(), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS items (id serial PRIMARY KEY, name text NOT NULL)")
         conn.execute("INSERT INTO items (name) VALUES (%s)", (name,))
@@ -21,13 +21,13 @@ def item_stored(name: str, stack: ProcessStack) -> None:
 
 @when(parsers.parse("a user opens {component}'s page in headless Chromium"),
       target_fixture="page_load")
-def open_page(component: str, stack: ProcessStack, harness_options: HarnessOptions) -> PageLoad:
+def open_page(component: str, stack: StackHandle, harness_options: HarnessOptions) -> PageLoad:
     with skip_if_unavailable(harness_options):
         return load_items_page(stack.url(component) + "/")
 
 
 @then(parsers.parse('the page lists every item stored in PostgreSQL, including "{name}"'))
-def page_lists_items(name: str, page_load: PageLoad, stack: ProcessStack) -> None:
+def page_lists_items(name: str, page_load: PageLoad, stack: StackHandle) -> None:
     with psycopg.connect(stack.postgres_dsn()) as conn:
         stored = [(str(i), n) for i, n in conn.execute("SELECT id, name FROM items ORDER BY id")]
     assert page_load.status == "loaded", f"the page shows {page_load.status!r}"
@@ -37,7 +37,7 @@ def page_lists_items(name: str, page_load: PageLoad, stack: ProcessStack) -> Non
 
 @then("the request id of the page's API call appears in the access logs of node-app and "
       "fastapi-app")
-def request_id_in_both_logs(page_load: PageLoad, stack: ProcessStack,
+def request_id_in_both_logs(page_load: PageLoad, stack: StackHandle,
                             scenario_ctx: ScenarioContext) -> None:
     assert page_load.api_request_id, "the page did not expose its API call's X-Request-ID"
     for component in ("node-app", "fastapi-app"):

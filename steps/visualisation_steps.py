@@ -10,8 +10,8 @@ from obsharness import dashboards
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.pytest_plugin import TrafficPool
+from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import Manifest
-from obsharness.stack.process import ProcessStack
 from obsharness.timing import format_duration
 from obsharness.waiting import eventually
 
@@ -53,7 +53,7 @@ def every_app_loaded(traffic: TrafficPool, stack_manifest: Manifest) -> None:
 
 
 @then("every Prometheus panel of every dashboard returns data for each service")
-def live_panels(prometheus: PrometheusClient, stack: ProcessStack,
+def live_panels(prometheus: PrometheusClient, stack: StackHandle,
                 stack_manifest: Manifest) -> None:
     grafana = stack_manifest.stack_dir / "grafana"
     queries = [q for f in dashboards.dashboard_files(grafana)

@@ -146,14 +146,20 @@ def _cpu_seconds(app: tuple[ProcessStack, str]) -> float:
 
 
 def test_cpu_burn_burns_about_the_asked_fraction(app: tuple[ProcessStack, str]) -> None:
+    """Half a core: 0.6 CPU seconds arrive in about 1.2 s on an idle machine. A busy
+    CI machine only delays them (the burner is a duty cycle on the wall clock), so
+    the test waits for the CPU seconds instead of timing them, and bounds the rate."""
     before = _cpu_seconds(app)
+    began = time.monotonic()
     requests.post(_url(app, "/chaos"), json={"cpu_burn": 0.5}, timeout=5)
     try:
-        time.sleep(2)
+        burned = eventually(lambda: _cpu_seconds(app) - before, lambda b: b >= 0.6,
+                            what="0.6 CPU seconds burned", timeout=15, interval=0.2).value
     finally:
         requests.delete(_url(app, "/chaos"), timeout=5)
-    burned = _cpu_seconds(app) - before
-    assert 0.6 <= burned <= 2.0, f"cpu_burn 0.5 for 2 s used {burned:.2f} CPU seconds"
+    elapsed = time.monotonic() - began
+    assert burned / elapsed <= 0.85, (
+        f"cpu_burn 0.5 used {burned:.2f} CPU seconds in {elapsed:.2f} s: more than asked")
 
 
 def test_crash_exits_the_process(app: tuple[ProcessStack, str]) -> None:

@@ -36,13 +36,46 @@ def test_rule_unit_tests_catch_a_timing_or_threshold_change(
     assert not result.ok, f"the rule tests did not notice {old!r} -> {new!r}"
 
 
-def test_backend_choice_says_why() -> None:
+def test_backend_choice_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert set(BACKENDS) == {"auto", "process", "docker", "external"}
+    # No engine behind this socket: auto falls back to process and says why.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
     auto = choose_backend("auto")
     assert auto.name == "process"
-    assert auto.why.startswith("auto: ")
+    assert auto.why.startswith("auto: no Docker engine answers at unix://")
     docker = choose_backend("docker")
     assert docker.unsupported_reason is not None
-    assert "not implemented yet" in docker.unsupported_reason
+    assert "Start a Docker engine" in docker.unsupported_reason
+    assert choose_backend("external").name == "external"
+    assert choose_backend("process").unsupported_reason is None
     with pytest.raises(ValueError, match="unknown backend 'kubernetes'"):
         choose_backend("kubernetes")
+
+
+def test_auto_prefers_docker_when_an_engine_answers(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """A stand-in engine socket that answers /_ping like dockerd (tests/ only)."""
+    import socket
+    import threading
+
+    path = tmp_path / "docker.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(256)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    try:
+        choice = choose_backend("auto")
+    finally:
+        thread.join(timeout=5)
+        server.close()
+    assert choice.name == "docker"
+    assert choice.why == f"auto: Docker engine answers at unix://{path}, so the stack runs from images"

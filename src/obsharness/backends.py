@@ -7,7 +7,7 @@ import socket
 from dataclasses import dataclass
 
 BACKENDS = ("auto", "process", "docker", "external")
-IMPLEMENTED = ("process",)
+IMPLEMENTED = ("process", "docker", "external")
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,20 @@ def docker_engine_answers(timeout: float = 1.0) -> tuple[bool, str]:
 
 
 def choose_backend(requested: str) -> BackendChoice:
+    """The backend that runs, and why: auto prefers docker when an engine answers."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
     if requested == "process":
         return BackendChoice("process", "asked for with --stack-backend=process")
-    if requested in ("docker", "external"):
-        return BackendChoice(
-            requested, "asked for explicitly",
-            unsupported_reason=f"the {requested} backend is not implemented yet in this "
-            f"version of obsharness; use --stack-backend=process",
-        )
+    if requested == "external":
+        return BackendChoice("external", "asked for with --stack-backend=external")
     answers, detail = docker_engine_answers()
+    if requested == "docker":
+        if answers:
+            return BackendChoice("docker", f"asked for; {detail}")
+        return BackendChoice("docker", "asked for", unsupported_reason=(
+            f"{detail}. Start a Docker engine (or set DOCKER_HOST), or use "
+            "--stack-backend=process"))
     if answers:
-        return BackendChoice(
-            "process", f"auto: {detail}, but the docker backend is not implemented yet, "
-            f"so the process backend runs",
-        )
+        return BackendChoice("docker", f"auto: {detail}, so the stack runs from images")
     return BackendChoice("process", f"auto: {detail}; the process backend runs")

@@ -131,13 +131,25 @@ def cmd_diagrams(out: Path, check: bool = False) -> int:
     return 1 if disagreements else 0
 
 
+def cmd_compose(out: Path) -> int:
+    """Write stack/docker-compose.yml from the manifest."""
+    from obsharness.stack import compose
+
+    out.write_text(compose.render(load_manifest(default_manifest_path())))
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_validate(pytest_args: Sequence[str]) -> int:
-    """The scenarios, as `make validate` runs them, with progress on long waits."""
+    """As `make validate`: diagrams checked, the scenarios (with progress on long
+    waits), then the report rebuilt and checked in Chromium."""
     import subprocess
 
+    status = cmd_diagrams(Path("docs/architecture.md"), check=True)
     env = {**os.environ, "OBSHARNESS_PROGRESS": "1"}
     done = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], env=env, check=False)
-    return done.returncode
+    report = cmd_report(Path("reports"), check=True)
+    return status or done.returncode or report
 
 
 def _up(backend: str, time_scale: float, run_dir: Path) -> int:
@@ -170,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     drawn.add_argument("--out", type=Path, default=Path("docs/architecture.md"))
     drawn.add_argument("--check", action="store_true",
                        help="fail when a diagram and the manifest disagree")
+    composed = sub.add_parser("compose", help="write stack/docker-compose.yml from the manifest")
+    composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"))
     args = parser.parse_args(argv)
     commands: dict[str, Callable[[], int]] = {
         "doctor": lambda: cmd_doctor(args.stack_backend),
@@ -178,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": lambda: cmd_validate(args.pytest_args),
         "report": lambda: cmd_report(args.reports_dir, args.check),
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
+        "compose": lambda: cmd_compose(args.out),
     }
     try:
         return commands[args.command]()

@@ -21,7 +21,7 @@ from typing import Any, cast
 import pytest
 
 from obsharness import waiting
-from obsharness.backends import BACKENDS, choose_backend
+from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import LokiClient
@@ -29,10 +29,14 @@ from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ComponentUnavailableError, ObsharnessError
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
+from obsharness.ports import LOOPBACK
 from obsharness.scenario import Quiescence, wait_for_targets
+from obsharness.sinks.alertmanager_api import AlertmanagerApiSink
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import tail
+from obsharness.stack.external import ExternalConfig, ExternalStack, load_external
+from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import LOG_AGENTS, Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
 
@@ -61,6 +65,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where rendered configs and component logs go. Default: reports/run.",
     )
     group.addoption(
+        "--external-config", default=os.environ.get("OBSHARNESS_EXTERNAL"),
+        help="YAML with the URLs of a deployed stack, for --stack-backend=external.",
+    )
+    group.addoption(
         "--stack-port", action="append", default=[], metavar="COMPONENT=PORT",
         help="pin a component to a host port (repeatable); by default every port is free-chosen.",
     )
@@ -73,6 +81,7 @@ class HarnessOptions:
     require_all: bool
     run_dir: Path
     fixed_ports: dict[str, int] = field(default_factory=dict)
+    external_config: str | None = None
 
 
 def parse_port_pins(pins: list[str]) -> dict[str, int]:
@@ -96,6 +105,7 @@ def _options(config: pytest.Config) -> HarnessOptions:
         require_all=bool(config.getoption("--require-all")),
         run_dir=Path(str(config.getoption("--run-dir"))).resolve(),
         fixed_ports=parse_port_pins(list(config.getoption("--stack-port"))),
+        external_config=config.getoption("--external-config"),
     )
 
 
@@ -149,56 +159,130 @@ def _unavailable(options: HarnessOptions, exc: ComponentUnavailableError) -> Non
 
 
 @pytest.fixture(scope="session")
-def webhook_sink(stack_manifest: Manifest) -> Iterator[WebhookSink]:
+def backend_choice(harness_options: HarnessOptions) -> BackendChoice:
+    choice = choose_backend(harness_options.backend)
+    if choice.unsupported_reason:
+        pytest.fail(f"backend {choice.name}: {choice.unsupported_reason}", pytrace=False)
+    return choice
+
+
+@pytest.fixture(scope="session")
+def external_config(backend_choice: BackendChoice, harness_options: HarnessOptions,
+                    stack_manifest: Manifest) -> ExternalConfig | None:
+    if backend_choice.name != "external":
+        return None
+    try:
+        return load_external(harness_options.external_config, stack_manifest)
+    except ObsharnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def docker_network(backend_choice: BackendChoice) -> Iterator[Any]:
+    """The docker backend's run network, made first: the receivers listen on its gateway."""
+    if backend_choice.name != "docker":
+        yield None
+        return
+    from obsharness.stack.docker import create_run_network
+
+    network = create_run_network()
+    try:
+        yield network
+    finally:
+        network.remove()
+
+
+@pytest.fixture(scope="session")
+def sink_host(docker_network: Any) -> str:
+    """Where the receivers listen: loopback, or the docker run network's gateway (a
+    host-only bridge address) so that containers can reach them."""
+    if docker_network is None:
+        return LOOPBACK
+    from obsharness.stack.docker import gateway_of
+
+    return gateway_of(docker_network)
+
+
+@pytest.fixture(scope="session")
+def webhook_sink(stack_manifest: Manifest, sink_host: str,
+                 external_config: ExternalConfig | None) -> Iterator[WebhookSink]:
+    if external_config is not None and not external_config.receivers_reachable:
+        # The deployed Alertmanager cannot reach this machine: read its decisions instead.
+        api = AlertmanagerClient(external_config.urls["alertmanager"])
+        with AlertmanagerApiSink(api) as polled:
+            yield polled
+        return
     spec = stack_manifest.sinks["alert-webhook"]
-    with WebhookSink(path=spec.path) as sink:
+    with WebhookSink(path=spec.path, host=sink_host) as sink:
         yield sink
 
 
 @pytest.fixture(scope="session")
-def smtp_sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
+def smtp_sink(sink_host: str, external_config: ExternalConfig | None) -> Iterator[SmtpSink]:
+    reachable = external_config is None or external_config.receivers_reachable
+    with SmtpSink(host=sink_host, reachable=reachable) as sink:
         yield sink
+
+
+def _start(running: StackHandle, options: HarnessOptions) -> None:
+    try:
+        running.start()
+    except ComponentUnavailableError as exc:
+        _unavailable(options, exc)
+    except ObsharnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def stack(
     harness_options: HarnessOptions, stack_manifest: Manifest, webhook_sink: WebhookSink,
-    smtp_sink: SmtpSink,
-) -> Iterator[ProcessStack]:
-    """The whole stack, started once per session and always stopped."""
-    choice = choose_backend(harness_options.backend)
-    if choice.name != "process":
-        pytest.fail(choice.unsupported_reason or f"backend {choice.name} is not available",
-                    pytrace=False)
-    running = ProcessStack(
-        stack_manifest,
-        harness_options.run_dir,
-        time_scale=harness_options.time_scale,
-        sink_addresses={"alert-webhook": webhook_sink.address, "mail-relay": smtp_sink.address},
-        fixed_ports=harness_options.fixed_ports,
-    )
+    smtp_sink: SmtpSink, backend_choice: BackendChoice, docker_network: Any,
+    external_config: ExternalConfig | None,
+) -> Iterator[StackHandle]:
+    """The whole stack on the chosen backend, started once per session and always stopped."""
+    sinks = {"alert-webhook": webhook_sink.address, "mail-relay": smtp_sink.address}
+    running: StackHandle
+    if external_config is not None:
+        running = ExternalStack(stack_manifest, external_config)
+    elif backend_choice.name == "docker":
+        from obsharness.stack.docker import DockerStack
+
+        running = DockerStack(stack_manifest, harness_options.run_dir,
+                              time_scale=harness_options.time_scale, sink_addresses=sinks,
+                              network=docker_network)
+    else:
+        running = ProcessStack(stack_manifest, harness_options.run_dir,
+                               time_scale=harness_options.time_scale, sink_addresses=sinks,
+                               fixed_ports=harness_options.fixed_ports)
+    _start(running, harness_options)
     try:
-        running.start()
-    except ComponentUnavailableError as exc:
-        _unavailable(harness_options, exc)
-    except ObsharnessError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        wait_for_targets(PrometheusClient(running.url("prometheus")),
-                         set(running.rendered.scrape_jobs), timeout=30)
+        if external_config is None:
+            wait_for_targets(PrometheusClient(running.url("prometheus")),
+                             set(running.rendered.scrape_jobs), timeout=30)
         yield running
     finally:
         running.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A step that finds its component unavailable (a kill on the external backend, an
+    email the deployed relay cannot hand over) skips with the reason, or fails with
+    --require-all."""
+    try:
+        return (yield)
+    except ComponentUnavailableError as exc:
+        _unavailable(_options(item.config), exc)
+        raise
+
+
 @pytest.fixture(scope="session")
-def prometheus(stack: ProcessStack) -> PrometheusClient:
+def prometheus(stack: StackHandle) -> PrometheusClient:
     return PrometheusClient(stack.url("prometheus"))
 
 
 @pytest.fixture(scope="session")
-def grafana(stack: ProcessStack, harness_options: HarnessOptions) -> GrafanaClient:
+def grafana(stack: StackHandle, harness_options: HarnessOptions) -> GrafanaClient:
     """Grafana's API; scenarios that need it skip (or fail with --require-all) without it."""
     if "grafana" in stack.unavailable:
         _unavailable(harness_options, stack.unavailable["grafana"])
@@ -208,7 +292,7 @@ def grafana(stack: ProcessStack, harness_options: HarnessOptions) -> GrafanaClie
 
 
 @pytest.fixture(scope="session")
-def loki(stack: ProcessStack, harness_options: HarnessOptions) -> LokiClient:
+def loki(stack: StackHandle, harness_options: HarnessOptions) -> LokiClient:
     """Loki itself; log scenarios skip (or fail with --require-all) without it."""
     if "loki" in stack.unavailable:
         _unavailable(harness_options, stack.unavailable["loki"])
@@ -216,7 +300,7 @@ def loki(stack: ProcessStack, harness_options: HarnessOptions) -> LokiClient:
 
 
 @pytest.fixture(params=LOG_AGENTS)
-def log_agent(request: pytest.FixtureRequest, stack: ProcessStack, harness_options: HarnessOptions,
+def log_agent(request: pytest.FixtureRequest, stack: StackHandle, harness_options: HarnessOptions,
               loki: LokiClient,  # noqa: ARG001 - a missing Loki is the first skip reason
               ) -> str:
     """Each log scenario runs once per agent, with only that agent shipping lines."""
@@ -239,12 +323,12 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> Callable[
 
 
 @pytest.fixture(scope="session")
-def alertmanager(stack: ProcessStack) -> AlertmanagerClient:
+def alertmanager(stack: StackHandle) -> AlertmanagerClient:
     return AlertmanagerClient(stack.url("alertmanager"))
 
 
 @pytest.fixture(scope="session")
-def chaos_clients(stack: ProcessStack, stack_manifest: Manifest) -> dict[str, ChaosClient]:
+def chaos_clients(stack: StackHandle, stack_manifest: Manifest) -> dict[str, ChaosClient]:
     return {
         name: ChaosClient(name, stack.url(name))
         for name, comp in stack_manifest.components.items()
@@ -255,7 +339,7 @@ def chaos_clients(stack: ProcessStack, stack_manifest: Manifest) -> dict[str, Ch
 class TrafficPool:
     """Traffic generators of one scenario; all stopped when it ends."""
 
-    def __init__(self, stack: ProcessStack) -> None:
+    def __init__(self, stack: StackHandle) -> None:
         self.stack = stack
         self.generators: dict[str, TrafficGenerator] = {}
 
@@ -282,7 +366,7 @@ class ScenarioContext:
 
 
 @pytest.fixture
-def traffic(stack: ProcessStack) -> Iterator[TrafficPool]:
+def traffic(stack: StackHandle) -> Iterator[TrafficPool]:
     pool = TrafficPool(stack)
     try:
         yield pool
@@ -292,7 +376,7 @@ def traffic(stack: ProcessStack) -> Iterator[TrafficPool]:
 
 @pytest.fixture
 def clean_stack(
-    stack: ProcessStack,
+    stack: StackHandle,
     prometheus: PrometheusClient,
     alertmanager: AlertmanagerClient,
     chaos_clients: dict[str, ChaosClient],
@@ -328,7 +412,7 @@ def pytest_bdd_step_error(
     sections: list[str] = []
     if "stack" in request.fixturenames:
         with contextlib.suppress(pytest.FixtureLookupError, ObsharnessError):
-            running: ProcessStack = request.getfixturevalue("stack")
+            running: StackHandle = request.getfixturevalue("stack")
             for name in running.components():
                 sections.append(f"--- {name} ({running.log_path(name)})\n"
                                 f"{tail(running.log_path(name), 20)}")

@@ -132,8 +132,8 @@ class ReportCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
-        if not self.results.scenarios:
-            return
+        if all(s.outcome == "unknown" for s in self.results.scenarios):
+            return  # nothing ran (--collect-only, or no scenario selected)
         self.results.finished_at = time.time()
         self.results.backend = str(self.options.backend)
         self.results.time_scale = float(self.options.time_scale)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from obsharness.errors import ComponentUnavailableError
 from obsharness.ports import LOOPBACK, free_port
 from obsharness.report import evidence
 from obsharness.sinks.base import RecordingSink
@@ -55,14 +56,18 @@ class _Handler:
 class SmtpSink(RecordingSink[Mail]):
     """Session-scoped mail relay with a cheap per-scenario clear()."""
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(self, *, port: int = 0, host: str = LOOPBACK, reachable: bool = True) -> None:
+        """reachable=False: the stack's Alertmanager cannot hand mail to this relay (a
+        deployed stack); waiting for an email then skips with that reason."""
         super().__init__()
+        self.host = host
+        self.reachable = reachable
         self.port = port or free_port()
-        self._controller = Controller(_Handler(self), hostname=LOOPBACK, port=self.port)
+        self._controller = Controller(_Handler(self), hostname=host, port=self.port)
 
     @property
     def address(self) -> str:
-        return f"{LOOPBACK}:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self) -> SmtpSink:
         self._controller.start()
@@ -80,8 +85,17 @@ class SmtpSink(RecordingSink[Mail]):
             and all(part in m.subject for part in subject_contains)
         ]
 
+    def _require_reachable(self) -> None:
+        if not self.reachable:
+            raise ComponentUnavailableError(
+                component="mail-relay", reason="the deployed Alertmanager cannot reach this "
+                "machine's SMTP sink", how_to_get="set receivers_reachable: true in the external "
+                "config and point the deployment's smarthost at this machine, or run on the "
+                "process or docker backend")
+
     def wait_for(self, *, to: str, subject_contains: tuple[str, ...], since: float,
                  timeout: float) -> Mail:
+        self._require_reachable()
         def describe() -> str:
             seen = [m.summary() for m in self.received()] or ["no mail at all"]
             return (f"an email to {to} whose subject contains {list(subject_contains)} "
@@ -99,6 +113,7 @@ class SmtpSink(RecordingSink[Mail]):
 
     def assert_none_for(self, *, subject_contains: tuple[str, ...], since: float,
                         duration: float) -> None:
+        self._require_reachable()  # an unreachable relay would prove silence for free
         holds_for(
             lambda: self.matching(subject_contains=subject_contains, since=since),
             lambda found: not found,

@@ -63,7 +63,8 @@ def parse_time(text: str) -> float:
 class WebhookSink(RecordingSink[Notification]):
     """Session-scoped receiver with a cheap per-scenario reset (clear())."""
 
-    def __init__(self, *, port: int = 0, path: str = "/alerts") -> None:
+    def __init__(self, *, port: int = 0, path: str = "/alerts", host: str = LOOPBACK) -> None:
+        """host: loopback, except for the docker backend (its run network's gateway)."""
         super().__init__()
         self.path = path
         self.rejected: list[str] = []
@@ -89,7 +90,7 @@ class WebhookSink(RecordingSink[Notification]):
             def log_message(self, *_: Any) -> None:
                 return  # keep pytest output clean; notifications are the record
 
-        self._server = ThreadingHTTPServer((LOOPBACK, port), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink",
                                         daemon=True)

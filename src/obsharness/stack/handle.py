@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from obsharness.errors import ComponentUnavailableError
+from obsharness.stack.manifest import Manifest
 from obsharness.stack.render import RenderedStack
 
 
 class StackHandle(Protocol):
-    """URLs and health of a running stack: process, docker or external alike."""
+    """URLs, faults and health of a running stack: ProcessStack, DockerStack and
+    ExternalStack all provide it; fixtures and steps use nothing else."""
 
-    backend: str
+    manifest: Manifest
     rendered: RenderedStack
-    start_s: float
+    run_dir: Path
+    time_scale: float
+    admin_password: str
+    unavailable: dict[str, ComponentUnavailableError]
 
     def url(self, component: str) -> str:
         """Base URL of a component, e.g. http://127.0.0.1:40123."""
@@ -22,7 +28,7 @@ class StackHandle(Protocol):
     def components(self) -> list[str]: ...
 
     def check_alive(self) -> None:
-        """Raise ComponentDiedError if a component has exited."""
+        """Raise if a component has died without the scenario asking for it."""
         ...
 
     def log_path(self, component: str) -> Path | None: ...
@@ -30,3 +36,21 @@ class StackHandle(Protocol):
     def kill(self, component: str) -> None:
         """Crash a component on purpose (fault injection)."""
         ...
+
+    def stop_component(self, component: str) -> None: ...
+
+    def restart_component(self, component: str) -> None: ...
+
+    def restore(self) -> None:
+        """Bring back what faults stopped, for the next scenario."""
+        ...
+
+    def use_only(self, chosen: str, alternatives: list[str]) -> None:
+        """Run one of alternative components (the log agents), park the others."""
+        ...
+
+    def postgres_dsn(self, component: str = "postgres") -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...

@@ -1,0 +1,41 @@
+"""The GitHub workflows say what the README promises: PRs run make test, nightly
+runs the docker backend with --require-all and keeps the reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+
+def _load(name: str) -> dict[Any, Any]:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _runs(job: dict[str, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) for step in job["steps"])
+
+
+def test_pull_requests_run_make_test() -> None:
+    workflow = _load("pull-request.yml")
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert "make test" in _runs(workflow["jobs"]["test"])
+
+
+def test_nightly_runs_the_docker_backend_with_no_skip_and_keeps_reports() -> None:
+    workflow = _load("nightly.yml")
+    assert workflow[True]["schedule"][0]["cron"]
+    job = workflow["jobs"]["docker-backend"]
+    runs = _runs(job)
+    assert "--stack-backend=docker" in runs
+    assert "--require-all" in runs
+    assert "obsharness report --check" in runs
+    uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith(
+        "actions/upload-artifact")]
+    assert uploads
+    assert uploads[0]["if"] == "always()"
