@@ -65,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where rendered configs and component logs go. Default: reports/run.",
     )
     group.addoption(
+        "--stack-only", default=os.environ.get("OBSHARNESS_STACK_ONLY", ""),
+        metavar="COMPONENTS",
+        help="start only these components (comma-separated) and what they depend on; "
+        "targets of the others are not scraped. Default: the whole manifest.",
+    )
+    group.addoption(
         "--external-config", default=os.environ.get("OBSHARNESS_EXTERNAL"),
         help="YAML with the URLs of a deployed stack, for --stack-backend=external.",
     )
@@ -82,6 +88,7 @@ class HarnessOptions:
     run_dir: Path
     fixed_ports: dict[str, int] = field(default_factory=dict)
     external_config: str | None = None
+    only: list[str] | None = None
 
 
 def parse_port_pins(pins: list[str]) -> dict[str, int]:
@@ -106,6 +113,8 @@ def _options(config: pytest.Config) -> HarnessOptions:
         run_dir=Path(str(config.getoption("--run-dir"))).resolve(),
         fixed_ports=parse_port_pins(list(config.getoption("--stack-port"))),
         external_config=config.getoption("--external-config"),
+        only=[c.strip() for c in str(config.getoption("--stack-only")).split(",") if c.strip()]
+        or None,
     )
 
 
@@ -249,11 +258,11 @@ def stack(
 
         running = DockerStack(stack_manifest, harness_options.run_dir,
                               time_scale=harness_options.time_scale, sink_addresses=sinks,
-                              network=docker_network)
+                              network=docker_network, only=harness_options.only)
     else:
         running = ProcessStack(stack_manifest, harness_options.run_dir,
                                time_scale=harness_options.time_scale, sink_addresses=sinks,
-                               fixed_ports=harness_options.fixed_ports)
+                               fixed_ports=harness_options.fixed_ports, only=harness_options.only)
     _start(running, harness_options)
     try:
         if external_config is None:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self, cast
 import requests
 
 from obsharness.errors import ComponentStartError
+from obsharness.ports import free_port
 from obsharness.waiting import WaitTimeout, eventually
 
 RUN_LABEL = "io.obsharness.run"
@@ -50,8 +51,10 @@ class StackContainer(_docker_container()):  # type: ignore[misc]
         self.port = port or self.PORT
         self.readiness = readiness if readiness is not None else self.READINESS
         self.start_timeout = start_timeout
-        # Published on loopback only, on a port Docker chooses.
-        self.ports[f"{self.port}/tcp"] = ("127.0.0.1", None)
+        # Published on loopback only, on a free port chosen here rather than by Docker:
+        # Docker would pick a new one when a killed container is started again.
+        self.host_port = free_port()
+        self.ports[f"{self.port}/tcp"] = ("127.0.0.1", self.host_port)
         chosen = command if command is not None else self.COMMAND
         if chosen:
             self.with_command(list(chosen))
@@ -66,7 +69,7 @@ class StackContainer(_docker_container()):  # type: ignore[misc]
         return self
 
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.get_exposed_port(self.port)}"
+        return f"http://127.0.0.1:{self.host_port}"
 
     def start(self) -> Self:
         super().start()
@@ -79,8 +82,7 @@ class StackContainer(_docker_container()):  # type: ignore[misc]
 
         def probe() -> int:
             if not self.readiness:
-                with socket.create_connection(("127.0.0.1", self.get_exposed_port(self.port)),
-                                              timeout=2):
+                with socket.create_connection(("127.0.0.1", self.host_port), timeout=2):
                     return 200
             return requests.get(url, timeout=2).status_code
 

@@ -2,7 +2,7 @@
 
 One network per run, every component on it under its manifest name (so the
 configs keep their service names: only the harness's receivers are
-rewritten), rendered configs mounted read-only, data on tmpfs, ports
+rewritten), rendered configs mounted read-only, data in the container's own layer, ports
 published on 127.0.0.1 only, readiness on each component's own endpoint.
 
 Cleanup is our own, not Ryuk's (Ryuk's image cannot be pulled everywhere this
@@ -27,12 +27,14 @@ from obsharness.errors import ComponentStartError, ComponentUnavailableError, Ob
 from obsharness.report import evidence
 from obsharness.stack.containers import CLASSES, RUN_LABEL, StackContainer
 from obsharness.stack.manifest import Component, Manifest
+from obsharness.stack.process import components_needed
 from obsharness.stack.render import RenderedStack, render_stack
 
 # Images are overridden from one place: a YAML map component -> image named
 # by OBSHARNESS_IMAGES (the locally built images of CI use it).
 IMAGES_ENV = "OBSHARNESS_IMAGES"
 PID_LABEL = "io.obsharness.pid"
+LINKS_TO_ITSELF = ("prometheus", "alertmanager")
 
 
 def image_overrides(path: str | None = None) -> dict[str, str]:
@@ -90,7 +92,10 @@ def specification_for(comp: Component, rendered_dir: Path, *, image: str, run_id
         component=comp.name, image=image, port=comp.port,
         readiness=comp.readiness if isinstance(comp.readiness, str) else None,
         command=spec.command, env=_secret_env(spec.env, secrets_), mounts=mounts,
-        tmpfs=(spec.data,) if spec.data else (), aliases=(comp.name,),
+        # Data stays in the container's own layer, with the image's ownership (a tmpfs
+        # over an image directory comes up root-owned, and the images run unprivileged);
+        # it goes when the container is removed.
+        tmpfs=(), aliases=(comp.name,),
         labels={RUN_LABEL: run_id, PID_LABEL: str(os.getpid())})
 
 
@@ -99,6 +104,10 @@ def build_container(spec: ContainerSpecification) -> StackContainer:
     cls = CLASSES.get(spec.component, StackContainer)
     container = cls(spec.image, port=spec.port, readiness=spec.readiness or "",
                     command=spec.command, name=spec.component)
+    if spec.component in LINKS_TO_ITSELF:
+        # Alert links (generatorURL, Alertmanager's links) must open from this machine.
+        container.with_command([*spec.command,
+                                f"--web.external-url=http://127.0.0.1:{container.host_port}"])
     for key, value in spec.env.items():
         container.with_env(key, value)
     for host, target in spec.mounts.items():
@@ -116,7 +125,7 @@ class DockerStack:
     def __init__(self, manifest: Manifest, run_dir: Path, *, time_scale: float,
                  sink_addresses: Mapping[str, str] | None = None,
                  images: Mapping[str, str] | None = None, start_timeout: float = 90.0,
-                 network: Any = None) -> None:
+                 network: Any = None, only: list[str] | None = None) -> None:
         self.manifest = manifest
         self.run_dir = run_dir.resolve()
         self.time_scale = time_scale
@@ -127,6 +136,7 @@ class DockerStack:
         self.db_password = secrets.token_urlsafe(12)
         self.admin_password = secrets.token_urlsafe(12)
         self.containers: dict[str, StackContainer] = {}
+        self.selected = components_needed(manifest, only)
         self.unavailable: dict[str, ComponentUnavailableError] = {}
         self._stopped_on_purpose: set[str] = set()
         self._parked: set[str] = set()
@@ -147,13 +157,16 @@ class DockerStack:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         addresses = {name: f"{name}:{comp.port}" for name, comp in self.manifest.components.items()}
         addresses.update(self.sink_addresses)
+        chosen = {c.name for c in self.selected}
         self.rendered = render_stack(self.manifest, self.run_dir, addresses=addresses,
-                                     time_scale=self.time_scale)
+                                     time_scale=self.time_scale,
+                                     absent=frozenset(set(self.manifest.components) - chosen))
         if self.network is None:
             self.network = create_run_network(self.run_id)
         secrets_ = {"{db_password}": self.db_password, "{admin_password}": self.admin_password}
         try:
-            for comp in (c for level in self.manifest.start_order() for c in level):
+            for comp in (c for level in self.manifest.start_order() for c in level
+                         if c.name in chosen):
                 image = image_for(comp, self.images)
                 container = build_container(specification_for(
                     comp, self.run_dir, image=image, run_id=self.run_id, secrets_=secrets_))
@@ -248,7 +261,7 @@ class DockerStack:
                                           log_path=None, log_tail=container.log_tail())
 
     def postgres_dsn(self, component: str = "postgres") -> str:
-        port = self.containers[component].get_exposed_port(self.manifest.component(component).port)
+        port = self.containers[component].host_port
         return f"postgresql://app:{self.db_password}@127.0.0.1:{port}/app"
 
 
@@ -286,7 +299,8 @@ def sweep_leftovers() -> list[str]:
         container.remove(force=True, v=True)
         removed.append(container.name)
     for network in client.networks.list(filters={"label": RUN_LABEL}):
-        if not network.containers:
+        pid = int(network.attrs.get("Labels", {}).get(PID_LABEL, "0") or 0)
+        if not (pid and _alive(pid)):
             network.remove()
     return removed
 

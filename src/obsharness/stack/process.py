@@ -137,6 +137,7 @@ class ProcessStack:
         self.sink_addresses = dict(sink_addresses or {})
         self.fixed_ports = dict(fixed_ports or {})
         self.start_timeout = start_timeout
+        self._only = only
         self.selected = components_needed(manifest, only)
         self.ports: dict[str, int] = {}
         self.executors: dict[str, ProcessExecutor] = {}
@@ -195,8 +196,12 @@ class ProcessStack:
             )
         addresses.update(self.sink_addresses)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # A partial stack (only=...) scrapes only what it runs.
+        absent = frozenset(set(self.manifest.components) - {c.name for c in self.selected}
+                           ) if self._only else frozenset()
         self.rendered = render_stack(
-            self.manifest, self.run_dir, addresses=addresses, time_scale=self.time_scale
+            self.manifest, self.run_dir, addresses=addresses, time_scale=self.time_scale,
+            absent=absent,
         )
         rewrite = address_rewriter(addresses, self.manifest.service_ports())
         try:

@@ -165,12 +165,33 @@ def _map_strings(data: Any, fn: Callable[[str], str]) -> Any:
 
 
 class _Renderer:
-    def __init__(self, manifest: Manifest, scaler: TimeScaler, rewrite: Callable[[str], str]):
+    def __init__(self, manifest: Manifest, scaler: TimeScaler, rewrite: Callable[[str], str],
+                 absent: frozenset[str] = frozenset()):
         self.manifest = manifest
         self.scaler = scaler
         self.rewrite = rewrite
+        self.absent = absent
         self.timing = Timing()
         self.scrape_jobs: list[str] = []
+
+    def _drop_absent_targets(self, data: dict[str, Any]) -> None:
+        """A partial stack scrapes only what runs: a target of an absent component would
+        be down, and its ServiceDown alert would never let a scenario start."""
+        if not self.absent:
+            return
+        kept = []
+        for job in data.get("scrape_configs") or []:
+            statics = job.get("static_configs")
+            if statics is None:
+                kept.append(job)
+                continue
+            for static in statics:
+                static["targets"] = [t for t in static.get("targets", [])
+                                     if str(t).rsplit(":", 1)[0] not in self.absent]
+            job["static_configs"] = [s for s in statics if s["targets"]]
+            if job["static_configs"]:
+                kept.append(job)
+        data["scrape_configs"] = kept
 
     def _scale_key(
         self, block: dict[str, Any], key: str, where: str, *, floor_ms: int = 0, reason: str = ""
@@ -186,6 +207,7 @@ class _Renderer:
 
     # --- Prometheus -------------------------------------------------------
     def prometheus_config(self, data: dict[str, Any], where: str) -> None:
+        self._drop_absent_targets(data)
         glob = data.setdefault("global", {}) or {}
         data["global"] = glob
         reason = "an interval stays above what the tools can honour"
@@ -321,13 +343,15 @@ def render_stack(
     addresses: Mapping[str, str],
     time_scale: float,
     validate: bool = True,
+    absent: frozenset[str] = frozenset(),
 ) -> RenderedStack:
-    """Render every component's config tree into run_dir/<config dir>/."""
+    """Render every component's config tree into run_dir/<config dir>/; `absent`
+    components (a partial stack) are not scraped."""
     if validate:
         validate_sources(manifest)
     scaler = TimeScaler(time_scale)
     rewrite = address_rewriter(addresses, manifest.service_ports())
-    renderer = _Renderer(manifest, scaler, rewrite)
+    renderer = _Renderer(manifest, scaler, rewrite, absent)
     configs: dict[str, Path] = {}
     # Prometheus first: rule windows depend on its scrape interval.
     ordered = sorted(manifest.components.values(), key=lambda c: c.binary != "prometheus")

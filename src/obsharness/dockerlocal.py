@@ -1,0 +1,217 @@
+"""The docker backend, proven where no image can be pulled.
+
+`python -m obsharness.dockerlocal smoke` (run by `make test` as root when no
+Docker engine is running yet): starts Debian's dockerd on a socket and data
+root of its own (vfs storage), builds a Debian root with debootstrap, imports
+it as a base image, builds the images under infra/local-images on it, then
+runs the alerting smoke scenarios with --stack-backend=docker through
+testcontainers. dockerd is stopped and its data removed at the end, whatever
+happened. Reports go to reports/docker/ and say which images proved what.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from obsharness.backends import docker_engine_answers
+from obsharness.binaries import project_root
+
+BASE_IMAGE = "obsharness-local/debian:bookworm"
+LOCAL_IMAGES = {
+    "prometheus": ("obsharness-local/prometheus:2.42", "prometheus", None),
+    "alertmanager": ("obsharness-local/alertmanager:0.25", "alertmanager", None),
+    "flask-app": ("obsharness-local/flask-app:0.1.0", "flask-app", "stack/apps"),
+}
+SMOKE_COMPONENTS = "flask-app,prometheus"
+SMOKE_SCENARIOS = ("(reaches_its_receivers and ServiceDown) or (stays_under and HighErrorRate) "
+                   "or resolved_notification_follows or inhibits_the_other or silence_created")
+
+
+def why_not(root_ok: bool | None = None) -> str | None:
+    """Why this machine cannot run the proof, or None when it can."""
+    if not (root_ok if root_ok is not None else os.geteuid() == 0):
+        return "not root: dockerd and debootstrap need root"
+    for tool in ("dockerd", "debootstrap", "docker"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install docker.io debootstrap)"
+    answers, detail = docker_engine_answers()
+    if answers:
+        return f"a Docker engine already runs ({detail}); the proof starts its own only"
+    return None
+
+
+def _mirror() -> str:
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    if sources.is_file():
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:"):
+                return line.split()[1]
+    return "http://deb.debian.org/debian"
+
+
+@contextmanager
+def dockerd(workdir: Path) -> Iterator[str]:
+    """A private dockerd; yields its DOCKER_HOST. Stopped and its data removed after."""
+    sock = workdir / "docker.sock"
+    log = (workdir / "dockerd.log").open("w")
+    process = subprocess.Popen(
+        ["dockerd", "--storage-driver=vfs", f"--data-root={workdir / 'data'}",
+         f"--exec-root={workdir / 'exec'}", f"--pidfile={workdir / 'dockerd.pid'}",
+         f"--host=unix://{sock}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    host = f"unix://{sock}"
+    try:
+        deadline = time.monotonic() + 60
+        while not docker_engine_answers_at(host):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dockerd did not start; see {workdir / 'dockerd.log'}:\n"
+                                   + (workdir / "dockerd.log").read_text()[-2000:])
+            time.sleep(0.3)
+        yield host
+    finally:
+        _remove_all(host)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+        # dockerd leaves its default bridge and a network-namespace mount behind;
+        # the machine gets both back clean, and the temp dir can then be removed.
+        subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True, check=False)
+        for mountpoint in reversed(_mounts_under(workdir)):
+            subprocess.run(["umount", "-l", mountpoint], capture_output=True, check=False)
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    prefix = str(folder.resolve())
+    mounts = Path("/proc/mounts").read_text().splitlines() if Path("/proc/mounts").exists() else []
+    return [line.split()[1] for line in mounts
+            if len(line.split()) > 1 and line.split()[1].startswith(prefix)]
+
+
+def docker_engine_answers_at(host: str) -> bool:
+    saved = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = host
+    try:
+        return docker_engine_answers(timeout=0.5)[0]
+    finally:
+        if saved is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = saved
+
+
+def _docker(host: str, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_HOST": host, "DOCKER_BUILDKIT": "0"}
+    done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+        ["docker", *args], env=env, text=True, check=True, capture_output=True, **kwargs)
+    return done
+
+
+def _remove_all(host: str) -> None:
+    """Every container of the private engine, whatever the tests left."""
+    try:
+        ids = _docker(host, "ps", "-aq").stdout.split()
+        if ids:
+            _docker(host, "rm", "-f", "-v", *ids)
+    except (subprocess.CalledProcessError, OSError):
+        pass
+
+
+def build_images(host: str, workdir: Path, root: Path) -> dict[str, str]:
+    """Base image from debootstrap, then the local images; returns component -> image."""
+    rootfs = workdir / "rootfs"
+    began = time.monotonic()
+    subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), _mirror()],
+                   check=True, capture_output=True, timeout=900)
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    _docker(host, "import", "-", BASE_IMAGE, stdin=tar.stdout, timeout=600)
+    tar.wait(timeout=60)
+    shutil.rmtree(rootfs, ignore_errors=True)
+    print(f"base image {BASE_IMAGE}: {time.monotonic() - began:.0f} s", flush=True)
+    images = {}
+    for component, (tag, folder, context) in LOCAL_IMAGES.items():
+        began = time.monotonic()
+        dockerfile = root / "infra" / "local-images" / folder / "Dockerfile"
+        build_context = root / context if context else dockerfile.parent
+        _docker(host, "build", "--network", "host", "-q", "-t", tag, "-f", str(dockerfile),
+                str(build_context), timeout=900)
+        images[component] = tag
+        print(f"image {tag}: {time.monotonic() - began:.0f} s", flush=True)
+    return images
+
+
+def smoke(reports: Path) -> int:
+    reason = why_not()
+    if reason:
+        print(f"docker smoke skipped: {reason}", flush=True)
+        return 0
+    root = project_root()
+    reports.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="obsharness-dockerd-") as tmp:
+        workdir = Path(tmp)
+        with dockerd(workdir) as host:
+            started = time.monotonic()
+            images = build_images(host, workdir, root)
+            images_file = workdir / "images.yml"
+            images_file.write_text(yaml.safe_dump(images))
+            env = {**os.environ, "DOCKER_HOST": host, "OBSHARNESS_IMAGES": str(images_file),
+                   "TESTCONTAINERS_RYUK_DISABLED": "true"}
+            junit = reports / "junit.xml"
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", "steps", "-p", "no:cacheprovider",
+                 "--stack-backend=docker", f"--stack-only={SMOKE_COMPONENTS}",
+                 f"--run-dir={reports / 'run'}", f"--junitxml={junit}",
+                 f"--cucumberjson={reports / 'cucumber.json'}", "-k", SMOKE_SCENARIOS],
+                cwd=root, env=env, check=False)
+            left = _docker(host, "ps", "-aq").stdout.split()
+        summary = {"images": images, "scenarios": _outcomes(junit),
+                   "pytest_exit": done.returncode, "containers_left": len(left),
+                   "build_and_run_s": round(time.monotonic() - started, 1)}
+        (reports / "docker-smoke.json").write_text(json.dumps(summary, indent=1))
+        print(json.dumps(summary, indent=1), flush=True)
+    if left:
+        print(f"docker smoke: {len(left)} container(s) were left running", file=sys.stderr)
+        return 1
+    return done.returncode
+
+
+def _outcomes(junit: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    if not junit.is_file():
+        return {}
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - our own report
+        kind = next((c.tag for c in case if c.tag in ("failure", "error", "skipped")), "passed")
+        out[str(case.get("name"))] = kind
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m obsharness.dockerlocal")
+    parser.add_argument("command", choices=["smoke", "why-not"])
+    parser.add_argument("--reports", type=Path, default=Path("reports/docker"))
+    args = parser.parse_args(argv)
+    if args.command == "why-not":
+        print(why_not() or "this machine can run the docker smoke proof")
+        return 0
+    return smoke(args.reports)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
