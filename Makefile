@@ -13,11 +13,12 @@ setup: $(STAMP) binaries
 
 NODE_APP := stack/apps/node_app
 
-$(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.json
+$(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.json tools/report-assets/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[apps,browser,infra,dev]'
 	cd $(NODE_APP) && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	cd tools/report-assets && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 # Native binaries: env var, PATH, project cache, release download, Debian package.

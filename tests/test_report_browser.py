@@ -30,3 +30,6 @@ def test_chromium_finds_scenarios_plots_evidence_and_skip_reasons(tmp_path: Path
     assert "binary 'loki' not found" in str(skipped["reason"])
     assert len(view.not_proven) == 1
     assert "Lines arrive [promtail]" in view.not_proven[0]
+    assert view.diagrams == 5
+    if html.mermaid_script() is not None:  # installed by make setup (tools/report-assets)
+        assert view.diagrams_drawn == 5

@@ -6,6 +6,7 @@ Playwright is only the driver; the browser is the system's Chromium
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -83,10 +84,13 @@ class ReportView:
 
     scenarios: dict[str, dict[str, int | str]]  # article id -> outcome, plots, evidence, reason
     not_proven: list[str]
+    diagrams: int = 0  # Mermaid sources on the page
+    diagrams_drawn: int = 0  # of them, drawn as SVG by the browser
 
 
 def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
     """Open the static report from disk (file://) in headless Chromium and read it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
@@ -109,6 +113,14 @@ def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
                     "reason": reason.inner_text() if reason.count() else "",
                 }
             not_proven = [li.inner_text() for li in page.locator("#not-proven li").all()]
-            return ReportView(scenarios, not_proven)
+            diagrams = page.locator("pre.mermaid")
+            if diagrams.count() and page.locator("script[src='mermaid.min.js']").count():
+                # Mermaid draws after load: give it until every diagram is an SVG.
+                with contextlib.suppress(PlaywrightTimeout):
+                    page.wait_for_function(
+                        "n => document.querySelectorAll('pre.mermaid svg').length >= n",
+                        arg=diagrams.count(), timeout=timeout_s * 1000)
+            return ReportView(scenarios, not_proven, diagrams.count(),
+                              page.locator("pre.mermaid svg").count())
         finally:
             browser.close()

@@ -29,4 +29,7 @@ def problems(results: RunResults, page: Path) -> list[str]:
             found.append(f"{scenario.nodeid}: saw an alert fire but shows no plot")
         if scenario.outcome == "skipped" and not shown["reason"]:
             found.append(f"{scenario.nodeid}: skipped without its reason")
+    if (page.parent / "mermaid.min.js").is_file() and view.diagrams_drawn < view.diagrams:
+        found.append(f"only {view.diagrams_drawn} of {view.diagrams} architecture diagrams "
+                     "were drawn by Mermaid")
     return found

@@ -9,6 +9,7 @@ from the manifest.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterable
 from html import escape
@@ -39,6 +40,7 @@ pre{background:#f3f4f6;padding:.5rem;overflow-x:auto;font-size:.8rem;max-height:
 details{margin:.2rem 0 .2rem 1.4rem} summary{cursor:pointer;font-size:.85rem;color:#374151}
 .reason{background:#fef3c7;border-left:4px solid #d97706;padding:.4rem .6rem;font-size:.9rem}
 .failure{background:#fee2e2;border-left:4px solid #dc2626;padding:.4rem .6rem}
+pre.mermaid{max-height:none;background:#fff;border:1px solid #e5e7eb}
 table{border-collapse:collapse;font-size:.85rem} td,th{border:1px solid #e5e7eb;padding:.2rem .5rem}
 """
 
@@ -113,7 +115,8 @@ def _by_feature(scenarios: Iterable[ScenarioResult]) -> dict[str, list[ScenarioR
     return features
 
 
-def render(results: RunResults, diagrams: dict[str, str] | None = None) -> str:
+def render(results: RunResults, diagrams: dict[str, str] | None = None,
+           draw_diagrams: bool = False) -> str:
     counts = results.counts()
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(results.started_at))
     skipped = [s for s in results.scenarios if s.outcome == "skipped"]
@@ -154,12 +157,31 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None) -> str:
         body.extend(f"<li>{escape(name)}: <code>{escape(path)}</code></li>"
                     for name, path in sorted(results.configs.items()))
         body.append("</ul></section>")
+    if diagrams and draw_diagrams:
+        # Mermaid (npm, copied next to the page by write()) draws them offline;
+        # without it the diagrams stay readable as their source text.
+        body.append("<script src='mermaid.min.js'></script>"
+                    "<script>mermaid.initialize({startOnLoad: true, securityLevel: 'strict'});"
+                    "</script>")
     body.append("</body></html>")
     return "\n".join(body)
 
 
+def mermaid_script() -> Path | None:
+    """Mermaid's browser bundle, installed by `make setup` (tools/report-assets)."""
+    from obsharness.binaries import project_root
+
+    bundle = (project_root() / "tools" / "report-assets" / "node_modules" / "mermaid" / "dist"
+              / "mermaid.min.js")
+    return bundle if bundle.is_file() else None
+
+
 def write(results: RunResults, reports_dir: Path,
           diagrams: dict[str, str] | None = None) -> Path:
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    bundle = mermaid_script() if diagrams else None
+    if bundle is not None:
+        shutil.copyfile(bundle, reports_dir / "mermaid.min.js")
     path = reports_dir / "index.html"
-    path.write_text(render(results, diagrams))
+    path.write_text(render(results, diagrams, draw_diagrams=bundle is not None))
     return path
