@@ -188,33 +188,31 @@ def lint_clean(infra_layout: InfraLayout) -> None:
 
 @when("Ansible renders each host's files from the example inventory",
       target_fixture="rendered_hosts")
-def render_hosts(infra_layout: InfraLayout, infra_workdir: Path) -> dict[str, Path]:
+def render_hosts(infra_layout: InfraLayout, infra_workdir: Path,
+                 stack_manifest: Manifest) -> dict[str, Any]:
     webhook, smarthost = TEAM_RECEIVERS
-    return ansible.render(infra_layout.ansible, infra_workdir / "hosts",
-                          extra_vars={"obs_alert_webhook_url": webhook,
-                                      "obs_smtp_smarthost": smarthost})
+    hosts = ansible.render(infra_layout.ansible, infra_workdir / "hosts",
+                           extra_vars={"obs_alert_webhook_url": webhook,
+                                       "obs_smtp_smarthost": smarthost})
+    inventory = ansible.load_inventory(infra_layout.example_inventory)
+    return {"hosts": hosts,
+            "drifts": drift.check_deployment(hosts, inventory, stack_manifest, TEAM_RECEIVERS)}
 
 
 @then("every deployed component of the manifest runs on the hosts Terraform placed it on")
-def every_component_deployed(rendered_hosts: dict[str, Path], infra_layout: InfraLayout,
-                             stack_manifest: Manifest) -> None:
-    inventory = ansible.load_inventory(infra_layout.example_inventory)
-    drifts = [d for d in drift.check_deployment(rendered_hosts, inventory, stack_manifest,
-                                                TEAM_RECEIVERS) if d.file == "compose.yml"]
+def every_component_deployed(rendered_hosts: dict[str, Any]) -> None:
+    drifts = [d for d in rendered_hosts["drifts"] if d.file == "compose.yml"]
     assert not drifts, "\n".join(map(str, drifts))
 
 
 @then("every deployed config equals its stack/ original, modulo addresses")
-def configs_equal_stack(rendered_hosts: dict[str, Path], infra_layout: InfraLayout,
-                        stack_manifest: Manifest) -> None:
-    inventory = ansible.load_inventory(infra_layout.example_inventory)
-    drifts = [d for d in drift.check_deployment(rendered_hosts, inventory, stack_manifest,
-                                                TEAM_RECEIVERS) if d.file != "compose.yml"]
+def configs_equal_stack(rendered_hosts: dict[str, Any]) -> None:
+    drifts = [d for d in rendered_hosts["drifts"] if d.file != "compose.yml"]
     assert not drifts, "\n".join(map(str, drifts))
 
 
 @then("promtool and amtool accept the deployed Prometheus and Alertmanager configs")
-def tools_accept_deployed(rendered_hosts: dict[str, Path]) -> None:
-    monitoring = rendered_hosts["obs-monitoring"]
+def tools_accept_deployed(rendered_hosts: dict[str, Any]) -> None:
+    monitoring = rendered_hosts["hosts"]["obs-monitoring"]
     toolchecks.check_prometheus_config(monitoring / "prometheus" / "prometheus.yml")
     toolchecks.check_alertmanager_config(monitoring / "alertmanager" / "alertmanager.yml")

@@ -17,9 +17,9 @@ class BackendChoice:
     unsupported_reason: str | None = None
 
 
-def docker_engine_answers(timeout: float = 1.0) -> tuple[bool, str]:
-    """Ping the Docker engine's unix socket (DOCKER_HOST when it names one)."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+def docker_engine_answers(timeout: float = 1.0, host: str | None = None) -> tuple[bool, str]:
+    """Ping a Docker engine's unix socket: `host`, else DOCKER_HOST, else the default."""
+    host = host or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     if not host.startswith("unix://"):
         return False, f"DOCKER_HOST={host} is not a unix socket; not probed"
     path = host.removeprefix("unix://")

@@ -74,7 +74,7 @@ def dockerd(workdir: Path) -> Iterator[str]:
     host = f"unix://{sock}"
     try:
         deadline = time.monotonic() + 60
-        while not docker_engine_answers_at(host):
+        while not docker_engine_answers(timeout=0.5, host=host)[0]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"dockerd did not start; see {workdir / 'dockerd.log'}:\n"
                                    + (workdir / "dockerd.log").read_text()[-2000:])
@@ -101,18 +101,6 @@ def _mounts_under(folder: Path) -> list[str]:
     mounts = Path("/proc/mounts").read_text().splitlines() if Path("/proc/mounts").exists() else []
     return [line.split()[1] for line in mounts
             if len(line.split()) > 1 and line.split()[1].startswith(prefix)]
-
-
-def docker_engine_answers_at(host: str) -> bool:
-    saved = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = host
-    try:
-        return docker_engine_answers(timeout=0.5)[0]
-    finally:
-        if saved is None:
-            os.environ.pop("DOCKER_HOST", None)
-        else:
-            os.environ["DOCKER_HOST"] = saved
 
 
 def _docker(host: str, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:

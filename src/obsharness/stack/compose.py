@@ -32,16 +32,6 @@ HEADER = """\
 """
 
 
-def _env(values: dict[str, str]) -> dict[str, str]:
-    out = {}
-    for key, raw in values.items():
-        value = raw
-        for placeholder, variable in SECRETS.items():
-            value = value.replace(placeholder, variable)
-        out[key] = value
-    return out
-
-
 def compose_for(manifest: Manifest) -> dict[str, Any]:
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
@@ -55,7 +45,7 @@ def compose_for(manifest: Manifest) -> dict[str, Any]:
         if spec and spec.command:
             service["command"] = list(spec.command)
         if spec and spec.env:
-            service["environment"] = _env(spec.env)
+            service["environment"] = spec.env_with(SECRETS)
         service["ports"] = [f"{HOST_PORTS.get(comp.name, comp.port)}:{comp.port}"]
         mounts = [f"{src if src.startswith('/') else './' + src}:{target}:ro"
                   for src, target in (spec.mounts if spec else {}).items()]

@@ -54,16 +54,6 @@ def image_for(comp: Component, overrides: Mapping[str, str]) -> str:
     return image
 
 
-def _secret_env(env: Mapping[str, str], secrets_: Mapping[str, str]) -> dict[str, str]:
-    out = {}
-    for key, raw in env.items():
-        value = raw
-        for placeholder, secret in secrets_.items():
-            value = value.replace(placeholder, secret)
-        out[key] = value
-    return out
-
-
 @dataclass(frozen=True)
 class ContainerSpecification:
     """Everything about one component's container, before any engine is involved."""
@@ -91,7 +81,7 @@ def specification_for(comp: Component, rendered_dir: Path, *, image: str, run_id
     return ContainerSpecification(
         component=comp.name, image=image, port=comp.port,
         readiness=comp.readiness if isinstance(comp.readiness, str) else None,
-        command=spec.command, env=_secret_env(spec.env, secrets_), mounts=mounts,
+        command=spec.command, env=spec.env_with(dict(secrets_)), mounts=mounts,
         # Data stays in the container's own layer, with the image's ownership (a tmpfs
         # over an image directory comes up root-owned, and the images run unprivileged);
         # it goes when the container is removed.

@@ -76,6 +76,16 @@ class ContainerSpec:
     mounts: dict[str, str] = field(default_factory=dict)
     data: str | None = None
 
+    def env_with(self, secrets: dict[str, str]) -> dict[str, str]:
+        """The environment with {db_password}-style placeholders replaced."""
+        out = {}
+        for key, raw in self.env.items():
+            value = raw
+            for placeholder, secret in secrets.items():
+                value = value.replace(placeholder, secret)
+            out[key] = value
+        return out
+
 
 @dataclass(frozen=True)
 class Component:
