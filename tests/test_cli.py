@@ -73,3 +73,21 @@ def test_long_waits_report_what_they_await(monkeypatch: pytest.MonkeyPatch) -> N
         waiting.set_progress(None)
     assert lines
     assert lines[0].startswith("waiting for the answer: 0 s of 0 s, last value: 41")
+
+
+def test_doctor_lists_the_images_the_docker_backend_would_run(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from obsharness import cli
+    from obsharness.backends import BackendChoice
+
+    images = tmp_path / "images.yml"
+    images.write_text("prometheus: obsharness-local/prometheus:2.42\n")
+    monkeypatch.setenv("OBSHARNESS_IMAGES", str(images))
+    monkeypatch.setattr(cli, "choose_backend",
+                        lambda _: BackendChoice("docker", "auto: Docker engine answers"))
+    cli.cmd_doctor("auto")
+    out = capsys.readouterr().out
+    assert "backend: docker (auto: Docker engine answers)" in out
+    assert "prometheus        obsharness-local/prometheus:2.42" in out
+    assert "grafana           grafana/grafana:13.0.1" in out

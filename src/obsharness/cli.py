@@ -40,6 +40,15 @@ def cmd_doctor(backend: str) -> int:
         print(f"  not usable: {choice.unsupported_reason}")
         return 1
     manifest = load_manifest(default_manifest_path())
+    if choice.name == "docker":
+        from obsharness.stack.docker import IMAGES_ENV, image_for, image_overrides
+
+        overrides = image_overrides()
+        source = f" (overrides from ${IMAGES_ENV})" if overrides else ""
+        print(f"  images{source}; pulled or built by the engine at start:")
+        for comp in manifest.components.values():
+            print(f"  image     {comp.name:<17} {image_for(comp, overrides)}")
+        return _doctor_infra()
     missing = 0
     for comp in manifest.components.values():
         try:
