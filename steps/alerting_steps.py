@@ -8,7 +8,7 @@ import time
 import requests
 from pytest_bdd import given, parsers, then, when
 
-from obsharness import measures
+from obsharness import load, measures
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient, parse_fault
@@ -20,6 +20,7 @@ from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
 
 TYPES = {"Percent": percent}
+HIGH_CPU_THRESHOLD = 0.8  # stack/prometheus/rules/alerts.yml, HighCPU (scope process)
 
 
 def _inject(component: str, settings: dict[str, object], stack: StackHandle,
@@ -28,6 +29,10 @@ def _inject(component: str, settings: dict[str, object], stack: StackHandle,
         stack.kill(component)  # a real crash: SIGKILL, no goodbye
         scenario_ctx.facts["fault_at"] = time.time()
     else:
+        if float(str(settings.get("cpu_burn", 0))) >= HIGH_CPU_THRESHOLD:
+            # HighCPU fires above 0.8 of a core: a starved machine cannot get there.
+            load.require_core_share(HIGH_CPU_THRESHOLD + 0.05, purpose="crossing HighCPU's "
+                                    "threshold with one process")
         scenario_ctx.facts["fault_at"] = chaos_clients[component].inject(**settings).at
 
 

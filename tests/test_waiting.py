@@ -42,3 +42,15 @@ def test_holds_for_passes_and_breaks() -> None:
     with pytest.raises(ConditionBroken, match="no alert stopped holding.*HighErrorRate"):
         holds_for(lambda: next(values), lambda v: not v, what="no alert", duration=5,
                   interval=0.01)
+
+
+def test_a_starved_machine_is_named_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    from obsharness import load
+    from obsharness.errors import ComponentUnavailableError
+
+    assert 0.0 < load.core_share(0.1) <= 1.2  # a real measurement in a process of its own
+    monkeypatch.setattr(load, "core_share", lambda: 0.6)
+    with pytest.raises(ComponentUnavailableError, match="gets only 60% of a core"):
+        load.require_core_share(0.85, purpose="crossing a threshold")
+    monkeypatch.setattr(load, "core_share", lambda: 0.95)
+    assert load.require_core_share(0.85, purpose="crossing a threshold") == 0.95

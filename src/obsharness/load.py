@@ -5,6 +5,8 @@ Only loopback addresses are accepted: the harness never sends load elsewhere.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -13,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from obsharness.errors import ObsharnessError
+from obsharness.errors import ComponentUnavailableError, ObsharnessError
 
 MAX_RATE_PER_S = 500.0
 DEFAULT_MAX_DURATION_S = 900.0
@@ -95,3 +97,34 @@ class TrafficGenerator:
                 self.stats.sent += 1
                 # Fixed schedule, no catch-up bursts after a slow request.
                 next_at = max(next_at + period, time.monotonic() - period)
+
+
+_BUSY = """
+import time
+wall, cpu = time.monotonic(), time.process_time()
+while time.monotonic() - wall < {seconds}:
+    pass
+print((time.process_time() - cpu) / (time.monotonic() - wall))
+"""
+
+
+def core_share(seconds: float = 0.5) -> float:
+    """The fraction of one core a busy process gets right now (about 1.0 on an idle
+    machine; less under hypervisor steal or other load). Its own process, so the
+    harness's threads and their GIL do not count against it."""
+    done = subprocess.run([sys.executable, "-c", _BUSY.format(seconds=seconds)],
+                          capture_output=True, text=True, timeout=30, check=True)
+    return float(done.stdout.strip())
+
+
+def require_core_share(needed: float, *, purpose: str) -> float:
+    """Raise ComponentUnavailableError when this machine cannot give one process
+    `needed` of a core: a CPU threshold cannot be crossed, and no wait can change that."""
+    share = max(core_share(), core_share())  # the better of two samples: a hiccup is not a verdict
+    if share < needed:
+        raise ComponentUnavailableError(
+            component="a free CPU core", reason=(
+                f"one busy thread gets only {share:.0%} of a core on this machine right now "
+                f"(hypervisor steal or other load), below the {needed:.0%} that {purpose} needs"),
+            how_to_get="run on a machine with a core to spare (the nightly gate does)")
+    return share
