@@ -31,7 +31,7 @@ from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.manifest import LOG_AGENTS, Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
-from obsharness.waiting import eventually
+from obsharness.waiting import WaitTimeout, eventually
 
 HEADLINE_ALERT = "HighErrorRate"
 APP_FOR_LOGS = "flask-app"
@@ -81,10 +81,11 @@ def measure_starts(manifest: Manifest, sinks: dict[str, str], scale: float,
 def measure_time_to_alert(
     manifest: Manifest, sink: WebhookSink, sinks: dict[str, str], scale: float, trials: int,
     run_dir: Path, cases: list[tuple[str, str, dict[str, Any]]],
-) -> tuple[dict[str, tuple[list[float], float]], dict[str, Any]]:
-    """Per alert: the samples (fault -> webhook receipt) and the alert's floor_s; and the
-    log ingestion latency where Loki and an agent run."""
-    results: dict[str, tuple[list[float], float]] = {}
+) -> tuple[dict[str, tuple[list[float], float, int]], dict[str, Any]]:
+    """Per alert: the samples (fault -> webhook receipt), the floor_s and the trials that
+    missed the deadline; and the log ingestion latency where Loki and an agent run."""
+    results: dict[str, tuple[list[float], float, int]] = {}
+    missed: dict[str, int] = {}
     with ProcessStack(manifest, run_dir, time_scale=scale, sink_addresses=sinks) as stack:
         log_latency = measure_log_latency(stack, trials)
         timing = stack.rendered.timing
@@ -105,9 +106,20 @@ def measure_time_to_alert(
                         fault_at = time.time()
                     else:
                         fault_at = chaos.inject(**fault).at
-                    match = sink.wait_for(alert, status="firing", labels={"service": service},
-                                          not_before=fault_at,
-                                          timeout=timing.fire_deadline_s(alert))
+                    try:
+                        match = sink.wait_for(alert, status="firing", labels={"service": service},
+                                              not_before=fault_at,
+                                              timeout=timing.fire_deadline_s(alert))
+                    except WaitTimeout:
+                        # A benchmark reports a miss and goes on (a starved machine can keep
+                        # HighCPU under its threshold); the misses are in the output.
+                        missed[alert] = missed.get(alert, 0) + 1
+                        print(f"  {alert} trial {trial + 1}/{trials}: no notification within "
+                              f"{timing.fire_deadline_s(alert):.1f} s", flush=True)
+                        stack.restore()
+                        chaos.clear()
+                        quiet.wait()
+                        continue
                     samples.append(match.notification.received_at - fault_at)
                     print(f"  {alert} trial {trial + 1}/{trials}: {samples[-1]:.2f} s", flush=True)
                     stack.restore()
@@ -119,7 +131,7 @@ def measure_time_to_alert(
                     time.sleep(GROUP_GC_S)
             finally:
                 traffic.stop()
-            results[alert] = (samples, timing.floor_s(alert))
+            results[alert] = (samples, timing.floor_s(alert), missed.get(alert, 0))
     return results, log_latency
 
 
@@ -179,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 manifest, sink, sinks, args.time_scale, args.trials, Path(tmp), cases
             )
     headline = HEADLINE_ALERT if HEADLINE_ALERT in per_alert else next(iter(per_alert))
-    alerts, floor = per_alert[headline]
+    alerts, floor, _ = per_alert[headline]
     result: dict[str, Any] = {
         "time_scale": args.time_scale,
         "stack_start_s": round(statistics.median(starts), 3),
@@ -190,9 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "time_to_alert_p50_over_floor": round(percentile(alerts, 0.5) / floor, 3),
         "log_latency_s": log_latency,
         "per_alert": {
-            name: {"time_to_alert_s": _stats(samples), "floor_s": round(f, 3),
-                   "p50_over_floor": round(percentile(samples, 0.5) / f, 3)}
-            for name, (samples, f) in per_alert.items()
+            name: {"time_to_alert_s": _stats(samples) if samples else {"n": 0},
+                   "floor_s": round(f, 3), "missed_trials": misses,
+                   "p50_over_floor": round(percentile(samples, 0.5) / f, 3) if samples else None}
+            for name, (samples, f, misses) in per_alert.items()
         },
     }
     if not args.skip_suite:
