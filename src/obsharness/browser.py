@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from obsharness.errors import ComponentUnavailableError
 from obsharness.report import evidence
@@ -45,8 +47,9 @@ def chromium_path() -> Path:
     )
 
 
-def load_items_page(url: str, *, timeout_s: float = 20.0) -> PageLoad:
-    """Open the React page, wait until it has loaded its items, return what a user sees."""
+@contextlib.contextmanager
+def _chromium_page() -> Iterator[Any]:
+    """One page of Debian's headless Chromium, driven by Playwright; closed after."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -59,23 +62,28 @@ def load_items_page(url: str, *, timeout_s: float = 20.0) -> PageLoad:
         browser = driver.chromium.launch(executable_path=str(executable), headless=True,
                                          args=list(CHROMIUM_ARGS))
         try:
-            page = browser.new_page()
-            page.goto(url, timeout=timeout_s * 1000)
-            status = page.locator("#status")
-            status.filter(has_text="loaded").or_(status.filter(has_text="error")).wait_for(
-                timeout=timeout_s * 1000
-            )
-            rows = [
-                (row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
-                for row in page.locator("tr.item").all()
-            ]
-            loaded = PageLoad(url, status.inner_text(), rows,
-                              status.get_attribute("data-request-id") or "")
-            evidence.record("check", f"Chromium opened {url}: {loaded.status}",
-                            {"rows": rows, "api_request_id": loaded.api_request_id})
-            return loaded
+            yield browser.new_page()
         finally:
             browser.close()
+
+
+def load_items_page(url: str, *, timeout_s: float = 20.0) -> PageLoad:
+    """Open the React page, wait until it has loaded its items, return what a user sees."""
+    with _chromium_page() as page:
+        page.goto(url, timeout=timeout_s * 1000)
+        status = page.locator("#status")
+        status.filter(has_text="loaded").or_(status.filter(has_text="error")).wait_for(
+            timeout=timeout_s * 1000
+        )
+        rows = [
+            (row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
+            for row in page.locator("tr.item").all()
+        ]
+        loaded = PageLoad(url, status.inner_text(), rows,
+                          status.get_attribute("data-request-id") or "")
+        evidence.record("check", f"Chromium opened {url}: {loaded.status}",
+                        {"rows": rows, "api_request_id": loaded.api_request_id})
+        return loaded
 
 
 @dataclass(frozen=True)
@@ -90,37 +98,29 @@ class ReportView:
 
 def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
     """Open the static report from disk (file://) in headless Chromium and read it."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
+    with _chromium_page() as page:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    executable = chromium_path()
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(executable), headless=True,
-                                         args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page()
-            page.goto(page_path.resolve().as_uri(), timeout=timeout_s * 1000)
-            scenarios: dict[str, dict[str, int | str]] = {}
-            for article in page.locator("article.scenario").all():
-                reason = article.locator("p.reason")
-                scenarios[article.get_attribute("id") or "?"] = {
-                    "title": article.locator("h3").inner_text(),
-                    "outcome": (article.get_attribute("class") or "").split()[-1],
-                    "plots": article.locator("svg.timeline").count(),
-                    "plots_visible": sum(1 for svg in article.locator("svg.timeline").all()
-                                         if svg.bounding_box()),
-                    "evidence": article.locator("details.evidence").count(),
-                    "reason": reason.inner_text() if reason.count() else "",
-                }
-            not_proven = [li.inner_text() for li in page.locator("#not-proven li").all()]
-            diagrams = page.locator("pre.mermaid")
-            if diagrams.count() and page.locator("script[src='mermaid.min.js']").count():
-                # Mermaid draws after load: give it until every diagram is an SVG.
-                with contextlib.suppress(PlaywrightTimeout):
-                    page.wait_for_function(
-                        "n => document.querySelectorAll('pre.mermaid svg').length >= n",
-                        arg=diagrams.count(), timeout=timeout_s * 1000)
-            return ReportView(scenarios, not_proven, diagrams.count(),
-                              page.locator("pre.mermaid svg").count())
-        finally:
-            browser.close()
+        page.goto(page_path.resolve().as_uri(), timeout=timeout_s * 1000)
+        scenarios: dict[str, dict[str, int | str]] = {}
+        for article in page.locator("article.scenario").all():
+            reason = article.locator("p.reason")
+            scenarios[article.get_attribute("id") or "?"] = {
+                "title": article.locator("h3").inner_text(),
+                "outcome": (article.get_attribute("class") or "").split()[-1],
+                "plots": article.locator("svg.timeline").count(),
+                "plots_visible": sum(1 for svg in article.locator("svg.timeline").all()
+                                     if svg.bounding_box()),
+                "evidence": article.locator("details.evidence").count(),
+                "reason": reason.inner_text() if reason.count() else "",
+            }
+        not_proven = [li.inner_text() for li in page.locator("#not-proven li").all()]
+        diagrams = page.locator("pre.mermaid")
+        if diagrams.count() and page.locator("script[src='mermaid.min.js']").count():
+            # Mermaid draws after load: give it until every diagram is an SVG.
+            with contextlib.suppress(PlaywrightTimeout):
+                page.wait_for_function(
+                    "n => document.querySelectorAll('pre.mermaid svg').length >= n",
+                    arg=diagrams.count(), timeout=timeout_s * 1000)
+        return ReportView(scenarios, not_proven, diagrams.count(),
+                          page.locator("pre.mermaid svg").count())
