@@ -124,7 +124,7 @@ def require_core_share(needed: float, *, purpose: str) -> float:
     if share < needed:
         raise ComponentUnavailableError(
             component="a free CPU core", reason=(
-                f"one busy thread gets only {share:.0%} of a core on this machine right now "
+                f"a busy process gets only {share:.0%} of a core on this machine right now "
                 f"(hypervisor steal or other load), below the {needed:.0%} that {purpose} needs"),
             how_to_get="run on a machine with a core to spare (the nightly gate does)")
     return share

@@ -3,17 +3,60 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
+import threading
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 
+# Ports handed out by this process. A port is never handed out twice: two
+# components given the same port would fail on start, and the kernel may return
+# a just-released port again from bind(0).
+_handed_out: set[int] = set()
+_lock = threading.Lock()
+_FALLBACK_EPHEMERAL = (32768, 60999)
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux; default elsewhere)."""
+    with contextlib.suppress(OSError, ValueError):
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    return _FALLBACK_EPHEMERAL
+
+
+def _candidate_ranges() -> list[tuple[int, int]]:
+    """Listening ports outside the ephemeral range, where no client connection lands."""
+    low, high = ephemeral_range()
+    ranges = [(r_low, r_high) for r_low, r_high in ((20000, low - 1), (high + 1, 65535))
+              if r_high - r_low >= 1000]
+    return ranges or [(low, high)]
+
 
 def free_port() -> int:
-    """A port the kernel considers free right now on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+    """A port free on 127.0.0.1 right now, never handed out before by this process.
+
+    Chosen at random outside the ephemeral range: a port from bind(0) sits in
+    that range, where any outgoing connection (a client of the stack, another
+    test) can take it between this call and the server's own bind.
+    """
+    ranges = _candidate_ranges()
+    with _lock:
+        for _ in range(200):
+            low, high = random.choice(ranges)
+            port = random.randint(low, high)
+            if port not in _handed_out and is_free(port):
+                _handed_out.add(port)
+                return port
+        # Crowded machine: let the kernel choose, still never twice.
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind((LOOPBACK, 0))
+                port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 def is_free(port: int) -> bool:

@@ -1,0 +1,28 @@
+"""The port allocator: never the same port twice, never where client connections land."""
+
+from __future__ import annotations
+
+import socket
+
+from obsharness.ports import LOOPBACK, ephemeral_range, free_port, holder_of, is_free
+
+
+def test_free_ports_are_never_handed_out_twice() -> None:
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+
+
+def test_free_ports_avoid_the_ephemeral_range_of_outgoing_connections() -> None:
+    low, high = ephemeral_range()
+    ports = [free_port() for _ in range(50)]
+    assert not [p for p in ports if low <= p <= high], (low, high)
+
+
+def test_a_free_port_can_be_bound_and_then_is_reported_taken_with_its_holder() -> None:
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind((LOOPBACK, port))
+        server.listen()
+        assert not is_free(port)
+        assert "python" in (holder_of(port) or "")
+    assert is_free(port)
