@@ -167,15 +167,57 @@ def smoke(reports: Path) -> int:
                  f"--cucumberjson={reports / 'cucumber.json'}", "-k", SMOKE_SCENARIOS],
                 cwd=root, env=env, check=False)
             left = _docker(host, "ps", "-aq").stdout.split()
+            reaped_s = killed_harness_is_reaped(host, images["prometheus"])
         summary = {"images": images, "scenarios": _outcomes(junit),
                    "pytest_exit": done.returncode, "containers_left": len(left),
+                   "sigkilled_harness_reaped_s": reaped_s,
                    "build_and_run_s": round(time.monotonic() - started, 1)}
         (reports / "docker-smoke.json").write_text(json.dumps(summary, indent=1))
         print(json.dumps(summary, indent=1), flush=True)
     if left:
         print(f"docker smoke: {len(left)} container(s) were left running", file=sys.stderr)
         return 1
+    if reaped_s is None:
+        print("docker smoke: a SIGKILLed harness's container and network were not removed",
+              file=sys.stderr)
+        return 1
     return done.returncode
+
+
+_KILLED_HARNESS = """
+import os, sys, time
+import docker
+from obsharness.stack.docker import create_run_network
+from obsharness.stack.reaper import PID_LABEL
+network = create_run_network("obsh-sigkill")
+docker.from_env().containers.run(
+    sys.argv[1], detach=True, network=network.name,
+    labels={PID_LABEL: str(os.getpid()), "io.obsharness.run": "obsh-sigkill"})
+print("started", flush=True)
+time.sleep(300)
+"""
+
+
+def killed_harness_is_reaped(host: str, image: str, timeout: float = 30.0) -> float | None:
+    """Seconds until a SIGKILLed harness's container and network are gone; None if they stay."""
+    env = {**os.environ, "DOCKER_HOST": host}
+    harness = subprocess.Popen([sys.executable, "-c", _KILLED_HARNESS, image],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert harness.stdout is not None
+        if harness.stdout.readline().strip() != "started":
+            return None
+    finally:
+        harness.kill()
+        harness.wait(timeout=30)
+    killed = time.monotonic()
+    label = "label=io.obsharness.run=obsh-sigkill"
+    while time.monotonic() - killed < timeout:
+        if not (_docker(host, "ps", "-aq", "--filter", label).stdout.split()
+                or _docker(host, "network", "ls", "-q", "--filter", label).stdout.split()):
+            return round(time.monotonic() - killed, 2)
+        time.sleep(0.2)
+    return None
 
 
 def _outcomes(junit: Path) -> dict[str, str]:

@@ -7,8 +7,10 @@ published on 127.0.0.1 only, readiness on each component's own endpoint.
 
 Cleanup is our own, not Ryuk's (Ryuk's image cannot be pulled everywhere this
 runs): every container and the network carry the label io.obsharness.run=<id>;
-stop() removes them and saves each container's log into run_dir/logs; a
-start also sweeps what a killed earlier run left behind (its pid is gone).
+stop() removes them and saves each container's log into run_dir/logs. When
+the harness is killed before stop() (SIGKILL, OOM), its reaper process removes
+what carries its pid (obsharness.stack.reaper); a start also sweeps what any
+earlier run left behind whose pid is gone.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from obsharness.report import evidence
 from obsharness.stack.containers import CLASSES, RUN_LABEL, StackContainer
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.stack.process import components_needed
+from obsharness.stack.reaper import PID_LABEL, ensure_reaper
 from obsharness.stack.render import RenderedStack, render_stack
 
 # Images are overridden from one place: a YAML map component -> image named
 # by OBSHARNESS_IMAGES (the locally built images of CI use it).
 IMAGES_ENV = "OBSHARNESS_IMAGES"
-PID_LABEL = "io.obsharness.pid"
 LINKS_TO_ITSELF = ("prometheus", "alertmanager")
 
 
@@ -144,6 +146,7 @@ class DockerStack:
 
     def start(self) -> None:
         sweep_leftovers()
+        ensure_reaper()
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         addresses = {name: f"{name}:{comp.port}" for name, comp in self.manifest.components.items()}
         addresses.update(self.sink_addresses)
@@ -259,6 +262,7 @@ def create_run_network(run_id: str | None = None) -> Any:
     """A bridge network for one run, labelled for cleanup."""
     from testcontainers.core.network import Network
 
+    ensure_reaper()
     network = Network(docker_network_kw={
         "labels": {RUN_LABEL: run_id or f"obsh-{secrets.token_hex(4)}",
                    PID_LABEL: str(os.getpid())}})
