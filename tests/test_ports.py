@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+import pytest
+
 from obsharness.ports import LOOPBACK, ephemeral_range, free_port, holder_of, is_free
 
 
@@ -15,6 +17,8 @@ def test_free_ports_are_never_handed_out_twice() -> None:
 
 def test_free_ports_avoid_the_ephemeral_range_of_outgoing_connections() -> None:
     low, high = ephemeral_range()
+    if low <= 21000 and high >= 64535:
+        pytest.skip(f"this kernel gives outgoing connections ports {low}-{high}: none to avoid")
     ports = [free_port() for _ in range(50)]
     assert not [p for p in ports if low <= p <= high], (low, high)
 
