@@ -1,4 +1,4 @@
-"""The reaper removes a SIGKILLed harness's containers and networks.
+"""The reaper removes a SIGKILLed harness's containers and networks; a new run sweeps dead runs' leftovers.
 
 The engine here is a stand-in speaking the subset of Docker's Engine API that
 docker-py uses for list/inspect/remove (tests/ only; `make docker-smoke`
@@ -159,3 +159,24 @@ def test_ensure_reaper_starts_one_reaper_per_process(engine: tuple[StandInEngine
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env={**os.environ, "DOCKER_HOST": host}, timeout=60, check=True)
     assert done.stdout.strip() == "True"
+
+
+def test_a_new_run_sweeps_what_dead_runs_left_and_spares_live_ones(
+        engine: tuple[StandInEngine, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from obsharness.stack.docker import sweep_leftovers
+
+    stand_in, host = engine
+    monkeypatch.setenv("DOCKER_HOST", host)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    live = {PID_LABEL: str(os.getpid()), "io.obsharness.run": "obsh-live"}
+    gone = {PID_LABEL: dead, "io.obsharness.run": "obsh-dead"}
+    stand_in.containers.update({"c1": {"Name": "obsh-live-prometheus", "Labels": live},
+                                "c2": {"Name": "obsh-dead-prometheus", "Labels": gone},
+                                "c3": {"Name": "someone-elses", "Labels": {"app": "x"}}})
+    stand_in.networks.update({"n1": {"Name": "obsh-live", "Labels": live},
+                              "n2": {"Name": "obsh-dead", "Labels": gone}})
+
+    assert sorted(sweep_leftovers()) == ["obsh-dead", "obsh-dead-prometheus"]
+    assert set(stand_in.containers) == {"c1", "c3"}
+    assert set(stand_in.networks) == {"n1"}

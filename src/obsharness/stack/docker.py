@@ -30,7 +30,7 @@ from obsharness.report import evidence
 from obsharness.stack.containers import CLASSES, RUN_LABEL, StackContainer
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.stack.process import components_needed
-from obsharness.stack.reaper import PID_LABEL, ensure_reaper
+from obsharness.stack.reaper import PID_LABEL, ensure_reaper, remove_labelled
 from obsharness.stack.render import RenderedStack, render_stack
 
 # Images are overridden from one place: a YAML map component -> image named
@@ -282,21 +282,12 @@ def gateway_of(network: Any) -> str:
 
 def sweep_leftovers() -> list[str]:
     """Remove containers and networks of obsharness runs whose process is gone."""
-    import docker
+    return remove_labelled(None, label=RUN_LABEL, spare=_run_alive)
 
-    client = docker.from_env()
-    removed = []
-    for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
-        pid = int(container.labels.get(PID_LABEL, "0") or 0)
-        if pid and _alive(pid):
-            continue
-        container.remove(force=True, v=True)
-        removed.append(container.name)
-    for network in client.networks.list(filters={"label": RUN_LABEL}):
-        pid = int(network.attrs.get("Labels", {}).get(PID_LABEL, "0") or 0)
-        if not (pid and _alive(pid)):
-            network.remove()
-    return removed
+
+def _run_alive(labels: dict[str, str]) -> bool:
+    pid = int(labels.get(PID_LABEL, "0") or 0)
+    return bool(pid) and _alive(pid)
 
 
 def _alive(pid: int) -> bool:

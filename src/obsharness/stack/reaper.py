@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 PID_LABEL = "io.obsharness.pid"
@@ -44,17 +45,25 @@ def ensure_reaper() -> int:
 
 def remove_run_of(pid: int, client: Any = None) -> list[str]:
     """Remove the containers (with their volumes) and networks labelled with `pid`."""
+    return remove_labelled(client, label=f"{PID_LABEL}={pid}")
+
+
+def remove_labelled(client: Any, *, label: str,
+                    spare: Callable[[dict[str, str]], bool] = lambda _: False) -> list[str]:
+    """Remove the containers (with their volumes), then the networks, that carry
+    `label` (`key` or `key=value`), except those whose labels `spare` accepts."""
     import docker
 
     client = client or docker.from_env(timeout=20)
-    label = {"label": f"{PID_LABEL}={pid}"}
     removed = []
-    for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True, v=True)
-        removed.append(str(container.name))
-    for network in client.networks.list(filters=label):
-        network.remove()
-        removed.append(str(network.name))
+    for container in client.containers.list(all=True, filters={"label": label}):
+        if not spare(container.labels or {}):
+            container.remove(force=True, v=True)
+            removed.append(str(container.name))
+    for network in client.networks.list(filters={"label": label}):
+        if not spare(network.attrs.get("Labels") or {}):
+            network.remove()
+            removed.append(str(network.name))
     return removed
 
 
