@@ -187,12 +187,13 @@ def smoke(reports: Path) -> int:
 _KILLED_HARNESS = """
 import os, sys, time
 import docker
+from obsharness.stack.containers import RUN_LABEL
 from obsharness.stack.docker import create_run_network
 from obsharness.stack.reaper import PID_LABEL
 network = create_run_network("obsh-sigkill")
 docker.from_env().containers.run(
     sys.argv[1], detach=True, network=network.name,
-    labels={PID_LABEL: str(os.getpid()), "io.obsharness.run": "obsh-sigkill"})
+    labels={PID_LABEL: str(os.getpid()), RUN_LABEL: "obsh-sigkill"})
 print("started", flush=True)
 time.sleep(300)
 """
@@ -200,6 +201,8 @@ time.sleep(300)
 
 def killed_harness_is_reaped(host: str, image: str, timeout: float = 30.0) -> float | None:
     """Seconds until a SIGKILLed harness's container and network are gone; None if they stay."""
+    from obsharness.stack.containers import RUN_LABEL  # testcontainers: only when it runs
+
     env = {**os.environ, "DOCKER_HOST": host}
     harness = subprocess.Popen([sys.executable, "-c", _KILLED_HARNESS, image],
                                stdout=subprocess.PIPE, text=True, env=env)
@@ -211,7 +214,7 @@ def killed_harness_is_reaped(host: str, image: str, timeout: float = 30.0) -> fl
         harness.kill()
         harness.wait(timeout=30)
     killed = time.monotonic()
-    label = "label=io.obsharness.run=obsh-sigkill"
+    label = f"label={RUN_LABEL}=obsh-sigkill"
     while time.monotonic() - killed < timeout:
         if not (_docker(host, "ps", "-aq", "--filter", label).stdout.split()
                 or _docker(host, "network", "ls", "-q", "--filter", label).stdout.split()):
