@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 BINARIES := prometheus promtool alertmanager amtool node_exporter postgres_exporter
+# Optional components: fetched where a route has them (e.g. $$OBSHARNESS_BINARY_DIR),
+# otherwise their scenarios skip naming how to get them.
+OPTIONAL_BINARIES := loki promtail alloy
 
 .PHONY: setup binaries validate test unit scenarios docker-smoke lint typecheck bench doctor clean
 
@@ -21,9 +24,11 @@ $(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.
 	cd tools/report-assets && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-# Native binaries: env var, PATH, project cache, release download, Debian package.
+# Native binaries: env var, PATH, project cache, local binary directory,
+# release download, Debian package.
 binaries: $(STAMP)
 	$(BIN)/obsharness fetch $(BINARIES)
+	$(BIN)/obsharness fetch --optional $(OPTIONAL_BINARIES)
 
 # The scenarios, then the living documentation: diagrams regenerated and
 # checked against the manifest, the HTML report opened in Chromium and checked.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import lzma
 import tarfile
 import time
 import zipfile
@@ -93,7 +94,7 @@ def test_zip_release_of_loki_is_extracted(release_server: tuple[str, Path],
     assert spec.release.url.endswith(".zip")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zipped:
-        zipped.writestr(f"loki-linux-{ARCH}", "#!/bin/sh\necho loki, version 3.7.0\n")
+        zipped.writestr(f"loki-linux-{ARCH}", "#!/bin/sh\necho loki, version 3.7.6\n")
     data = buffer.getvalue()
     (folder / f"loki-linux-{ARCH}.zip").write_bytes(data)
     pinned = dataclasses.replace(
@@ -148,6 +149,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("OBSHARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(binaries.BINARY_DIR_ENV, raising=False)
     for spec in SPECS.values():
         monkeypatch.delenv(spec.env_var, raising=False)
     return tmp_path
@@ -163,7 +165,8 @@ def test_missing_binary_lists_every_route(isolated: Path, monkeypatch: pytest.Mo
     message = str(caught.value)
     assert message.startswith("prometheus: binary 'prometheus' not found. Tried:")
     for route in ("$OBSHARNESS_PROMETHEUS_BIN not set", "PATH has no prometheus",
-                  "not in the project cache", "official release: no pinned sha256",
+                  "not in the project cache", "$OBSHARNESS_BINARY_DIR not set",
+                  "official release: no pinned sha256",
                   "Debian package: apt-get download prometheus failed"):
         assert route in message
     assert "make setup" in message
@@ -179,8 +182,8 @@ def test_release_route_comes_before_debian(isolated: Path, monkeypatch: pytest.M
     monkeypatch.setattr(binaries, "extract_debian_package", pytest.fail)
     found = resolve("prometheus")
     assert found.route.startswith("official release")
-    # Next time it comes from the cache.
-    assert resolve("prometheus").route == "project cache"
+    # Next time it comes from the cache, which still names where it came from.
+    assert resolve("prometheus").route == f"project cache, from {found.route}"
 
 
 def test_explicit_env_var_wins_and_a_wrong_one_is_an_error(
@@ -227,3 +230,79 @@ def test_log_agents_of_the_plugin_are_the_manifest_log_agents() -> None:
     manifest = load_manifest(default_manifest_path())
     agents = [c.name for c in manifest.components.values() if c.role == "log-agent"]
     assert sorted(agents) == sorted(LOG_AGENTS)
+
+
+def _binary_dir(folder: Path, files: dict[str, bytes], listed: dict[str, bytes] | None = None,
+                ) -> Path:
+    """A local binary directory: `files` written, `listed` (default: files) in SHA256SUMS."""
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+                   for name, data in (files if listed is None else listed).items())
+    (folder / "SHA256SUMS").write_text(sums)
+    return folder
+
+
+LOKI_BYTES = b"#!/bin/sh\necho loki, version 3.7.6\n"
+
+
+def test_binary_dir_unpacks_a_verified_xz_into_the_cache(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _binary_dir(isolated / "bin", {"loki.xz": lzma.compress(LOKI_BYTES)},
+                         {"loki.xz": lzma.compress(LOKI_BYTES), "loki": LOKI_BYTES})
+    monkeypatch.setenv(binaries.BINARY_DIR_ENV, str(folder))
+    found = resolve("loki")
+    assert found.route == f"local binary directory {folder}"
+    assert found.path.read_bytes() == LOKI_BYTES
+    assert found.path.stat().st_mode & 0o111
+    assert found.path.is_relative_to(isolated / "cache")
+    assert resolve("loki").route == f"project cache, from local binary directory {folder}"
+
+
+def test_binary_dir_takes_plain_binaries_too(isolated: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _binary_dir(isolated / "bin", {"promtail": b"#!/bin/sh\n"})
+    monkeypatch.setenv(binaries.BINARY_DIR_ENV, str(folder))
+    assert resolve("promtail").path.read_bytes() == b"#!/bin/sh\n"
+
+
+@pytest.mark.parametrize(("files", "listed", "reason"), [
+    ({"loki.xz": lzma.compress(LOKI_BYTES)}, {"loki.xz": b"other"}, "sha256 mismatch for .*loki.xz"),
+    ({"loki.xz": lzma.compress(LOKI_BYTES)}, {}, "lists no digest for loki.xz"),
+    ({"loki.xz": lzma.compress(LOKI_BYTES)},
+     {"loki.xz": lzma.compress(LOKI_BYTES), "loki": b"something else"},
+     "unpacks to a binary whose sha256 is not the one SHA256SUMS lists for loki"),
+    ({"loki.xz": b"not xz at all"}, None, "not a valid .xz archive"),
+    ({"promtail": b"x"}, None, r"has no loki\[.xz\] or loki-linux-amd64\[.xz\]"),
+])
+def test_binary_dir_refuses_what_it_cannot_verify(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes],
+    listed: dict[str, bytes] | None, reason: str,
+) -> None:
+    folder = _binary_dir(isolated / "bin", files, listed)
+    monkeypatch.setenv(binaries.BINARY_DIR_ENV, str(folder))
+    with pytest.raises(BinaryNotFoundError, match="local binary directory .*: .*" + reason):
+        resolve("loki")
+    assert not (isolated / "cache" / "bin" / "loki").exists()
+
+
+def test_binary_dir_without_sha256sums_is_refused(isolated: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = isolated / "bin"
+    folder.mkdir()
+    (folder / "loki").write_bytes(LOKI_BYTES)
+    monkeypatch.setenv(binaries.BINARY_DIR_ENV, str(folder))
+    with pytest.raises(BinaryNotFoundError, match="has no SHA256SUMS; refusing unverified"):
+        resolve("loki")
+
+
+def test_sha256sums_lines_are_read_as_sha256sum_writes_them(tmp_path: Path) -> None:
+    sums = tmp_path / "SHA256SUMS"
+    digest = "a" * 64
+    sums.write_text(f"# built here\n{digest}  loki.xz\n{digest.upper()} *promtail\n\n")
+    assert binaries.read_sha256sums(sums) == {"loki.xz": digest, "promtail": digest}
+    sums.write_text("not a line\n")
+    with pytest.raises(RuntimeError, match="SHA256SUMS:1: not a sha256sum line"):
+        binaries.read_sha256sums(sums)

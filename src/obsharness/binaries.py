@@ -1,10 +1,12 @@
 """Provisioning of the native binaries the process backend runs.
 
 Routes, in order: an explicit path in an environment variable, PATH, the
-project cache, an official release download (pinned version and sha256), and
-Debian's package (`apt-get download` + `dpkg -x` into the cache; no system-wide
-install). The first route that yields an executable wins; every route that
-fails says why, and the final error lists them all.
+project cache, a local binary directory ($OBSHARNESS_BINARY_DIR: plain or
+`.xz` binaries beside a SHA256SUMS file, for air-gapped teams), an official
+release download (pinned version and sha256), and Debian's package
+(`apt-get download` + `dpkg -x` into the cache; no system-wide install).
+The first route that yields an executable wins; every route that fails says
+why, and the final error lists them all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import fcntl
 import hashlib
 import io
 import json
+import lzma
 import os
 import platform
 import shutil
@@ -21,8 +24,9 @@ import subprocess
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -79,7 +83,7 @@ _AM_RELEASE_URL = (
 PROMETHEUS_RELEASE_VERSION = "3.5.0"
 ALERTMANAGER_RELEASE_VERSION = "0.28.1"
 GRAFANA_RELEASE_VERSION = "13.0.1"
-LOKI_RELEASE_VERSION = "3.7.0"
+LOKI_RELEASE_VERSION = "3.7.6"
 PROMTAIL_RELEASE_VERSION = "3.6.15"
 ALLOY_RELEASE_VERSION = "1.11.0"
 
@@ -276,6 +280,10 @@ def _links_file(binary: Path) -> Path:
     return binary.with_name(binary.name + ".links.json")
 
 
+def _source_file(binary: Path) -> Path:
+    return binary.with_name(binary.name + ".source")
+
+
 def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
     candidate = cache / "bin" / spec.name
     if not _is_executable(candidate):
@@ -284,7 +292,11 @@ def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
     side = _links_file(candidate)
     if side.is_file():
         links = {k: Path(v) for k, v in json.loads(side.read_text()).items()}
-    return ResolvedBinary(spec.name, candidate, "project cache", links)
+    # Name the route that filled the cache, so doctor says where a binary came from.
+    source = _source_file(candidate)
+    route = f"project cache, from {source.read_text().strip()}" if source.is_file() else (
+        "project cache")
+    return ResolvedBinary(spec.name, candidate, route, links)
 
 
 def _install_into_cache(
@@ -298,7 +310,78 @@ def _install_into_cache(
     tmp.replace(target)
     if links:
         _links_file(target).write_text(json.dumps({k: str(v) for k, v in links.items()}))
+    _source_file(target).write_text(route + "\n")
     return ResolvedBinary(spec.name, target, route, links or {})
+
+
+BINARY_DIR_ENV = "OBSHARNESS_BINARY_DIR"
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_sha256sums(path: Path) -> dict[str, str]:
+    """`sha256sum` output (`<hex>  <name>` or `<hex> *<name>`) as name -> digest."""
+    sums: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise RuntimeError(f"{path}:{number}: not a sha256sum line: {line.strip()!r}")
+        sums[parts[1].strip().lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def from_binary_dir(spec: BinarySpec, cache: Path, folder: Path) -> ResolvedBinary:
+    """Install a binary from a local folder of plain or `.xz` files, verified by SHA256SUMS.
+
+    Every file taken must have its digest listed; an `.xz` archive is checked
+    before unpacking and, where SHA256SUMS also lists the unpacked name, after.
+    Raises RuntimeError with the reason when the route cannot be used.
+    """
+    sums_path = folder / "SHA256SUMS"
+    if not sums_path.is_file():
+        raise RuntimeError(f"{folder} has no SHA256SUMS; refusing unverified binaries")
+    sums = read_sha256sums(sums_path)
+    for name in spec.path_names:
+        for packed in (False, True):
+            file_name = f"{name}.xz" if packed else name
+            source = folder / file_name
+            if not source.is_file():
+                continue
+            expected = sums.get(file_name)
+            if expected is None:
+                raise RuntimeError(f"{sums_path} lists no digest for {file_name}")
+            got = _sha256_of(source)
+            if got != expected:
+                raise RuntimeError(
+                    f"sha256 mismatch for {source}: SHA256SUMS says {expected}, file is {got}"
+                )
+            route = f"local binary directory {folder}"
+            if not packed:
+                return _install_into_cache(spec, source, cache, route)
+            with tempfile.TemporaryDirectory(dir=cache) as tmp:
+                staged = Path(tmp) / spec.name
+                try:
+                    with lzma.open(source) as unpacked, staged.open("wb") as out:
+                        shutil.copyfileobj(unpacked, out, 1 << 20)
+                except lzma.LZMAError as exc:
+                    raise RuntimeError(f"{source} is not a valid .xz archive: {exc}") from None
+                inner = sums.get(name)
+                if inner is not None and _sha256_of(staged) != inner:
+                    raise RuntimeError(
+                        f"{source} unpacks to a binary whose sha256 is not the one "
+                        f"SHA256SUMS lists for {name}"
+                    )
+                return _install_into_cache(spec, staged, cache, route)
+    wanted = " or ".join(f"{n}[.xz]" for n in spec.path_names)
+    raise RuntimeError(f"{folder} has no {wanted}")
 
 
 def download_release(
@@ -429,6 +512,25 @@ def _from_system(spec: BinarySpec, attempts: list[str]) -> ResolvedBinary | None
     return None
 
 
+Route = Callable[[BinarySpec, Path], ResolvedBinary]
+
+
+def _installing_routes(spec: BinarySpec, attempts: list[str]) -> list[tuple[str, Route]]:
+    """The routes that install into the cache, in order, for what this spec has."""
+    routes: list[tuple[str, Route]] = []
+    binary_dir = os.environ.get(BINARY_DIR_ENV)
+    if binary_dir:
+        routes.append((f"local binary directory ${BINARY_DIR_ENV}",
+                       partial(from_binary_dir, folder=Path(binary_dir))))
+    else:
+        attempts.append(f"${BINARY_DIR_ENV} not set")
+    if spec.release:
+        routes.append(("official release", download_release))
+    if spec.debian_package:
+        routes.append(("Debian package", extract_debian_package))
+    return routes
+
+
 def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
     """Find or provision binary `name`; BinaryNotFoundError lists every route tried."""
     spec = SPECS[name]
@@ -453,20 +555,18 @@ def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
     if cached:
         return cached
     attempts.append(f"not in the project cache {cache / 'bin'}")
-    if allow_install and (spec.release or spec.debian_package):
+    routes = _installing_routes(spec, attempts)
+    if allow_install and routes:
         with _cache_lock(cache):
             cached = _from_cache(spec, cache)  # another process may have won the race
             if cached:
                 return cached
-            for label, route in (
-                ("official release", download_release),
-                ("Debian package", extract_debian_package),
-            ):
+            for label, route in routes:
                 try:
                     return route(spec, cache)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     attempts.append(f"{label}: {exc}")
-    elif spec.release or spec.debian_package:
+    elif routes:
         attempts.append("installing routes not allowed here")
     raise BinaryNotFoundError(
         binary=name, component=spec.component, attempts=attempts, hint=spec.how_to_get

@@ -15,8 +15,12 @@ from obsharness.stack.manifest import default_manifest_path, load_manifest
 from obsharness.stack.process import resolve_programs
 
 
-def cmd_fetch(names: Sequence[str]) -> int:
-    """Provision binaries into the project cache (idempotent)."""
+def cmd_fetch(names: Sequence[str], optional: bool = False) -> int:
+    """Provision binaries into the project cache (idempotent).
+
+    With `optional`, a binary no route can provide is reported, not an error:
+    optional components (Loki, agents, Grafana) skip their scenarios instead.
+    """
     status = 0
     for name in names or list(SPECS):
         if name not in SPECS:
@@ -25,6 +29,9 @@ def cmd_fetch(names: Sequence[str]) -> int:
         try:
             found = resolve(name)
         except BinaryNotFoundError as exc:
+            if optional:
+                print(f"absent  {name:<13} its scenarios will skip: {exc.hint}")
+                continue
             print(f"MISSING {exc}", file=sys.stderr)
             status = 1
             continue
@@ -175,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     doctor.add_argument("--stack-backend", default="auto", choices=backends)
     fetch = sub.add_parser("fetch", help="provision native binaries into the project cache")
     fetch.add_argument("names", nargs="*", help=f"any of: {', '.join(SPECS)} (default: all)")
+    fetch.add_argument("--optional", action="store_true",
+                       help="report binaries that no route provides instead of failing")
     up = sub.add_parser("up", help="start the stack, print its URLs, stay until Ctrl-C")
     up.add_argument("--stack-backend", default="auto", choices=backends)
     up.add_argument("--time-scale", type=float, default=1.0,
@@ -196,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commands: dict[str, Callable[[], int]] = {
         "doctor": lambda: cmd_doctor(args.stack_backend),
-        "fetch": lambda: cmd_fetch(args.names),
+        "fetch": lambda: cmd_fetch(args.names, args.optional),
         "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir),
         "validate": lambda: cmd_validate(args.pytest_args),
         "report": lambda: cmd_report(args.reports_dir, args.check),

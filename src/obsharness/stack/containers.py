@@ -133,7 +133,7 @@ class AlertmanagerContainer(StackContainer):
 class LokiContainer(StackContainer):
     """grafana/loki: -config.file=/etc/loki/local-config.yaml, data in /loki, port 3100."""
 
-    IMAGE = "grafana/loki:3.7.0"
+    IMAGE = "grafana/loki:3.7.6"
     PORT = 3100
     READINESS = "/ready"
     COMMAND = ("-config.file=/etc/loki/local-config.yaml",)
