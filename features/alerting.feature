@@ -55,10 +55,15 @@ Feature: Alerting flow — Prometheus evaluates rules, Alertmanager routes, peop
     And node-app logged a security line "failed login"
 
   Scenario: ServiceDown inhibits the other alerts of the same service
+    A crashed service's own series go stale, so its other alerts resolve on
+    their own; inhibition matters while a service is partly down and still
+    failing. Half of flask-app's scrapes fail (availability 50%, under 99%)
+    while it keeps answering 20% of its requests with errors, so ServiceDown
+    and HighErrorRate are both true for as long as the faults last.
     Given flask-app receives 40 requests per second
     And errors of 20% hit flask-app
     And a firing HighErrorRate notification for flask-app reached the webhook
-    When a crash hits flask-app
+    When scrape failures of 50% hit flask-app
     Then a firing ServiceDown notification for flask-app reaches the webhook
     And Alertmanager holds HighErrorRate for flask-app as inhibited by ServiceDown
 

@@ -29,7 +29,8 @@ def test_unknown_measure_lists_the_known_ones() -> None:
 @pytest.mark.parametrize(
     ("phrase", "settings"),
     [("errors of 10%", {"error_rate": 0.1}), ("a latency of 1500 ms", {"latency_ms": 1500}),
-     ("a CPU burn of 95%", {"cpu_burn": 0.95}), ("a crash", {"crash": True})],
+     ("a CPU burn of 95%", {"cpu_burn": 0.95}), ("a crash", {"crash": True}),
+     ("scrape failures of 50%", {"scrape_failure_rate": 0.5})],
 )
 def test_fault_phrases(phrase: str, settings: dict[str, object]) -> None:
     assert parse_fault(phrase) == settings

@@ -62,12 +62,29 @@ def test_bad_chaos_is_refused_with_400(app: tuple[ProcessStack, str], body: obje
     assert message in response.json()["error"]
 
 
+CALM = {"error_rate": 0, "latency_ms": 0, "cpu_burn": 0, "scrape_failure_rate": 0}
+
+
 def test_chaos_state_is_the_same_json_everywhere(app: tuple[ProcessStack, str]) -> None:
     url = _url(app, "/chaos")
-    assert requests.get(url, timeout=5).json() == {"error_rate": 0, "latency_ms": 0, "cpu_burn": 0}
+    assert requests.get(url, timeout=5).json() == CALM
     set_ = requests.post(url, json={"error_rate": 0.2, "latency_ms": 0}, timeout=5).json()
-    assert set_ == {"error_rate": 0.2, "latency_ms": 0, "cpu_burn": 0}
-    assert requests.delete(url, timeout=5).json() == {"error_rate": 0, "latency_ms": 0, "cpu_burn": 0}
+    assert set_ == {**CALM, "error_rate": 0.2}
+    assert requests.delete(url, timeout=5).json() == CALM
+
+
+def test_scrape_failure_rate_fails_exactly_that_share_of_scrapes_and_nothing_else(
+    app: tuple[ProcessStack, str]
+) -> None:
+    requests.post(_url(app, "/chaos"), json={"scrape_failure_rate": 0.5}, timeout=5)
+    try:
+        scrapes = [requests.get(_url(app, "/metrics"), timeout=5).status_code for _ in range(10)]
+        pages = [requests.get(_url(app, "/"), timeout=5).status_code for _ in range(5)]
+    finally:
+        requests.delete(_url(app, "/chaos"), timeout=5)
+    assert scrapes == [200, 503] * 5
+    assert pages == [200] * 5
+    assert requests.get(_url(app, "/metrics"), timeout=5).status_code == 200
 
 
 def test_error_rate_is_applied_exactly(app: tuple[ProcessStack, str]) -> None:

@@ -73,6 +73,7 @@ _FAULT_PHRASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^errors of (\d+(?:\.\d+)?)%$"), "error_rate"),
     (re.compile(r"^a latency of (\d+) ms$"), "latency_ms"),
     (re.compile(r"^a CPU burn of (\d+(?:\.\d+)?)%$"), "cpu_burn"),
+    (re.compile(r"^scrape failures of (\d+(?:\.\d+)?)%$"), "scrape_failure_rate"),
     (re.compile(r"^a crash$"), "crash"),
 ]
 
@@ -89,5 +90,5 @@ def parse_fault(phrase: str) -> dict[str, Any]:
         return {key: int(number) if key == "latency_ms" else number / 100}
     raise FaultError(
         f"unknown fault {phrase!r}; say one of: 'errors of 10%', 'a latency of 1500 ms', "
-        f"'a CPU burn of 95%', 'a crash'"
+        f"'a CPU burn of 95%', 'scrape failures of 50%', 'a crash'"
     )

@@ -7,7 +7,9 @@
   log_type (access | error | performance | security), route, status,
   duration_ms, request_id.
 - Chaos: error_rate (exact, not random), latency_ms, cpu_burn (fraction of a
-  core), crash (exit the process); identical JSON in every app.
+  core), scrape_failure_rate (share of /metrics answered 503, exact: a
+  service that is partly down yet still serves), crash (exit the process);
+  identical JSON in every app.
 - Login: POST /login; a failed login writes a security log line.
 
 The node app implements the same contract in JavaScript; tests/ checks all
@@ -32,6 +34,7 @@ CHAOS_LIMITS: dict[str, tuple[float, float]] = {
     "error_rate": (0.0, 1.0),
     "latency_ms": (0, 60_000),
     "cpu_burn": (0.0, 1.0),
+    "scrape_failure_rate": (0.0, 1.0),
 }
 SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", "1000"))
 ACTIVE_USER_WINDOW_S = float(os.environ.get("ACTIVE_USER_WINDOW_S", "300"))
@@ -115,6 +118,14 @@ def validate_chaos(body: Any) -> dict[str, Any]:
     return body
 
 
+def _paced(debt: float, rate: float) -> tuple[float, bool]:
+    """Exact pacing: of every 1/rate events, one fails (10% = every tenth), never at random."""
+    debt += rate
+    if debt >= 1.0 - 1e-9:
+        return debt - 1.0, True
+    return debt, False
+
+
 class Chaos:
     """Injected faults, shared by all request threads."""
 
@@ -123,14 +134,16 @@ class Chaos:
         self.error_rate = 0.0
         self.latency_ms = 0
         self.cpu_burn = 0.0
+        self.scrape_failure_rate = 0.0
         self._debt = 0.0
+        self._scrape_debt = 0.0
         self._exit = exit_process
         self._burner: threading.Thread | None = None
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {"error_rate": self.error_rate, "latency_ms": self.latency_ms,
-                    "cpu_burn": self.cpu_burn}
+                    "cpu_burn": self.cpu_burn, "scrape_failure_rate": self.scrape_failure_rate}
 
     def apply(self, changes: dict[str, Any]) -> None:
         with self._lock:
@@ -141,6 +154,9 @@ class Chaos:
                 self.latency_ms = int(changes["latency_ms"])
             if "cpu_burn" in changes:
                 self.cpu_burn = float(changes["cpu_burn"])
+            if "scrape_failure_rate" in changes:
+                self.scrape_failure_rate = float(changes["scrape_failure_rate"])
+                self._scrape_debt = 0.0
         if self.cpu_burn > 0 and (self._burner is None or not self._burner.is_alive()):
             self._burner = threading.Thread(target=self._burn, name="cpu-burn", daemon=True)
             self._burner.start()
@@ -149,15 +165,18 @@ class Chaos:
             threading.Timer(0.1, self._exit, args=(3,)).start()
 
     def reset(self) -> None:
-        self.apply({"error_rate": 0.0, "latency_ms": 0, "cpu_burn": 0.0})
+        self.apply({"error_rate": 0.0, "latency_ms": 0, "cpu_burn": 0.0,
+                    "scrape_failure_rate": 0.0})
 
     def next_request_fails(self) -> bool:
         with self._lock:
-            self._debt += self.error_rate
-            if self._debt >= 1.0 - 1e-9:
-                self._debt -= 1.0
-                return True
-            return False
+            self._debt, fails = _paced(self._debt, self.error_rate)
+            return fails
+
+    def next_scrape_fails(self) -> bool:
+        with self._lock:
+            self._scrape_debt, fails = _paced(self._scrape_debt, self.scrape_failure_rate)
+            return fails
 
     def _burn(self) -> None:
         slot = 0.1

@@ -131,6 +131,9 @@ def health() -> dict[str, str]:
 
 @app.get("/metrics")
 def metrics_endpoint() -> Response:
+    if chaos.next_scrape_fails():
+        return Response("scrape failure injected by chaos\n", status_code=503,
+                        media_type="text/plain")
     users.refresh()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

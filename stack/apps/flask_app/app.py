@@ -76,6 +76,8 @@ def health() -> Response:
 
 @app.get("/metrics")
 def metrics_endpoint() -> Response:
+    if chaos.next_scrape_fails():
+        return Response("scrape failure injected by chaos\n", status=503, mimetype="text/plain")
     users.refresh()
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 

@@ -19,7 +19,9 @@ const DEMO_USER = process.env.DEMO_USER || "demo";
 const DEMO_PASSWORD = process.env.DEMO_PASSWORD || "obsharness-demo";
 const BUSINESS_ROUTES = ["/", "/api/items"];
 const UNTIMED = new Set(["/metrics", "/chaos"]);
-const CHAOS_LIMITS = { error_rate: [0, 1], latency_ms: [0, 60000], cpu_burn: [0, 1] };
+const CHAOS_LIMITS = {
+  error_rate: [0, 1], latency_ms: [0, 60000], cpu_burn: [0, 1], scrape_failure_rate: [0, 1],
+};
 const DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "dist");
 
 // --- metrics ---------------------------------------------------------------
@@ -57,8 +59,9 @@ function log(level, logType, message, fields = {}) {
 }
 
 // --- chaos -------------------------------------------------------------------
-const chaos = { error_rate: 0, latency_ms: 0, cpu_burn: 0 };
+const chaos = { error_rate: 0, latency_ms: 0, cpu_burn: 0, scrape_failure_rate: 0 };
 let debt = 0;
+let scrapeDebt = 0;
 let burner = null;
 
 function validateChaos(body) {
@@ -90,6 +93,7 @@ function applyChaos(changes) {
   if ("error_rate" in changes) { chaos.error_rate = changes.error_rate; debt = 0; }
   if ("latency_ms" in changes) chaos.latency_ms = Math.trunc(changes.latency_ms);
   if ("cpu_burn" in changes) chaos.cpu_burn = changes.cpu_burn;
+  if ("scrape_failure_rate" in changes) { chaos.scrape_failure_rate = changes.scrape_failure_rate; scrapeDebt = 0; }
   // Burn in a worker thread: a busy loop on the event loop would stop serving.
   if (burner) { burner.terminate(); burner = null; }
   if (chaos.cpu_burn > 0) {
@@ -104,9 +108,16 @@ function applyChaos(changes) {
   if (changes.crash) setTimeout(() => process.exit(3), 100);
 }
 
+// Exact pacing: of every 1/rate events one fails, never at random.
 function nextRequestFails() {
   debt += chaos.error_rate;
   if (debt >= 1 - 1e-9) { debt -= 1; return true; }
+  return false;
+}
+
+function nextScrapeFails() {
+  scrapeDebt += chaos.scrape_failure_rate;
+  if (scrapeDebt >= 1 - 1e-9) { scrapeDebt -= 1; return true; }
   return false;
 }
 
@@ -157,6 +168,10 @@ app.use(async (req, res, next) => {
 app.get("/health", (req, res) => res.json({ status: "ok", service: SERVICE }));
 
 app.get("/metrics", async (req, res) => {
+  if (nextScrapeFails()) {
+    res.status(503).type("text/plain").send("scrape failure injected by chaos\n");
+    return;
+  }
   refreshUsers();
   res.set("Content-Type", registry.contentType);
   res.send(await registry.metrics());
@@ -188,7 +203,7 @@ app.all("/chaos", (req, res) => {
     applyChaos(changes);
     log("warning", "security", "chaos changed", { event: "chaos", changes, request_id: req.requestId });
   } else if (req.method === "DELETE") {
-    applyChaos({ error_rate: 0, latency_ms: 0, cpu_burn: 0 });
+    applyChaos({ error_rate: 0, latency_ms: 0, cpu_burn: 0, scrape_failure_rate: 0 });
     log("info", "security", "chaos cleared", { event: "chaos", request_id: req.requestId });
   }
   res.json({ ...chaos });
