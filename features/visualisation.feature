@@ -16,6 +16,17 @@ Feature: Visualisation flow — Grafana dashboards on Prometheus and Loki, prove
     And every app receives 10 requests per second
     Then every Prometheus panel of every dashboard returns data for each service
 
+  @logs
+  Scenario: Every Loki panel of every dashboard shows log lines for each service under load
+    The Logs row of Application runs its LogQL, $service resolved to each app,
+    against the running Loki: a label the log pipeline does not produce, a
+    query Loki refuses, or a panel left empty is named.
+    Given the observability stack is running
+    And Loki and the log agent under test are running
+    And every app receives 10 requests per second
+    And errors of 10% hit every app
+    Then every Loki panel of every dashboard returns log lines for each service
+
   Scenario: Grafana serves healthy provisioned datasources and every dashboard, and its panels return frames
     Given the observability stack is running
     And every app receives 10 requests per second

@@ -9,13 +9,10 @@ from pytest_bdd import given, parsers, then, when
 
 from obsharness import logql
 from obsharness.browser import PageLoad
-from obsharness.clients.loki import LogLine, LokiClient
+from obsharness.clients.loki import INGEST_DEADLINE_S, LogLine, LokiClient
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
-
-# A line written is queryable after about 1.3 s with batchwait 1s (real runs).
-INGEST_DEADLINE_S = 20.0
 
 
 @given("Loki and the log agent under test are running")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_bdd import given, then
+from pytest_bdd import given, parsers, then
 
 from obsharness import dashboards
 from obsharness.clients.grafana import GrafanaClient
+from obsharness.clients.loki import INGEST_DEADLINE_S, LokiClient
 from obsharness.clients.prometheus import PrometheusClient
-from obsharness.pytest_plugin import TrafficPool
+from obsharness.faults import ChaosClient
+from obsharness.pytest_plugin import ScenarioContext, TrafficPool
 from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import Manifest
 from obsharness.timing import format_duration
@@ -20,6 +22,15 @@ from obsharness.waiting import eventually
        target_fixture="grafana_dir")
 def grafana_dir(stack_manifest: Manifest) -> Path:
     return stack_manifest.stack_dir / "grafana"
+
+
+def _apps(manifest: Manifest) -> list[str]:
+    return [n for n, c in manifest.components.items() if c.role == "app"]
+
+
+def _dashboard_queries(manifest: Manifest) -> list[dashboards.PanelQuery]:
+    return [q for f in dashboards.dashboard_files(manifest.stack_dir / "grafana")
+            for q in dashboards.queries(f, dashboards.load(f))]
 
 
 def _report(problems: list[dashboards.Problem]) -> str:
@@ -47,18 +58,34 @@ def promql_parses(grafana_dir: Path) -> None:
 
 @given("every app receives 10 requests per second")
 def every_app_loaded(traffic: TrafficPool, stack_manifest: Manifest) -> None:
-    for name, comp in stack_manifest.components.items():
-        if comp.role == "app":
-            traffic.start(name, 10)
+    for name in _apps(stack_manifest):
+        traffic.start(name, 10)
+
+
+@given(parsers.parse("errors of {percent:d}% hit every app"))
+def errors_in_every_app(percent: int, stack_manifest: Manifest,
+                        chaos_clients: dict[str, ChaosClient]) -> None:
+    for name in _apps(stack_manifest):
+        chaos_clients[name].inject(error_rate=percent / 100)
+
+
+@then("every Loki panel of every dashboard returns log lines for each service")
+def live_loki_panels(loki: LokiClient, stack_manifest: Manifest,
+                     scenario_ctx: ScenarioContext) -> None:
+    queries = [q for q in _dashboard_queries(stack_manifest) if q.datasource_type == "loki"]
+    assert queries, "no dashboard has a Loki panel"
+    since = int(scenario_ctx.started_at * 1e9)
+    eventually(lambda: dashboards.live_loki_problems(loki, queries, _apps(stack_manifest), since),
+               lambda problems: not problems, timeout=INGEST_DEADLINE_S, interval=0.5,
+               what=f"every Loki panel ({len(queries)} queries) returning log lines "
+                    "(problems listed below)")
 
 
 @then("every Prometheus panel of every dashboard returns data for each service")
 def live_panels(prometheus: PrometheusClient, stack: StackHandle,
                 stack_manifest: Manifest) -> None:
-    grafana = stack_manifest.stack_dir / "grafana"
-    queries = [q for f in dashboards.dashboard_files(grafana)
-               for q in dashboards.queries(f, dashboards.load(f))]
-    services = [n for n, c in stack_manifest.components.items() if c.role == "app"]
+    queries = _dashboard_queries(stack_manifest)
+    services = _apps(stack_manifest)
     # Grafana's $__rate_interval is four scrape intervals at least.
     rate_interval = format_duration(4 * stack.rendered.timing.scrape_interval_ms)
     window_s = max(stack.rendered.timing.alert_window_ms.values()) / 1000
@@ -88,11 +115,9 @@ def grafana_dashboards(grafana: GrafanaClient, stack_manifest: Manifest) -> None
 
 @then("every Prometheus panel query returns frames through Grafana's /api/ds/query")
 def grafana_panels(grafana: GrafanaClient, stack_manifest: Manifest) -> None:
-    grafana_dir = stack_manifest.stack_dir / "grafana"
-    services = [n for n, c in stack_manifest.components.items() if c.role == "app"]
+    services = _apps(stack_manifest)
     failures = []
-    for query in (q for f in dashboards.dashboard_files(grafana_dir)
-                  for q in dashboards.queries(f, dashboards.load(f))
+    for query in (q for q in _dashboard_queries(stack_manifest)
                   if q.datasource_type == "prometheus"):
         expr = dashboards.expand(query.expr, {"service": "|".join(services),
                                               "__rate_interval": "1m"})

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from obsharness.clients.loki import LokiAPIError, LokiClient
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
 from obsharness.errors import ConfigError
 from obsharness.report import evidence
@@ -219,6 +220,94 @@ def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery
                 who = f" for service {service}" if service else ""
                 problems.append(Problem(query.dashboard, query.panel, expr,
                                         f"returns no data{who}"))
+    return problems
+
+
+_LOGQL_MATCHER = re.compile(r'([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _selector_blocks(expr: str) -> Iterator[str]:
+    """The `{...}` stream selectors of a LogQL query, skipping quoted text
+    (line_format templates carry braces of their own)."""
+    quote: str | None = None
+    escaped = False
+    start = -1
+    for index, char in enumerate(expr):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"`":
+            quote = char
+        elif char == "{":
+            start = index
+        elif char == "}" and start >= 0:
+            yield expr[start + 1:index]
+            start = -1
+
+
+def required_stream_labels(expr: str) -> set[str]:
+    """Label names a LogQL query needs a stream to carry: its positive matchers.
+
+    `label="x"` and `label=~"re"` (where re cannot match the empty string) only
+    select streams that have the label; negative matchers select without it.
+    """
+    needed = set()
+    for block in _selector_blocks(expr):
+        for name, operator, value in _LOGQL_MATCHER.findall(block):
+            if operator == "=" and value:
+                needed.add(name)
+            elif operator == "=~":
+                try:
+                    matches_empty = re.fullmatch(value, "") is not None
+                except re.error:
+                    matches_empty = False  # Loki will say what is wrong with it
+                if not matches_empty:
+                    needed.add(name)
+    return needed
+
+
+def live_loki_problems(loki: LokiClient, all_queries: Iterable[PanelQuery],
+                       services: Iterable[str], since_ns: int,
+                       interval: str = "1m") -> list[Problem]:
+    """Each Loki panel query, expanded per service, against a running Loki.
+
+    Three causes, each named: a label the log pipeline does not produce (the
+    stream selector can never match), a query Loki refuses (its own parse
+    error), and a query that returns nothing for a service under load.
+    """
+    problems = []
+    service_list = list(services)
+    in_loki = set(loki.labels())
+    for query in all_queries:
+        if query.datasource_type != "loki":
+            continue
+        absent = required_stream_labels(query.expr) - in_loki
+        if absent:
+            problems.append(Problem(
+                query.dashboard, query.panel, query.expr,
+                f"selects on label(s) {', '.join(sorted(absent))} that no stream in Loki "
+                f"carries: the log pipeline does not produce them (labels in Loki: "
+                f"{', '.join(sorted(in_loki))})"))
+            continue
+        per_service = "service" in variables_used(query.expr)
+        for service in service_list if per_service else [""]:
+            expr = expand(query.expr, {"__interval": interval, "__rate_interval": interval,
+                                       "__auto": interval, "__range": interval,
+                                       "service": service})
+            try:
+                size = loki.result_size(expr, start_ns=since_ns)
+            except LokiAPIError as exc:
+                problems.append(Problem(query.dashboard, query.panel, expr,
+                                        f"Loki refused the query: {exc}"))
+                break  # the same error for every service
+            if not size:
+                who = f" for service {service}" if service else ""
+                problems.append(Problem(query.dashboard, query.panel, expr,
+                                        f"returns no log lines{who}"))
     return problems
 
 

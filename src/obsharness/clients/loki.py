@@ -11,6 +11,10 @@ from typing import Any
 from obsharness.clients.http import APIError, JsonHTTP
 from obsharness.report import evidence
 
+# A line written is queryable after about 1.3 s with Promtail's default batchwait
+# of 1 s (real runs); the deadline leaves room for a loaded machine.
+INGEST_DEADLINE_S = 20.0
+
 
 class LokiAPIError(APIError):
     """Loki refused a request or could not be reached."""
@@ -59,6 +63,21 @@ class LokiClient(JsonHTTP):
         evidence.record("logql", logql, [{"labels": ln.labels, "line": ln.line} for ln in lines],
                         key=logql)
         return lines
+
+    def result_size(self, logql: str, *, start_ns: int, limit: int = 100) -> int:
+        """How much a log or metric query returns: lines of streams, or series of a matrix.
+
+        For checks that a query shows something, whatever its kind (a dashboard's
+        logs panel or its count_over_time graph).
+        """
+        data = self._data("/query_range", query=logql, start=start_ns, end=time.time_ns(),
+                          limit=limit)
+        result = data["result"]
+        size = (sum(len(s["values"]) for s in result) if data["resultType"] == "streams"
+                else len(result))
+        evidence.record("logql", logql, {"resultType": data["resultType"], "size": size},
+                        key=logql)
+        return size
 
     def metric(self, logql: str, *, at_ns: int | None = None) -> float | None:
         """An instant metric query (e.g. sum(count_over_time(...))): its single value."""
