@@ -33,6 +33,16 @@ Feature: Logs flow — apps write JSON lines, an agent ships them, Loki indexes 
     Then the Loki streams of flask-app carry exactly the labels level, log_type and service
     And a line filter on one tagged request id finds exactly its access line
 
+  @alerting
+  Scenario: An alert and its log lines tell one story
+    The notification says HighErrorRate fired for fastapi-app; Loki holds the
+    error lines that caused it, from the same window, in the same proportion.
+    The report draws both on the alert's timeline.
+    Given fastapi-app receives 20 requests per second
+    When errors of 10% hit fastapi-app
+    Then a firing HighErrorRate notification for fastapi-app reaches the webhook
+    And Loki holds the error lines of fastapi-app behind that alert: none before the fault, and between the fault and the notification more than 5% of its access lines
+
   @browser
   Scenario: The browser's API call is followed by its request id across both services in Loki
     When a user opens node-app's page in headless Chromium

@@ -11,6 +11,7 @@ from obsharness import logql
 from obsharness.browser import PageLoad
 from obsharness.clients.loki import INGEST_DEADLINE_S, LogLine, LokiClient
 from obsharness.pytest_plugin import ScenarioContext
+from obsharness.sinks.webhook import AlertMatch
 from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
 
@@ -90,3 +91,35 @@ def followed_across_services(page_load: PageLoad, loki: LokiClient,
                lambda services: {"node-app", "fastapi-app"} <= services,
                what=f"access lines of {request_id} from node-app and fastapi-app",
                timeout=INGEST_DEADLINE_S, interval=0.5)
+
+
+@then(parsers.parse("Loki holds the error lines of {service} behind that alert: none before the "
+                    "fault, and between the fault and the notification more than {percent:d}% "
+                    "of its access lines"))
+def error_lines_behind_the_alert(service: str, percent: int, notification: AlertMatch,
+                                 loki: LokiClient, scenario_ctx: ScenarioContext) -> None:
+    fault_at = scenario_ctx.facts["fault_at"]
+    notified_at = notification.notification.received_at
+    window = {"start_ns": int(fault_at * 1e9), "end_ns": int(notified_at * 1e9)}
+    errors_query = logql.selector(service=service, log_type="error")
+    # The agent reads the app's log file in order and ships its batches in
+    # order: once a line written after the window is in Loki, so is the window.
+    eventually(lambda: loki.query_range(logql.selector(service=service), limit=1,
+                                        start_ns=window["end_ns"]),
+               bool, what=f"a line of {service} written after the notification",
+               timeout=INGEST_DEADLINE_S, interval=0.5)
+    errors = loki.query_range(errors_query, **window)
+    before = loki.query_range(errors_query, start_ns=int(scenario_ctx.started_at * 1e9),
+                              end_ns=window["start_ns"])
+    assert not before, f"{len(before)} error line(s) of {service} before the fault: {before[:3]}"
+    access = loki.query_range(logql.selector(service=service, log_type="access"), **window)
+    share = len(errors) / max(len(access), 1)
+    assert share > percent / 100, (
+        f"{len(errors)} error lines for {len(access)} access lines of {service} between the "
+        f"fault and the notification: {share:.1%}, not above the alert's {percent}%")
+    assert all(line.json().get("level") == "error" for line in errors)
+    # The report draws these lines on the alert's timeline.
+    scenario_ctx.facts["log_marks"] = {
+        "label": f"{len(errors)} error lines of {service} in Loki ({share:.1%} of requests)",
+        "times": [line.ts_ns / 1e9 for line in errors],
+    }

@@ -86,6 +86,21 @@ def test_the_plot_shows_measure_threshold_and_the_three_moments() -> None:
     assert "firing +3.5 s" in svg  # relative to the fault
 
 
+def test_the_log_lines_behind_the_alert_share_its_timeline() -> None:
+    base = _timeline()
+    assert base.fault_at is not None
+    assert 'class="log-lines"' not in plot.svg(base)
+    base.log_times = [base.fault_at + 0.5, base.fault_at + 1.0, base.fault_at + 9.0]
+    base.log_label = "3 error lines of flask-app in Loki (10.0% of requests)"
+    svg = plot.svg(base)
+    ticks = svg.split('class="log-lines" d="')[1].split('"')[0]
+    assert ticks.count("M") == 3
+    assert "3 error lines of flask-app in Loki (10.0% of requests)" in svg
+    # A line after every other mark widens the time axis: the last tick is at its right edge.
+    assert float(ticks.split("M")[-1].split(",")[0]) == plot.WIDTH - plot.RIGHT
+    assert Timeline.from_json(base.to_json()) == base
+
+
 def test_a_plot_without_samples_says_so() -> None:
     empty = Timeline("HighCPU", "node-app", "m", ">", 0.8)
     assert "Prometheus returned no sample" in plot.svg(empty)

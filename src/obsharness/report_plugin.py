@@ -109,7 +109,8 @@ class ReportCollector:
         built = timeline.build(
             request.getfixturevalue("prometheus"), rule_files, alert=fired["name"],
             service=fired["service"], start=start, end=time.time(),
-            fault_at=facts.get("fault_at"), notified_at=fired.get("notified_at"))
+            fault_at=facts.get("fault_at"), notified_at=fired.get("notified_at"),
+            log_marks=facts.get("log_marks"))
         self.current.timeline = built.to_json()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 from obsharness.report.timeline import Timeline
@@ -11,6 +12,7 @@ WIDTH, HEIGHT = 680, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 34, 44
 MARKERS = (("fault_at", "fault", "#d97706"), ("firing_at", "firing", "#dc2626"),
            ("notified_at", "notified", "#16a34a"))
+LOG_COLOUR = "#7c3aed"
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -32,7 +34,7 @@ def svg(timeline: Timeline) -> str:
     times = [t for t, _ in timeline.points]
     marks = {attr: getattr(timeline, attr) for attr, _, _ in MARKERS if getattr(timeline, attr)}
     origin = timeline.fault_at or (times[0] if times else 0.0)
-    all_times = times + list(marks.values())
+    all_times = times + list(marks.values()) + timeline.log_times
     t0 = min(all_times, default=origin)
     t1 = max(all_times, default=origin + 1)
     t1 = t1 if t1 > t0 else t0 + 1
@@ -96,5 +98,18 @@ def svg(timeline: Timeline) -> str:
                      f'font-size="11" fill="{colour}" font-family="sans-serif" '
                      f'text-anchor="{"end" if right else "start"}">{name} {at - origin:+.1f} s'
                      f'</text>')
+    parts.extend(_log_rug(timeline, x, TOP + plot_h))
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _log_rug(timeline: Timeline, x: Callable[[float], float], bottom: float) -> list[str]:
+    """The log lines behind the alert as ticks along the time axis, with what they are."""
+    if not timeline.log_times:
+        return []
+    ticks = " ".join(f"M{x(t):.1f},{bottom - 10:.1f}v10" for t in timeline.log_times)
+    return [
+        f'<path class="log-lines" d="{ticks}" stroke="{LOG_COLOUR}" stroke-width="1.5"/>',
+        f'<text x="{LEFT + 4}" y="{bottom - 14:.1f}" font-size="11" fill="{LOG_COLOUR}" '
+        f'font-family="sans-serif">{escape(timeline.log_label or "log lines")}</text>',
+    ]

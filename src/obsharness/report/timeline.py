@@ -1,5 +1,6 @@
 """An alert scenario as a timeline: the rule's measured value against its threshold,
-with the fault, the alert firing and the notification marked.
+with the fault, the alert firing and the notification marked, and, where the
+scenario read them, the log lines behind the alert (times of Loki lines).
 
 The value is the alert expression's left-hand side, asked from Prometheus over
 the scenario's window; the firing time is the first sample of ALERTS in the
@@ -65,6 +66,8 @@ class Timeline:
     fault_at: float | None = None
     firing_at: float | None = None
     notified_at: float | None = None
+    log_label: str | None = None
+    log_times: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +81,7 @@ class Timeline:
 
 def build(prometheus: PrometheusClient, rule_files: list[Path], *, alert: str, service: str,
           start: float, end: float, fault_at: float | None,
-          notified_at: float | None) -> Timeline:
+          notified_at: float | None, log_marks: dict[str, Any] | None = None) -> Timeline:
     """Ask Prometheus for the alert's measure over [start, end] for one service."""
     rules = alert_rules(rule_files, alert)
     if not rules:
@@ -95,5 +98,7 @@ def build(prometheus: PrometheusClient, rule_files: list[Path], *, alert: str, s
         f'ALERTS{{alertname="{alert}", alertstate="firing", service="{service}"}}',
         start, end, step)
     firing_at = min((t for _, values in firing for t, _ in values), default=None)
+    marks = log_marks or {}
     return Timeline(alert, service, chosen.lhs, chosen.op, chosen.threshold, points,
-                    fault_at, firing_at, notified_at)
+                    fault_at, firing_at, notified_at, marks.get("label"),
+                    [float(t) for t in marks.get("times", [])])
