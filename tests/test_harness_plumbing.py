@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,3 +129,25 @@ def test_unknown_step_names_the_step_and_the_feature(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert 'Step definition is not found: Given "the stack is runing"' in result.stdout
     assert "x.feature" in result.stdout
+
+
+def test_a_teams_own_feature_file_is_collected(tmp_path: Path) -> None:
+    features = tmp_path / "features"
+    shutil.copytree(ROOT / "features", features)
+    (features / "our_team.feature").write_text(
+        "Feature: Our team's checkout service\n"
+        "  Scenario: The checkout alerts reach us\n"
+        "    Given the observability stack is running\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-o", f"bdd_features_base_dir={features}", "steps/test_scenarios.py"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    collected = [line for line in result.stdout.splitlines() if "::test_" in line]
+    assert "steps/test_scenarios.py::test_the_checkout_alerts_reach_us" in collected
+    # Every scenario of the sample features is still there beside it.
+    sample = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert len(collected) == 1 + sum("::test_" in line for line in sample.stdout.splitlines())
