@@ -8,17 +8,32 @@ import pytest
 
 from obsharness.errors import ManifestError
 from obsharness.stack.manifest import Command, Manifest, load_manifest
+from obsharness.stack.process import components_needed
 
 
 def test_real_manifest_orders_components_by_dependency(manifest: Manifest) -> None:
-    levels = [[c.name for c in level] for level in manifest.start_order()]
-    assert levels == [
-        ["alertmanager", "flask-app", "loki", "node-exporter", "postgres"],
-        ["fastapi-app", "postgres-exporter", "prometheus"],
-        ["grafana", "node-app"],
-        ["alloy", "promtail"],
-    ]
-    assert manifest.service_ports()["alert-webhook"] == 9095
+    levels = manifest.start_order()
+    level_of = {c.name: index for index, level in enumerate(levels) for c in level}
+    assert set(level_of) == set(manifest.components)
+    for comp in manifest.components.values():
+        for before in comp.starts_after - set(manifest.sinks):
+            assert level_of[before] < level_of[comp.name], (before, comp.name)
+    assert all(comp.starts_after <= set(manifest.sinks) for comp in levels[0])
+    assert manifest.service_ports()["alert-webhook"] == manifest.sinks["alert-webhook"].port
+
+
+def test_after_orders_a_start_without_pulling_a_component_in(stack_copy: Path) -> None:
+    path = _write(stack_copy, "", "depends_on: [alertmanager]",
+                  "depends_on: [alertmanager]\n    after: [postgres]")
+    manifest = load_manifest(path)
+    needed = {c.name for c in components_needed(manifest, ["prometheus"])}
+    assert "postgres" not in needed
+    assert "alertmanager" in needed
+    level_of = {c.name: i for i, level in enumerate(manifest.start_order()) for c in level}
+    assert level_of["postgres"] < level_of["prometheus"]
+    unknown = _write(stack_copy, "", "after: [postgres]", "after: [tempo]")
+    with pytest.raises(ManifestError, match=r"prometheus\.after names unknown tempo"):
+        load_manifest(unknown)
 
 
 def test_every_component_has_a_process_recipe_and_readiness(manifest: Manifest) -> None:

@@ -54,7 +54,7 @@ def compose_for(manifest: Manifest) -> dict[str, Any]:
             mounts.append(f"{comp.name}-data:{spec.data}")
         if mounts:
             service["volumes"] = mounts
-        needs = [d for d in comp.depends_on if d in manifest.components]
+        needs = [d for d in (*comp.depends_on, *comp.after) if d in manifest.components]
         if needs:
             service["depends_on"] = needs
         service["restart"] = "unless-stopped"

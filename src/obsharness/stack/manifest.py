@@ -11,7 +11,7 @@ import yaml
 from obsharness.errors import ManifestError
 
 _COMPONENT_KEYS = {
-    "role", "description", "port", "readiness", "config", "depends_on",
+    "role", "description", "port", "readiness", "config", "depends_on", "after",
     "binary", "image", "build", "process", "container", "optional",
 }
 _CONTAINER_KEYS = {"command", "env", "mounts", "data"}
@@ -96,6 +96,9 @@ class Component:
     description: str = ""
     config: str | None = None
     depends_on: tuple[str, ...] = ()
+    # Start after these when they run, without needing them: a log agent tails
+    # whichever apps a partial stack has.
+    after: tuple[str, ...] = ()
     binary: str | None = None
     image: str | None = None
     build: BuildSpec | None = None
@@ -104,6 +107,10 @@ class Component:
     # Optional components that cannot run are left out, and only the scenarios
     # that need them skip; a required one missing skips everything.
     optional: bool = False
+
+    @property
+    def starts_after(self) -> set[str]:
+        return set(self.depends_on) | set(self.after)
 
     @property
     def config_dir(self) -> str | None:
@@ -146,12 +153,12 @@ class Manifest:
         done: set[str] = set(self.sinks)
         levels: list[list[Component]] = []
         while remaining:
-            level = [c for c in remaining.values() if set(c.depends_on) <= done]
+            level = [c for c in remaining.values() if c.starts_after <= done]
             if not level:
                 cycle = _cycle_members(remaining)
                 raise ManifestError(
                     f"{self.path}: dependency cycle among {', '.join(sorted(cycle))}; "
-                    f"check their depends_on lists"
+                    f"check their depends_on and after lists"
                 )
             levels.append(sorted(level, key=lambda c: c.name))
             for c in level:
@@ -170,7 +177,7 @@ def _cycle_members(blocked: dict[str, Component]) -> set[str]:
     """Of the components that cannot start, those on a cycle (not those merely behind one)."""
     cyclic = dict(blocked)
     while True:
-        depended_on = {d for c in cyclic.values() for d in c.depends_on}
+        depended_on = {d for c in cyclic.values() for d in c.starts_after}
         leaves = [name for name in cyclic if name not in depended_on]
         if not leaves:
             return set(cyclic)
@@ -238,6 +245,7 @@ def _component(name: str, raw: Any, path: Path) -> Component:
         description=str(raw.get("description", "")),
         config=raw.get("config"),
         depends_on=tuple(raw.get("depends_on", [])),
+        after=tuple(raw.get("after", [])),
         binary=raw.get("binary"),
         image=raw.get("image"),
         build=_build(where, raw["build"], path) if "build" in raw else None,
@@ -313,12 +321,13 @@ def load_manifest(path: Path | str) -> Manifest:
     }
     known = set(components) | set(sinks)
     for comp in components.values():
-        missing = [d for d in comp.depends_on if d not in known]
-        if missing:
-            raise ManifestError(
-                f"{path}: components.{comp.name}.depends_on names unknown "
-                f"{', '.join(missing)}; known: {', '.join(sorted(known))}"
-            )
+        for key, names in (("depends_on", comp.depends_on), ("after", comp.after)):
+            missing = [d for d in names if d not in known]
+            if missing:
+                raise ManifestError(
+                    f"{path}: components.{comp.name}.{key} names unknown "
+                    f"{', '.join(missing)}; known: {', '.join(sorted(known))}"
+                )
         if comp.config and not (path.parent / comp.config).is_file():
             raise ManifestError(
                 f"{path}: components.{comp.name}.config points at {comp.config}, "
