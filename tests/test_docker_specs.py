@@ -88,3 +88,22 @@ def test_the_standalone_classes_agree_with_the_manifest(manifest: Manifest, name
     assert comp.readiness == cls.READINESS
     if comp.container.command:
         assert comp.container.command == cls.COMMAND
+
+
+@pytest.mark.parametrize(("docker_host", "socket"), [
+    (None, "/var/run/docker.sock"),
+    ("unix:///tmp/obsharness-dockerd-x/docker.sock", "/tmp/obsharness-dockerd-x/docker.sock"),
+    ("unix:///run/user/1000/docker.sock", "/run/user/1000/docker.sock"),  # rootless
+    ("tcp://127.0.0.1:2375", "/var/run/docker.sock"),
+])
+def test_the_log_agent_mounts_the_socket_of_the_engine_it_runs_on(
+    manifest: Manifest, rendered_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    docker_host: str | None, socket: str,
+) -> None:
+    if docker_host is None:
+        monkeypatch.delenv("DOCKER_HOST", raising=False)
+    else:
+        monkeypatch.setenv("DOCKER_HOST", docker_host)
+    spec = specification_for(manifest.component("promtail"), rendered_dir,
+                             image="grafana/promtail:3.6.15", run_id="r1", secrets_=SECRETS)
+    assert spec.mounts[socket] == "/var/run/docker.sock"

@@ -3,8 +3,10 @@
 `python -m obsharness.dockerlocal smoke` (run by `make test` as root when no
 Docker engine is running yet): starts Debian's dockerd on a socket and data
 root of its own (vfs storage), builds a Debian root with debootstrap, imports
-it as a base image, builds the images under infra/local-images on it, then
-runs the alerting smoke scenarios with --stack-backend=docker through
+it as a base image, builds the images under infra/local-images on it (Loki
+and Promtail from the binaries the provisioning chain verified, where it has
+them), then runs the alerting smoke scenarios, and a log scenario where Loki
+and Promtail images were built, with --stack-backend=docker through
 testcontainers. dockerd is stopped and its data removed at the end, whatever
 happened. Reports go to reports/docker/ and say which images proved what.
 """
@@ -27,7 +29,14 @@ from pathlib import Path
 import yaml
 
 from obsharness.backends import docker_engine_answers
-from obsharness.binaries import project_root
+from obsharness.binaries import (
+    LOKI_RELEASE_VERSION,
+    PROMTAIL_RELEASE_VERSION,
+    project_root,
+    resolve,
+    version_of,
+)
+from obsharness.errors import BinaryNotFoundError
 
 BASE_IMAGE = "obsharness-local/debian:bookworm"
 LOCAL_IMAGES = {
@@ -35,9 +44,18 @@ LOCAL_IMAGES = {
     "alertmanager": ("obsharness-local/alertmanager:0.25", "alertmanager", None),
     "flask-app": ("obsharness-local/flask-app:0.1.0", "flask-app", "stack/apps"),
 }
+# Images around a binary the harness provides, verified by its provisioning
+# chain (the local binary directory on this project's machines): component ->
+# (tag, folder under infra/local-images). Built only where the binary resolves.
+BINARY_IMAGES = {
+    "loki": (f"obsharness-local/loki:{LOKI_RELEASE_VERSION}", "loki"),
+    "promtail": (f"obsharness-local/promtail:{PROMTAIL_RELEASE_VERSION}", "promtail"),
+}
 SMOKE_COMPONENTS = "flask-app,prometheus"
 SMOKE_SCENARIOS = ("(reaches_its_receivers and ServiceDown) or (stays_under and HighErrorRate) "
                    "or resolved_notification_follows or inhibits_the_other or silence_created")
+LOG_SMOKE_COMPONENTS = "loki,promtail"
+LOG_SMOKE_SCENARIOS = "(every_request_leaves_one_access_line and promtail)"
 
 
 def why_not(root_ok: bool | None = None) -> str | None:
@@ -143,6 +161,30 @@ def build_images(host: str, workdir: Path, root: Path) -> dict[str, str]:
     return images
 
 
+def build_binary_images(host: str, workdir: Path, root: Path) -> tuple[dict[str, str],
+                                                                       dict[str, str]]:
+    """Images around binaries the harness verified; (component -> image, component -> why not)."""
+    images: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    for component, (tag, folder) in BINARY_IMAGES.items():
+        try:
+            binary = resolve(component)
+        except BinaryNotFoundError as exc:
+            missing[component] = str(exc)
+            continue
+        began = time.monotonic()
+        context = workdir / f"context-{component}"
+        context.mkdir()
+        shutil.copy2(root / "infra" / "local-images" / folder / "Dockerfile", context)
+        shutil.copy2(binary.path, context / component)
+        _docker(host, "build", "-q", "-t", tag, str(context), timeout=900)
+        shutil.rmtree(context, ignore_errors=True)
+        images[component] = tag
+        print(f"image {tag} ({version_of(binary)}, via {binary.route}): "
+              f"{time.monotonic() - began:.0f} s", flush=True)
+    return images, missing
+
+
 def smoke(reports: Path) -> int:
     reason = why_not()
     if reason:
@@ -155,6 +197,15 @@ def smoke(reports: Path) -> int:
         with dockerd(workdir) as host:
             started = time.monotonic()
             images = build_images(host, workdir, root)
+            log_images, logs_missing = build_binary_images(host, workdir, root)
+            images.update(log_images)
+            components, scenarios = SMOKE_COMPONENTS, SMOKE_SCENARIOS
+            if not logs_missing:
+                components = f"{components},{LOG_SMOKE_COMPONENTS}"
+                scenarios = f"{scenarios} or {LOG_SMOKE_SCENARIOS}"
+            else:
+                print(f"docker smoke: no log scenario, its images cannot be built: "
+                      f"{'; '.join(logs_missing.values())}", flush=True)
             images_file = workdir / "images.yml"
             images_file.write_text(yaml.safe_dump(images))
             env = {**os.environ, "DOCKER_HOST": host, "OBSHARNESS_IMAGES": str(images_file),
@@ -162,13 +213,14 @@ def smoke(reports: Path) -> int:
             junit = reports / "junit.xml"
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", "steps", "-p", "no:cacheprovider",
-                 "--stack-backend=docker", f"--stack-only={SMOKE_COMPONENTS}",
+                 "--stack-backend=docker", f"--stack-only={components}",
                  f"--run-dir={reports / 'run'}", f"--junitxml={junit}",
-                 f"--cucumberjson={reports / 'cucumber.json'}", "-k", SMOKE_SCENARIOS],
+                 f"--cucumberjson={reports / 'cucumber.json'}", "-k", scenarios],
                 cwd=root, env=env, check=False)
             left = _docker(host, "ps", "-aq").stdout.split()
             reaped_s = killed_harness_is_reaped(host, images["prometheus"])
-        summary = {"images": images, "scenarios": _outcomes(junit),
+        summary = {"images": images, "log_images_missing": logs_missing,
+                   "scenarios": _outcomes(junit),
                    "pytest_exit": done.returncode, "containers_left": len(left),
                    "sigkilled_harness_reaped_s": reaped_s,
                    "build_and_run_s": round(time.monotonic() - started, 1)}

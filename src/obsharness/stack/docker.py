@@ -72,14 +72,29 @@ class ContainerSpecification:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def engine_socket() -> str:
+    """The host path of the engine's socket: DOCKER_HOST's (a private or rootless
+    engine), else Docker's default. A log agent mounts it to discover containers."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return host.removeprefix("unix://") if host.startswith("unix://") else DOCKER_SOCKET
+
+
+def _host_path(source: str, rendered_dir: Path) -> str:
+    if source == DOCKER_SOCKET:
+        return engine_socket()
+    return str(Path(source) if source.startswith("/") else rendered_dir / source)
+
+
 def specification_for(comp: Component, rendered_dir: Path, *, image: str, run_id: str,
                       secrets_: Mapping[str, str]) -> ContainerSpecification:
     """The container of one manifest component, from its `container:` recipe."""
     spec = comp.container
     if spec is None:
         raise ObsharnessError(f"{comp.name} has no container recipe in the manifest")
-    mounts = {str(Path(source) if source.startswith("/") else rendered_dir / source): target
-              for source, target in spec.mounts.items()}
+    mounts = {_host_path(source, rendered_dir): target for source, target in spec.mounts.items()}
     return ContainerSpecification(
         component=comp.name, image=image, port=comp.port,
         readiness=comp.readiness if isinstance(comp.readiness, str) else None,
