@@ -10,7 +10,7 @@ BINARIES := prometheus promtool alertmanager amtool node_exporter postgres_expor
 # otherwise their scenarios skip naming how to get them.
 OPTIONAL_BINARIES := loki promtail alloy
 
-.PHONY: setup binaries validate test unit scenarios docker-smoke lint typecheck bench doctor clean
+.PHONY: setup binaries validate test unit scenarios docker-smoke lint typecheck bench soak doctor clean
 
 setup: $(STAMP) binaries
 
@@ -57,6 +57,11 @@ typecheck: $(STAMP)
 
 bench: setup
 	$(PY) -m obsharness.bench
+
+# The scenario suite SOAK_RUNS times in a row; a table of scenario x pass/fail/duration.
+SOAK_RUNS ?= 10
+soak: setup
+	$(PY) -m obsharness.soak --runs $(SOAK_RUNS)
 
 doctor: setup
 	$(BIN)/obsharness doctor
