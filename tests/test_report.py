@@ -163,3 +163,17 @@ def test_the_diagrams_and_the_manifest_agree(manifest: Manifest) -> None:
     assert scraped == {"prometheus", "alertmanager", "flask-app", "node-app", "fastapi-app",
                        "postgres-exporter", "node-exporter"}
     assert {e.source for e in found if e.target == "loki"} == {"grafana", "promtail", "alloy"}
+
+
+def test_the_report_lists_what_time_compression_changed_in_meaning() -> None:
+    results = _results()
+    assert "id='time-compression'" not in html.render(results)
+    results.time_compression = {
+        "not_equivalent": ["rules/x.yml group g rule BackupTooOld: the plain number 3600 ..."],
+        "horizons": [], "floors": ["a floor"]}
+    page = html.render(results)
+    section = page.split("id='time-compression'")[1].split("</section>")[0]
+    assert "Rules whose compressed behaviour is not production&#x27;s (1)" in section
+    assert "BackupTooOld: the plain number 3600" in section
+    assert "predict_linear horizons" not in section  # an empty list gets no heading
+    assert section.index("not production") < section.index("raised to a floor")

@@ -22,6 +22,14 @@ class TimeCompressionFloorWarning(ObsharnessWarning):
     """A compressed duration was raised to a floor that keeps its meaning."""
 
 
+class BinaryVersionWarning(ObsharnessWarning):
+    """A binary of the pinned release line could not be had; another version runs."""
+
+
+class TimeCompressionMeaningWarning(ObsharnessWarning):
+    """A rule carries a duration as a plain number whose meaning compression cannot know."""
+
+
 class ConfigError(ObsharnessError):
     """A config file of the stack is invalid."""
 

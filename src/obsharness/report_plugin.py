@@ -15,6 +15,7 @@ import pytest
 from obsharness.errors import ObsharnessError
 from obsharness.report import cucumber, diagrams, evidence, html, timeline
 from obsharness.report.results import RunResults, ScenarioResult, StepResult
+from obsharness.stack.render import RenderedStack
 
 
 def _template(item: pytest.Item) -> Any:
@@ -76,6 +77,9 @@ class ReportCollector:
     def pytest_bdd_after_scenario(self, request: pytest.FixtureRequest) -> None:
         with contextlib.suppress(pytest.FixtureLookupError, ObsharnessError, KeyError):
             self._alert_timeline(request)
+        if not self.results.time_compression and "stack" in request.fixturenames:
+            with contextlib.suppress(pytest.FixtureLookupError, ObsharnessError):
+                self._time_compression(request.getfixturevalue("stack").rendered)
         log = evidence.end()
         if self.current is None or log is None:
             return
@@ -94,6 +98,13 @@ class ReportCollector:
                 self.current.steps[index].evidence.append(record)
             else:
                 self.current.evidence.append(record)
+
+    def _time_compression(self, rendered: RenderedStack) -> None:
+        """What compression changed in meaning, once per run: the report lists it."""
+        self.results.time_compression = {
+            "not_equivalent": [str(n) for n in rendered.not_equivalent],
+            "horizons": [str(h) for h in rendered.horizons],
+            "floors": [str(f) for f in rendered.floors]}
 
     def _alert_timeline(self, request: pytest.FixtureRequest) -> None:
         """For a scenario that saw an alert fire: the measure, threshold and times."""

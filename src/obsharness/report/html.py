@@ -115,6 +115,14 @@ def _by_feature(scenarios: Iterable[ScenarioResult]) -> dict[str, list[ScenarioR
     return features
 
 
+# Key in RunResults.time_compression -> heading; the first is what people must read.
+TIME_COMPRESSION_SECTIONS = (
+    ("not_equivalent", "Rules whose compressed behaviour is not production's"),
+    ("horizons", "predict_linear horizons scaled with their windows"),
+    ("floors", "Durations raised to a floor that keeps their meaning"),
+)
+
+
 def render(results: RunResults, diagrams: dict[str, str] | None = None,
            draw_diagrams: bool = False) -> str:
     counts = results.counts()
@@ -151,6 +159,16 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
                     "</h2>")
         for title, source in diagrams.items():
             body.append(f"<h3>{escape(title)}</h3><pre class='mermaid'>{escape(source)}</pre>")
+        body.append("</section>")
+    if any(results.time_compression.values()):
+        body.append(f"<section id='time-compression'><h2>Time compression ({results.time_scale:g}"
+                    "x): what it changed</h2>")
+        for key, heading in TIME_COMPRESSION_SECTIONS:
+            found = results.time_compression.get(key) or []
+            if found:
+                body.append(f"<h3>{escape(heading)} ({len(found)})</h3><ul>")
+                body.extend(f"<li>{escape(line)}</li>" for line in found)
+                body.append("</ul>")
         body.append("</section>")
     if results.configs:
         body.append("<section id='configs'><h2>Rendered configs this run used</h2><ul>")

@@ -53,6 +53,9 @@ class RunResults:
     time_scale: float = 0.0
     scenarios: list[ScenarioResult] = field(default_factory=list)
     configs: dict[str, str] = field(default_factory=dict)  # rendered config -> path
+    # What time compression changed in meaning: rules not equivalent to production,
+    # horizons it scaled, floors it applied; each line names file and rule.
+    time_compression: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -19,8 +19,13 @@ from typing import Any
 
 import yaml
 
-from obsharness import alertrouting, toolchecks
-from obsharness.errors import ConfigError, TimeCompressionFloorWarning
+from obsharness import alertrouting, plain_durations, toolchecks
+from obsharness.errors import (
+    ConfigError,
+    TimeCompressionFloorWarning,
+    TimeCompressionMeaningWarning,
+)
+from obsharness.plain_durations import NotEquivalent, ScaledHorizon
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
     MIN_INTERVAL_MS,
@@ -101,6 +106,9 @@ class RenderedStack:
     timing: Timing
     floors: list[FloorApplied]
     scrape_jobs: list[str] = field(default_factory=list)
+    # Plain-number durations: scaled with certainty, or left and reported.
+    horizons: list[ScaledHorizon] = field(default_factory=list)
+    not_equivalent: list[NotEquivalent] = field(default_factory=list)
 
 
 class _LiteralDumper(yaml.SafeDumper):
@@ -173,6 +181,8 @@ class _Renderer:
         self.absent = absent
         self.timing = Timing()
         self.scrape_jobs: list[str] = []
+        self.horizons: list[ScaledHorizon] = []
+        self.not_equivalent: list[NotEquivalent] = []
 
     def _drop_absent_targets(self, data: dict[str, Any]) -> None:
         """A partial stack scrapes only what runs: a target of an absent component would
@@ -255,6 +265,7 @@ class _Renderer:
                     rule["expr"] = scale_promql(
                         before, self.scaler, scrape_interval_ms=scrape, where=rule_where
                     )
+                    self._plain_durations(rule, before, rule_where)
                     if "alert" in rule:
                         self.timing.alert_window_ms[name] = _longest_range_ms(str(rule["expr"]))
                 reason = "`for` keeps at least one evaluation interval"
@@ -264,6 +275,17 @@ class _Renderer:
                                 reason=reason)
                 if "alert" in rule:
                     self.timing.alert_for_ms[name] = for_ms or 0
+
+    def _plain_durations(self, rule: dict[str, Any], source: str, where: str) -> None:
+        """Durations written as plain numbers: scaled where certain, reported where not."""
+        if self.scaler.scale == 1:
+            return  # production timing: every number keeps its meaning
+        rule["expr"], scaled = plain_durations.scale_predict_linear(
+            str(rule["expr"]), self.scaler.scale)
+        self.horizons += [ScaledHorizon(where, old, new) for old, new in scaled]
+        self.not_equivalent += [
+            NotEquivalent(where, literal, f"is compared with the time difference {what}")
+            for literal, what in plain_durations.time_comparisons(source)]
 
     # --- Alertmanager -----------------------------------------------------
     def alertmanager_config(self, data: dict[str, Any], where: str) -> None:
@@ -367,8 +389,10 @@ def render_stack(
                 toolchecks.check_alertmanager_config(path)
     for floor in scaler.floors:
         warnings.warn(str(floor), TimeCompressionFloorWarning, stacklevel=2)
+    for different in renderer.not_equivalent:
+        warnings.warn(str(different), TimeCompressionMeaningWarning, stacklevel=2)
     return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors),
-                         renderer.scrape_jobs)
+                         renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent)
 
 
 def _render_component(
