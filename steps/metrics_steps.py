@@ -5,13 +5,16 @@ from __future__ import annotations
 import requests
 from pytest_bdd import parsers, then, when
 
-from obsharness import logs, measures
+from obsharness import logs, measures, rule_reach
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
 from obsharness.phrases import seconds
 from obsharness.pytest_plugin import ScenarioContext
+from obsharness.report import evidence
 from obsharness.scenario import wait_for_targets
 from obsharness.stack.handle import StackHandle
+from obsharness.stack.manifest import Manifest
+from obsharness.stack.render import rule_files_of
 from obsharness.waiting import eventually
 
 TYPES = {"Duration": seconds}
@@ -94,3 +97,23 @@ def logged_line(component: str, log_type: str, text: str, stack: StackHandle,
                  if r.get("log_type") == log_type and text in str(r.get("message"))],
         bool, what=f'a {log_type} line "{text}" in {path}', timeout=10,
     )
+
+
+@then("every rule's selectors match series in Prometheus, apart from the rules allowed elsewhere")
+def rules_reach_series(prometheus: PrometheusClient, stack: StackHandle,
+                       stack_manifest: Manifest) -> None:
+    files = rule_files_of(stack.rendered.configs["prometheus"])
+    rules = rule_reach.load_rules(files, stack.rendered.run_dir)
+    allowlist = rule_reach.load_allowlist(stack_manifest.stack_dir)
+    found = rule_reach.unreachable_rules(prometheus, rules, allowlist)
+    allowed = [str(u) for u in found if u.allowed_because]
+    blocked = [str(u) for u in found if not u.allowed_because]
+    # The report shows both lists: what cannot fire, and what is allowed not to.
+    evidence.record("check", f"{len(rules)} rules, {len(blocked)} cannot fire here, "
+                    f"{len(allowed)} allowed elsewhere",
+                    {"cannot fire here": blocked, "allowed elsewhere": allowed})
+    assert rules, f"no rule files loaded by {stack.rendered.configs['prometheus']}"
+    assert not blocked, (
+        f"{len(blocked)} rule selector(s) match no series in this stack (list a rule meant "
+        f"for another environment in stack/{rule_reach.ALLOWLIST} with a reason):\n"
+        + "\n".join(blocked))

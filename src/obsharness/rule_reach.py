@@ -1,0 +1,200 @@
+"""Rules that can never fire in this stack: their selectors match no series it has.
+
+The check pint calls `promql/series`, run against the live Prometheus of the
+stack under test. Every vector selector of every alerting and recording rule
+(found in the PromQL AST, so `{__name__=~...}`, `offset` and subqueries are
+read as Prometheus reads them) is asked for: first the metric, then each label
+matcher, so a problem says which part selects nothing. A selector of a metric
+that a recording rule writes is reachable exactly when that recording rule is
+(recording-rule chains are followed, whether or not Prometheus evaluated them
+yet). Selectors inside `absent()` and `absent_over_time()` are meant to find
+nothing and are not checked.
+
+Rules meant for other environments (a Kubernetes pack in a VM stack, say) are
+listed in an allowlist in stack/ with a reason; they are reported apart, never
+silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+import yaml
+
+from obsharness.clients.prometheus import PrometheusClient
+from obsharness.errors import ConfigError
+
+ABSENCE_FUNCTIONS = {"absent", "absent_over_time"}
+ALLOWLIST = "prometheus/rules_elsewhere.yml"
+_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    file: str
+    group: str
+    name: str
+    kind: str  # "alert" or "record"
+    expr: str
+
+    def __str__(self) -> str:
+        return f"{self.file} group {self.group} {self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Selector:
+    metric: str | None
+    matchers: tuple[tuple[str, str, str], ...]  # (label, op, value), __name__ excluded
+
+    def promql(self, only: tuple[tuple[str, str, str], ...] | None = None) -> str:
+        chosen = self.matchers if only is None else only
+        inner = ", ".join(f'{label}{op}"{_escape(value)}"' for label, op, value in chosen)
+        if self.metric is None:
+            return "{" + inner + "}"
+        return f"{self.metric}{{{inner}}}" if inner else self.metric
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    rule: Rule
+    selector: str
+    reason: str
+    allowed_because: str | None = None
+
+    def __str__(self) -> str:
+        allowed = f" (allowed: {self.allowed_because})" if self.allowed_because else ""
+        return f"{self.rule}: {self.selector}: {self.reason}{allowed}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def load_rules(files: Iterable[Path], root: Path) -> list[Rule]:
+    rules = []
+    for path in files:
+        data = yaml.safe_load(path.read_text()) or {}
+        shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        for group in data.get("groups") or []:
+            for raw in group.get("rules") or []:
+                kind = "alert" if "alert" in raw else "record"
+                rules.append(Rule(shown, str(group.get("name")), str(raw.get(kind)), kind,
+                                  str(raw.get("expr", ""))))
+    return rules
+
+
+def _matchers(node: Any) -> tuple[str | None, tuple[tuple[str, str, str], ...]]:
+    """Metric name and label matchers of a VectorSelector, read from its AST."""
+    metric = node.name or None
+    found: list[tuple[str, str, str]] = []
+    for matcher in node.matchers.matchers:
+        op = _MATCH_OPS.get(str(matcher.op).rsplit(".", 1)[-1], str(matcher.op))
+        if matcher.name == "__name__" and op == "=":
+            metric = matcher.value
+        else:
+            found.append((matcher.name, op, matcher.value))
+    return metric, tuple(found)
+
+
+def _selectors(node: Any, under_absence: bool = False) -> Iterator[Selector]:
+    if isinstance(node, promql_parser.VectorSelector):
+        if not under_absence:
+            yield Selector(*_matchers(node))
+        return
+    absence = under_absence or (isinstance(node, promql_parser.Call)
+                                and node.func.name in ABSENCE_FUNCTIONS)
+    for attribute in ("lhs", "rhs", "expr", "vector_selector", "param"):
+        child = getattr(node, attribute, None)
+        if child is not None and not isinstance(child, str | float | int):
+            yield from _selectors(child, absence)
+    for arg in getattr(node, "args", None) or []:
+        yield from _selectors(arg, absence)
+
+
+def selectors_of(expr: str) -> list[Selector]:
+    """Every selector of an expression that must match series; [] if it does not parse
+    (promtool is the judge of that and reports it elsewhere)."""
+    try:
+        return list(dict.fromkeys(_selectors(promql_parser.parse(expr))))
+    except ValueError:
+        return []
+
+
+def load_allowlist(stack_dir: Path) -> dict[str, str]:
+    """Rule names and rule files (paths under stack/) -> the reason they do not fire here."""
+    path = stack_dir / ALLOWLIST
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    allowed: dict[str, str] = {}
+    for index, entry in enumerate(data.get("allow") or []):
+        key = entry.get("rule") or entry.get("file") if isinstance(entry, dict) else None
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if not key or not reason:
+            raise ConfigError(component="prometheus", path=path,
+                              detail=f"allow[{index}] needs `rule` or `file`, and a `reason`",
+                              checked_with="obsharness")
+        allowed[str(key)] = str(reason)
+    return allowed
+
+
+class ReachCheck:
+    """Asks Prometheus once per distinct selector; follows recording-rule chains."""
+
+    def __init__(self, prometheus: PrometheusClient, rules: list[Rule]) -> None:
+        self.prometheus = prometheus
+        self.recorded: dict[str, list[Rule]] = {}
+        for rule in rules:
+            if rule.kind == "record":
+                self.recorded.setdefault(rule.name, []).append(rule)
+        self._asked: dict[str, bool] = {}
+        self._rule_reach: dict[Rule, list[tuple[str, str]]] = {}
+
+    def _has_series(self, promql: str) -> bool:
+        if promql not in self._asked:
+            self._asked[promql] = bool(self.prometheus.query(f"count({promql})"))
+        return self._asked[promql]
+
+    def _why_not(self, selector: Selector) -> str | None:
+        """None when the selector matches series; else which part selects nothing."""
+        if selector.metric in self.recorded:
+            broken = [r for r in self.recorded[selector.metric] if self.problems(r)]
+            if len(broken) == len(self.recorded[selector.metric]):
+                first = broken[0]
+                return (f"{selector.metric} is written by recording rule {first.name}, "
+                        f"which selects nothing here ({self.problems(first)[0][1]})")
+            return None
+        if self._has_series(selector.promql()):
+            return None
+        if selector.metric and not self._has_series(selector.metric):
+            return f"no series of metric {selector.metric} (no target here exposes it)"
+        for matcher in selector.matchers:
+            if not self._has_series(selector.promql((matcher,))):
+                label, op, value = matcher
+                return f"series exist, but none with {label}{op}\"{value}\""
+        return "no series match all of its label matchers together"
+
+    def problems(self, rule: Rule) -> list[tuple[str, str]]:
+        """(selector, why) for each selector of the rule that selects nothing."""
+        if rule not in self._rule_reach:
+            self._rule_reach[rule] = []  # a recording cycle ends here instead of recursing
+            self._rule_reach[rule] = [
+                (s.promql(), why) for s in selectors_of(rule.expr)
+                if (why := self._why_not(s)) is not None]
+        return self._rule_reach[rule]
+
+
+def unreachable_rules(prometheus: PrometheusClient, rules: list[Rule],
+                      allowlist: Mapping[str, str]) -> list[Unreachable]:
+    """Every rule selector that matches nothing here, with the allowlist's reason if any."""
+    check = ReachCheck(prometheus, rules)
+    found = []
+    for rule in rules:
+        allowed = allowlist.get(rule.name) or allowlist.get(rule.file.removeprefix("stack/"))
+        for selector, why in check.problems(rule):
+            found.append(Unreachable(rule, selector, why, allowed))
+    return found
