@@ -38,13 +38,16 @@ def _filters() -> ModuleType:
 
 def test_a_syntax_error_names_file_and_line(project: Path) -> None:
     site = project / "infra" / "ansible" / "site.yml"
-    site.write_text(site.read_text().replace("  roles:\n    - role: docker",
-                                             "  roles\n    - role: docker"))
+    broken = site.read_text().replace("  roles:\n    - role: docker",
+                                      "  roles\n    - role: docker")
+    site.write_text(broken)
+    roles_line = broken.splitlines().index("  roles") + 1
     with pytest.raises(ansible.AnsibleStageError) as failed:
         ansible.syntax_check(project / "infra" / "ansible")
     assert failed.value.file is not None
     assert failed.value.file.endswith("site.yml")
-    assert failed.value.line == 9  # where the YAML parser noticed the missing colon
+    # The parser notices the missing colon on the line after `roles`.
+    assert failed.value.line == roles_line + 1
 
 
 def test_lint_reports_each_issue_with_its_rule(project: Path) -> None:
@@ -121,3 +124,22 @@ def test_receivers_are_the_only_difference_of_the_monitoring_host(tmp_path: Path
     # Without mapping the team's receivers back, the change of address shows.
     found = drift.check_deployment(rendered, inventory, manifest, {})
     assert [d.file for d in found if d.host != "all hosts"] == ["alertmanager/alertmanager.yml"]
+
+
+def test_the_play_refuses_to_deploy_without_its_secrets(tmp_path: Path) -> None:
+    """No default password: with any secret empty, the first play stops the deployment."""
+    with pytest.raises(ansible.AnsibleStageError) as caught:
+        ansible.render(ROOT / "infra" / "ansible", tmp_path / "out",
+                       extra_vars={"obs_demo_password": ""}, limit="obs-apps")
+    message = str(caught.value)
+    for variable in ("OBS_DB_PASSWORD", "OBS_ADMIN_PASSWORD", "OBS_DEMO_PASSWORD"):
+        assert variable in message
+    assert "no default secrets" in message
+    assert not (tmp_path / "out" / "obs-apps").exists()  # nothing was written
+
+
+def test_group_vars_hold_no_default_secret() -> None:
+    group_vars = (ROOT / "infra" / "ansible" / "group_vars" / "all.yml").read_text()
+    for variable in ansible.SECRET_VARIABLES:
+        line = next(ln for ln in group_vars.splitlines() if ln.startswith(f"{variable}:"))
+        assert "default=" not in line, line

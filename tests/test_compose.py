@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from obsharness.stack import compose
-from obsharness.stack.manifest import default_manifest_path, load_manifest
+from obsharness.stack.manifest import CHAOS_TOKEN_ENV, default_manifest_path, load_manifest
 
 MANIFEST = load_manifest(default_manifest_path())
 COMPOSE_FILE = MANIFEST.stack_dir / "docker-compose.yml"
@@ -50,3 +51,15 @@ def test_compose_builds_the_apps_from_their_dockerfiles() -> None:
     for name in ("flask-app", "node-app", "fastapi-app"):
         build = services[name]["build"]
         assert (Path(MANIFEST.stack_dir) / build["context"] / build["dockerfile"]).is_file()
+
+
+def test_compose_has_no_default_secret_and_no_chaos_api() -> None:
+    text = COMPOSE_FILE.read_text()
+    services = yaml.safe_load(text)["services"]
+    references = re.findall(r"\$\{(OBS_\w+)([^}]*)\}", text)
+    assert {name for name, _ in references} == {
+        "OBS_DB_PASSWORD", "OBS_ADMIN_PASSWORD", "OBS_DEMO_PASSWORD"}
+    # `${X:?msg}` refuses to start without X; `${X:-default}` would deploy a default.
+    assert all(rest.startswith(":?") for _, rest in references), references
+    for name, service in services.items():
+        assert CHAOS_TOKEN_ENV not in (service.get("environment") or {}), name

@@ -11,7 +11,8 @@ from obsharness.stack.docker import RUN_LABEL, image_for, image_overrides, speci
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
 from obsharness.stack.render import render_stack
 
-SECRETS = {"{db_password}": "s3cret-db", "{admin_password}": "s3cret-admin"}
+SECRETS = {"{db_password}": "s3cret-db", "{admin_password}": "s3cret-admin",
+           "{demo_password}": "s3cret-demo"}
 
 
 @pytest.fixture(scope="module")

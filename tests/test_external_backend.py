@@ -3,6 +3,7 @@ started and describes in an external YAML, as they would against a deployment.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from obsharness.errors import ManifestError
+from obsharness.faults import ChaosClient, FaultError
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.external import load_external
@@ -56,7 +58,12 @@ def test_scenarios_run_against_a_described_stack(tmp_path: Path) -> None:
                  f"--run-dir={tmp_path / 'run'}", "-k",
                  "(stays_under and HighErrorRate) or resolved_notification_follows "
                  "or scrapes_every_target or (reaches_its_receivers and ServiceDown)"],
-                cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+                cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                # Staging's apps run with a chaos token; the gate is given the same one.
+                env={**os.environ, "OBSHARNESS_CHAOS_TOKEN": str(deployed.chaos_token)})
+            # Without the token, a fault is refused and the error names the variable.
+            with pytest.raises(FaultError, match=r"answered 403 .*OBSHARNESS_CHAOS_TOKEN"):
+                ChaosClient("flask-app", deployed.url("flask-app")).inject(error_rate=0.5)
             pids = deployed.pids()
     assert_all_gone(pids.values())
     outcomes = {}

@@ -96,7 +96,7 @@ def measure_time_to_alert(
         wait_for_targets(PrometheusClient(stack.url("prometheus")),
                          set(stack.rendered.scrape_jobs), timeout=30)
         for alert, service, fault in cases:
-            chaos = ChaosClient(service, stack.url(service))
+            chaos = ChaosClient(service, stack.url(service), token=stack.chaos_token)
             traffic = TrafficGenerator(stack.url(service), rate_per_s=20).start()
             samples: list[float] = []
             try:

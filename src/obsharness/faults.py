@@ -1,4 +1,8 @@
-"""Fault injection into the sample apps through their chaos API."""
+"""Fault injection into the sample apps through their chaos API.
+
+The API is off in deployments (404) and, where the harness enables it,
+demands the run's token as `Authorization: Bearer <token>` (403 otherwise).
+"""
 
 from __future__ import annotations
 
@@ -30,15 +34,26 @@ class ChaosClient:
 
     component: str
     base_url: str
+    token: str | None = None
     timeout: float = 5.0
     history: list[InjectedFault] = field(default_factory=list)
 
     def _call(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self.base_url.rstrip('/')}/chaos"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            response = requests.request(method, url, json=body, timeout=self.timeout)
+            response = requests.request(method, url, json=body, headers=headers,
+                                        timeout=self.timeout)
         except requests.RequestException as exc:
             raise FaultError(f"{self.component}: {method} {url} failed: {exc}") from exc
+        if response.status_code in (403, 404):
+            raise FaultError(
+                f"{self.component}: {method} {url} answered {response.status_code} "
+                f"({response.text[:200].strip()}). Its chaos API is off unless the app runs "
+                f"with CHAOS_TOKEN; the process and docker backends set one per run, and the "
+                f"external backend sends $OBSHARNESS_CHAOS_TOKEN"
+                + ("" if self.token else " (not set)")
+            )
         if response.status_code == 400:
             raise FaultError(
                 f"{self.component} rejected fault {body}: {response.json().get('error')}"

@@ -339,7 +339,7 @@ def alertmanager(stack: StackHandle) -> AlertmanagerClient:
 @pytest.fixture(scope="session")
 def chaos_clients(stack: StackHandle, stack_manifest: Manifest) -> dict[str, ChaosClient]:
     return {
-        name: ChaosClient(name, stack.url(name))
+        name: ChaosClient(name, stack.url(name), token=stack.chaos_token)
         for name, comp in stack_manifest.components.items()
         if comp.role == "app" and name in stack.components()
     }

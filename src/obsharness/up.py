@@ -51,6 +51,10 @@ def cmd_up(backend: str, time_scale: float, run_dir: Path, *,
             print(f"  {'mail-relay':<18} smtp://{smtp.address}  (receives its emails)")
             for name, why in stack.unavailable.items():
                 print(f"  {name:<18} not running: {why.reason}. To get it: {why.how_to_get}")
+            if stack.chaos_token:
+                print(f"chaos API token of this run (curl -H 'Authorization: Bearer "
+                      f"{stack.chaos_token}' <app>/chaos); demo login: demo / "
+                      f"{stack.demo_password}")
             print(f"configs and logs: {stack.run_dir}. Ctrl-C stops everything.", flush=True)
             try:
                 while not stop.wait(1.0):

@@ -12,7 +12,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-SECRETS = {"{db_password}": "${OBS_DB_PASSWORD}", "{admin_password}": "${OBS_ADMIN_PASSWORD}"}
+SECRETS = {"{db_password}": "${OBS_DB_PASSWORD}", "{admin_password}": "${OBS_ADMIN_PASSWORD}",
+           "{demo_password}": "${OBS_DEMO_PASSWORD}"}
 
 
 def obs_config_sources(components: list[str], manifest: dict[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -108,6 +109,9 @@ def lint(ansible_dir: Path, playbook: str = "site.yml") -> list[LintIssue]:
     return issues
 
 
+SECRET_VARIABLES = ("obs_db_password", "obs_admin_password", "obs_demo_password")
+
+
 def render(ansible_dir: Path, out_dir: Path, inventory: str = "inventory/example.yml",
            extra_vars: dict[str, str] | None = None, limit: str | None = None) -> dict[str, Path]:
     """Run the roles' `config` tasks locally; return each host's folder."""
@@ -116,6 +120,8 @@ def render(ansible_dir: Path, out_dir: Path, inventory: str = "inventory/example
         "ansible_become": False,
         "ansible_python_interpreter": sys.executable,
         "obs_deploy_root": f"{out_dir}/{{{{ inventory_hostname }}}}",
+        # The play refuses to run without secrets; the render uses throwaway ones.
+        **{name: secrets.token_hex(12) for name in SECRET_VARIABLES},
         **(extra_vars or {}),
     }
     argv = [_tool("ansible-playbook"), "-i", inventory, "site.yml", "--tags", "config",

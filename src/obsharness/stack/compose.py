@@ -20,15 +20,18 @@ from obsharness.stack.manifest import Manifest
 
 HOST_PORTS = {"node-app": 3001}  # the architecture's collision with Grafana on 3000
 PROFILES = {"promtail": ["promtail"]}
-SECRETS = {"{db_password}": "${OBS_DB_PASSWORD:-change-me}",
-           "{admin_password}": "${OBS_ADMIN_PASSWORD:-change-me}"}
+# No default secrets: compose refuses to start until the environment sets each.
+SECRETS = {"{db_password}": "${OBS_DB_PASSWORD:?set OBS_DB_PASSWORD}",
+           "{admin_password}": "${OBS_ADMIN_PASSWORD:?set OBS_ADMIN_PASSWORD}",
+           "{demo_password}": "${OBS_DEMO_PASSWORD:?set OBS_DEMO_PASSWORD}"}
 HEADER = """\
 # Generated from stack/stack.yaml by `obsharness compose`; do not edit by hand.
 # The same stack the harness tests, for people: docker compose -f stack/docker-compose.yml up
 # Grafana http://localhost:3000, node-app http://localhost:3001 (3000 inside the network),
 # Prometheus :9090, Alertmanager :9093, Loki :3100. Alertmanager notifies alert-webhook:9095
 # and mail-relay:25: point them at your own receivers (stack/alertmanager/alertmanager.yml).
-# Secrets: OBS_DB_PASSWORD and OBS_ADMIN_PASSWORD from the environment.
+# Secrets: OBS_DB_PASSWORD, OBS_ADMIN_PASSWORD and OBS_DEMO_PASSWORD from the environment;
+# compose refuses to start without them (no defaults). The apps' chaos API stays off.
 """
 
 

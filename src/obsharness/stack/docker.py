@@ -28,7 +28,7 @@ import yaml
 from obsharness.errors import ComponentStartError, ComponentUnavailableError, ObsharnessError
 from obsharness.report import evidence
 from obsharness.stack.containers import CLASSES, RUN_LABEL, StackContainer
-from obsharness.stack.manifest import Component, Manifest
+from obsharness.stack.manifest import CHAOS_TOKEN_ENV, Component, Manifest
 from obsharness.stack.process import components_needed
 from obsharness.stack.reaper import PID_LABEL, ensure_reaper, remove_labelled
 from obsharness.stack.render import RenderedStack, render_stack
@@ -142,6 +142,8 @@ class DockerStack:
         self.run_id = f"obsh-{secrets.token_hex(4)}"
         self.db_password = secrets.token_urlsafe(12)
         self.admin_password = secrets.token_urlsafe(12)
+        self.demo_password = secrets.token_urlsafe(12)
+        self.chaos_token = secrets.token_urlsafe(24)
         self.containers: dict[str, StackContainer] = {}
         self.selected = components_needed(manifest, only)
         self.unavailable: dict[str, ComponentUnavailableError] = {}
@@ -171,7 +173,8 @@ class DockerStack:
                                      absent=frozenset(set(self.manifest.components) - chosen))
         if self.network is None:
             self.network = create_run_network(self.run_id)
-        secrets_ = {"{db_password}": self.db_password, "{admin_password}": self.admin_password}
+        secrets_ = {"{db_password}": self.db_password, "{admin_password}": self.admin_password,
+                    "{demo_password}": self.demo_password}
         try:
             for comp in (c for level in self.manifest.start_order() for c in level
                          if c.name in chosen):
@@ -179,6 +182,8 @@ class DockerStack:
                 container = build_container(specification_for(
                     comp, self.run_dir, image=image, run_id=self.run_id, secrets_=secrets_))
                 container.with_network(self.network)
+                if comp.role == "app":  # harness only: deployments leave chaos off
+                    container.with_env(CHAOS_TOKEN_ENV, self.chaos_token)
                 self.containers[comp.name] = container
                 try:
                     container.start()

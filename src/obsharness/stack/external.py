@@ -30,6 +30,9 @@ from obsharness.stack.manifest import Manifest
 from obsharness.stack.render import RenderedStack, render_stack
 
 EXTERNAL_ENV = "OBSHARNESS_EXTERNAL"
+# The token the staging apps were started with (their CHAOS_TOKEN), for the
+# scenarios that inject faults; without it those scenarios fail, naming it.
+CHAOS_TOKEN_ENV = "OBSHARNESS_CHAOS_TOKEN"  # noqa: S105 - a variable name, not a secret
 _KEYS = {"time_scale", "receivers_reachable", "postgres_dsn_env", "admin_password_env",
          "components"}
 
@@ -94,6 +97,7 @@ class ExternalStack:
         self.rendered: RenderedStack = render_stack(manifest, self.run_dir, addresses=identity,
                                                     time_scale=config.time_scale, validate=False)
         self.admin_password = os.environ.get(config.admin_password_env or "", "")
+        self.chaos_token = os.environ.get(CHAOS_TOKEN_ENV) or None
 
     def __enter__(self) -> ExternalStack:
         return self

@@ -21,6 +21,11 @@ class StackHandle(Protocol):
     admin_password: str
     unavailable: dict[str, ComponentUnavailableError]
 
+    @property
+    def chaos_token(self) -> str | None:
+        """The apps' chaos API token; None where nobody gave one."""
+        ...
+
     def url(self, component: str) -> str:
         """Base URL of a component, e.g. http://127.0.0.1:40123."""
         ...

@@ -22,6 +22,10 @@ _SINK_KEYS = {"port", "path", "description"}
 # The manifest's log-agent components (a test keeps the two in step): pytest
 # parametrizes log scenarios with them before any manifest is read.
 LOG_AGENTS = ("promtail", "alloy")
+# The apps' chaos API listens only when this variable holds a token. The
+# harness's backends set a new one per run; deployments never set it.
+CHAOS_TOKEN_ENV = "CHAOS_TOKEN"  # noqa: S105 - a variable name, not a secret
+
 
 @dataclass(frozen=True)
 class Command:
@@ -38,7 +42,8 @@ class ProcessSpec:
     `program` is a binary name resolved by obsharness.binaries, "python" for
     the harness's own interpreter, or "node". Args, env values and init
     commands may use the placeholders {listen} {port} {config} {data_dir}
-    {run_dir} {stack_dir} {db_password}; env values also get service
+    {run_dir} {stack_dir} {db_password} {admin_password} {demo_password};
+    env values also get service
     addresses rewritten like configs. `init` runs once on an empty data dir;
     `unprivileged` components run as an unprivileged user when the harness is
     root (PostgreSQL refuses root).
@@ -67,8 +72,9 @@ class ContainerSpec:
     Paths are the official images' documented ones. `command` replaces the
     image's CMD (empty: keep it); `mounts` maps a stack/ sub-path to the
     container path it is mounted on, read-only; `data` is the container path
-    of the component's persistent volume. Env values may use {db_password}
-    and {admin_password}.
+    of the component's persistent volume. Env values may use {db_password},
+    {admin_password} and {demo_password}; each backend fills them with a
+    secret of its run, compose and Ansible with the deployment's.
     """
 
     command: tuple[str, ...] = ()

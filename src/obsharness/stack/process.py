@@ -34,7 +34,7 @@ from obsharness.errors import (
 from obsharness.ports import LOOPBACK, free_port, holder_of, is_free
 from obsharness.report import evidence
 from obsharness.stack.executor import ProcessExecutor, tail
-from obsharness.stack.manifest import Command, Component, Manifest
+from obsharness.stack.manifest import CHAOS_TOKEN_ENV, Command, Component, Manifest
 from obsharness.stack.render import RenderedStack, address_rewriter, render_stack
 
 DEFAULT_START_TIMEOUT_S = 30.0
@@ -130,7 +130,9 @@ class ProcessStack:
         fixed_ports: Mapping[str, int] | None = None,
         only: list[str] | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT_S,
+        chaos_enabled: bool = True,
     ) -> None:
+        """`chaos_enabled=False` runs the apps as deployments do: no chaos API at all."""
         self.manifest = manifest
         self.run_dir = run_dir.resolve()
         self.time_scale = time_scale
@@ -154,6 +156,9 @@ class ProcessStack:
         self.admin_password = secrets.token_hex(12)
         # Per-run database password: never a default credential, never in git.
         self.db_password = secrets.token_hex(12)
+        self.demo_password = secrets.token_hex(12)
+        # The apps' chaos API is off unless given a token: a new one per run.
+        self.chaos_token: str | None = secrets.token_hex(16) if chaos_enabled else None
         self.rendered: RenderedStack
         self.start_s = 0.0
 
@@ -263,6 +268,7 @@ class ProcessStack:
             "stack_dir": str(self.manifest.stack_dir),
             "db_password": self.db_password,
             "admin_password": self.admin_password,
+            "demo_password": self.demo_password,
             "grpc_port": str(free_port()),
             "binary_home": str(program.path.resolve().parent.parent),
         }
@@ -278,6 +284,8 @@ class ProcessStack:
         argv = [str(program.path), *(arg.format(**values) for arg in comp.process.args)]
         env = {k: rewrite(v.format(**values)) for k, v in comp.process.env.items()}
         env.setdefault("PORT", str(port))
+        if comp.role == "app" and self.chaos_token:  # harness only: deployments leave it off
+            env[CHAOS_TOKEN_ENV] = self.chaos_token
         readiness = comp.readiness
         return ProcessExecutor(
             comp.name,

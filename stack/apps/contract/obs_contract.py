@@ -10,7 +10,12 @@
   core), scrape_failure_rate (share of /metrics answered 503, exact: a
   service that is partly down yet still serves), crash (exit the process);
   identical JSON in every app.
-- Login: POST /login; a failed login writes a security log line.
+- Chaos is off unless CHAOS_TOKEN is set (deployments leave it unset: /chaos
+  answers 404); with it, /chaos demands `Authorization: Bearer <token>` (403
+  otherwise). The harness sets a new token per run.
+- Login: POST /login; a failed login writes a security log line. The demo
+  password comes from DEMO_PASSWORD; without it no login succeeds (there is
+  no default credential).
 
 The node app implements the same contract in JavaScript; tests/ checks all
 apps with one parametrised suite.
@@ -190,12 +195,24 @@ class Chaos:
             time.sleep(slot * (1 - fraction))
 
 
+def chaos_refusal(authorization: str | None) -> tuple[int, str] | None:
+    """(status, error) when this request may not use /chaos, None when it may."""
+    token = os.environ.get("CHAOS_TOKEN", "")
+    if not token:
+        return 404, "the chaos API is off (set CHAOS_TOKEN to enable it)"
+    offered = (authorization or "").removeprefix("Bearer ").strip()
+    if not offered or not hmac.compare_digest(offered.encode(), token.encode()):
+        return 403, "the chaos API needs 'Authorization: Bearer <CHAOS_TOKEN>'"
+    return None
+
+
 class Users:
     """Demo credentials and the active-users gauge."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.username = os.environ.get("DEMO_USER", "demo")
-        self.password = os.environ.get("DEMO_PASSWORD", "obsharness-demo")
+        # No default: without DEMO_PASSWORD every login fails.
+        self.password = os.environ.get("DEMO_PASSWORD") or None
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
         self._metrics = metrics
@@ -205,8 +222,9 @@ class Users:
             self._metrics.failed_logins.labels(self._metrics.service).inc()
             return False
         user, password = str(body.get("username", "")), str(body.get("password", ""))
-        ok = hmac.compare_digest(user, self.username) and hmac.compare_digest(
-            password, self.password)
+        ok = self.password is not None and hmac.compare_digest(
+            user.encode(), self.username.encode()) and hmac.compare_digest(
+            password.encode(), self.password.encode())
         if not ok:
             self._metrics.failed_logins.labels(self._metrics.service).inc()
         if ok:

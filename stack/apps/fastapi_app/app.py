@@ -25,7 +25,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 # The shared contract sits beside the apps (or at $CONTRACT_DIR in an image).
 _CONTRACT = Path(__file__).resolve().parent.parent / "contract"
 sys.path.insert(0, os.environ.get("CONTRACT_DIR", str(_CONTRACT)))
-from obs_contract import Chaos, JsonLog, Metrics, Users, validate_chaos  # noqa: E402
+from obs_contract import (  # noqa: E402
+    Chaos,
+    JsonLog,
+    Metrics,
+    Users,
+    chaos_refusal,
+    validate_chaos,
+)
 
 SERVICE = os.environ.get("SERVICE_NAME", "fastapi-app")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://app:app@postgres:5432/app")
@@ -155,6 +162,9 @@ async def login(request: Request) -> JSONResponse:
 
 @app.api_route("/chaos", methods=["GET", "POST", "DELETE"])
 async def chaos_api(request: Request) -> JSONResponse:
+    refused = chaos_refusal(request.headers.get("authorization"))
+    if refused:
+        return JSONResponse({"error": refused[1]}, status_code=refused[0])
     if request.method == "POST":
         try:
             changes = validate_chaos(await request.json())

@@ -18,7 +18,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 # The shared contract sits beside the apps (or at $CONTRACT_DIR in an image).
 _CONTRACT = Path(__file__).resolve().parent.parent / "contract"
 sys.path.insert(0, os.environ.get("CONTRACT_DIR", str(_CONTRACT)))
-from obs_contract import Chaos, JsonLog, Metrics, Users, validate_chaos  # noqa: E402
+from obs_contract import (  # noqa: E402
+    Chaos,
+    JsonLog,
+    Metrics,
+    Users,
+    chaos_refusal,
+    validate_chaos,
+)
 
 SERVICE = os.environ.get("SERVICE_NAME", "flask-app")
 BUSINESS_ROUTES = ("/", "/api/items")
@@ -96,6 +103,9 @@ def login() -> tuple[Response, int]:
 
 @app.route("/chaos", methods=["GET", "POST", "DELETE"])
 def chaos_api() -> tuple[Response, int]:
+    refused = chaos_refusal(request.headers.get("Authorization"))
+    if refused:
+        return jsonify(error=refused[1]), refused[0]
     if request.method == "POST":
         try:
             changes = validate_chaos(request.get_json(silent=True))

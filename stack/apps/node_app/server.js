@@ -4,7 +4,7 @@
 // Same observability contract as the Python apps (stack/apps/contract).
 import express from "express";
 import client from "prom-client";
-import { randomUUID } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,10 @@ const PORT = Number(process.env.PORT || 3000);
 const SLOW_REQUEST_MS = Number(process.env.SLOW_REQUEST_MS || 1000);
 const ACTIVE_USER_WINDOW_S = Number(process.env.ACTIVE_USER_WINDOW_S || 300);
 const DEMO_USER = process.env.DEMO_USER || "demo";
-const DEMO_PASSWORD = process.env.DEMO_PASSWORD || "obsharness-demo";
+// No default: without DEMO_PASSWORD every login fails.
+const DEMO_PASSWORD = process.env.DEMO_PASSWORD || null;
+// Chaos is off unless CHAOS_TOKEN is set (deployments leave it unset).
+const CHAOS_TOKEN = process.env.CHAOS_TOKEN || "";
 const BUSINESS_ROUTES = ["/", "/api/items"];
 const UNTIMED = new Set(["/metrics", "/chaos"]);
 const CHAOS_LIMITS = {
@@ -45,9 +48,11 @@ const activeUsers = new client.Gauge({
   name: "app_active_users", help: "Distinct users who logged in within the active window.",
   labelNames: ["service"], registers: [registry],
 });
+// Series exist at zero from the start, as in the Python apps: rate() sees the first
+// request, and rules on a route read series before anyone has called it.
 for (const route of BUSINESS_ROUTES) {
   for (const status of ["200", "500"]) requests.labels(SERVICE, "GET", route, status).inc(0);
-  latency.labels(SERVICE, "GET", route);
+  latency.zero({ service: SERVICE, method: "GET", route });
 }
 activeUsers.labels(SERVICE).set(0);
 
@@ -179,7 +184,8 @@ app.get("/metrics", async (req, res) => {
 
 app.post("/login", (req, res) => {
   const { username, password } = req.body || {};
-  if (username === DEMO_USER && password === DEMO_PASSWORD) {
+  if (DEMO_PASSWORD !== null && sameSecret(username, DEMO_USER)
+      && sameSecret(password, DEMO_PASSWORD)) {
     seen.set(username, Date.now());
     refreshUsers();
     res.json({ status: "ok" });
@@ -191,7 +197,27 @@ app.post("/login", (req, res) => {
   res.status(401).json({ error: "invalid credentials" });
 });
 
+function sameSecret(offered, expected) {
+  const a = Buffer.from(String(offered ?? ""));
+  const b = Buffer.from(String(expected));
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function chaosRefusal(authorization) {
+  if (!CHAOS_TOKEN) return [404, "the chaos API is off (set CHAOS_TOKEN to enable it)"];
+  const offered = String(authorization || "").replace(/^Bearer /, "").trim();
+  if (!offered || !sameSecret(offered, CHAOS_TOKEN)) {
+    return [403, "the chaos API needs 'Authorization: Bearer <CHAOS_TOKEN>'"];
+  }
+  return null;
+}
+
 app.all("/chaos", (req, res) => {
+  const refused = chaosRefusal(req.get("authorization"));
+  if (refused) {
+    res.status(refused[0]).json({ error: refused[1] });
+    return;
+  }
   if (req.method === "POST") {
     let changes;
     try {
