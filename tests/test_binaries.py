@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import io
 import lzma
+import subprocess
 import tarfile
 import time
 import zipfile
@@ -306,3 +307,83 @@ def test_sha256sums_lines_are_read_as_sha256sum_writes_them(tmp_path: Path) -> N
     sums.write_text("not a line\n")
     with pytest.raises(RuntimeError, match="SHA256SUMS:1: not a sha256sum line"):
         binaries.read_sha256sums(sums)
+
+
+# `apt-cache madison` as Debian's suites answered it on 2026-11-30.
+MADISON = """\
+prometheus | 3.5.3+ds1-6 | http://deb.debian.org/debian forky/main amd64 Packages
+prometheus | 3.5.3+ds1-6 | http://deb.debian.org/debian sid/main amd64 Packages
+prometheus | 2.53.3+ds1-2 | http://deb.debian.org/debian trixie/main amd64 Packages
+"""
+
+
+def _madison(output: str) -> Any:
+    def run(argv: list[str], **_: Any) -> Any:
+        assert argv[0] == "apt-cache"
+        assert argv[-2:] == ["madison", "prometheus"]
+        return subprocess.CompletedProcess(argv, 0, output, "")
+    return run
+
+
+def test_the_newest_suite_with_the_pinned_line_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(binaries.subprocess, "run", _madison(MADISON))
+    assert binaries._newest_pinned("prometheus", "prometheus", []) == ("3.5.3+ds1-6", "forky")
+    # forky moved on to another line: sid still has 3.5.
+    moved = MADISON.replace("3.5.3+ds1-6 | http://deb.debian.org/debian forky",
+                            "3.6.0+ds1-1 | http://deb.debian.org/debian forky")
+    monkeypatch.setattr(binaries.subprocess, "run", _madison(moved))
+    assert binaries._newest_pinned("prometheus", "prometheus", []) == ("3.5.3+ds1-6", "sid")
+    # No suite has it (trixie's 2.53 is another line): the caller falls back and warns.
+    monkeypatch.setattr(binaries.subprocess, "run", _madison(MADISON.splitlines()[2] + "\n"))
+    assert binaries._newest_pinned("prometheus", "prometheus", []) is None
+
+
+def _cached(cache: Path, name: str, sidecar: str | None) -> None:
+    (cache / "bin").mkdir(parents=True, exist_ok=True)
+    binary = cache / "bin" / name
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    if sidecar is not None:
+        binary.with_name(name + ".source").write_text(sidecar)
+
+
+@pytest.mark.parametrize(("sidecar", "hit"), [
+    ('{"route": "Debian package prometheus 3.5.3+ds1-6 (forky)", "version": "3.5.3+ds1"}', True),
+    ('{"route": "Debian package prometheus", "version": "2.42.0+ds"}', False),  # older line
+    ("Debian package prometheus\n", False),  # an earlier cache's plain-text sidecar
+    (None, False),  # a cache from before sidecars: version unknown
+])
+def test_a_cached_pinned_binary_of_another_line_is_provisioned_again(
+    tmp_path: Path, sidecar: str | None, hit: bool
+) -> None:
+    _cached(tmp_path, "prometheus", sidecar)
+    found = binaries._from_cache(SPECS["prometheus"], tmp_path)
+    assert (found is not None) == hit
+    if found:
+        assert found.route == "project cache, from Debian package prometheus 3.5.3+ds1-6 (forky)"
+
+
+def test_an_unpinned_cached_binary_is_taken_whatever_its_sidecar(tmp_path: Path) -> None:
+    _cached(tmp_path, "node_exporter", "not json")
+    found = binaries._from_cache(SPECS["node_exporter"], tmp_path)
+    assert found is not None
+    assert found.route == "project cache"
+
+
+def test_versions_follow_one_table() -> None:
+    from obsharness.stack import containers
+    from obsharness.stack.manifest import default_manifest_path, load_manifest
+    from obsharness.versions import VERSIONS
+
+    manifest = load_manifest(default_manifest_path())
+    for name, pinned in VERSIONS.items():
+        assert manifest.component(name).image == pinned.image, name
+    assert VERSIONS["prometheus"].image == containers.PrometheusContainer.IMAGE
+    assert VERSIONS["alertmanager"].image == containers.AlertmanagerContainer.IMAGE
+    for name in ("prometheus", "promtool"):
+        assert SPECS[name].pinned == "prometheus"
+    for name in ("alertmanager", "amtool"):
+        assert SPECS[name].pinned == "alertmanager"
+    assert VERSIONS["prometheus"].matches("3.5.3+ds1")
+    assert not VERSIONS["prometheus"].matches("3.50.1")
+    assert not VERSIONS["prometheus"].matches("2.53.5")

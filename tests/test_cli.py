@@ -91,3 +91,5 @@ def test_doctor_lists_the_images_the_docker_backend_would_run(
     assert "backend: docker (auto: Docker engine answers)" in out
     assert "prometheus        obsharness-local/prometheus:2.42" in out
     assert "grafana           grafana/grafana:13.0.1" in out
+    # The one version table both backends follow is shown first.
+    assert "versions: prometheus 3.5.3 (prom/prometheus:v3.5.3), alertmanager 0.33.1" in out

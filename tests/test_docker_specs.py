@@ -47,7 +47,7 @@ def test_every_component_has_a_complete_specification(manifest: Manifest,
 
 def test_the_prometheus_specification(manifest: Manifest, rendered_dir: Path) -> None:
     spec = specification_for(manifest.component("prometheus"), rendered_dir,
-                             image="prom/prometheus:v3.5.0", run_id="r1", secrets_=SECRETS)
+                             image="prom/prometheus:v3.5.3", run_id="r1", secrets_=SECRETS)
     assert spec.command[0] == "--config.file=/etc/prometheus/prometheus.yml"
     assert spec.mounts == {str(rendered_dir / "prometheus"): "/etc/prometheus"}
     assert spec.readiness == "/-/ready"
@@ -76,7 +76,7 @@ def test_images_are_overridden_from_one_file(manifest: Manifest, tmp_path: Path,
     overrides = image_overrides()
     assert image_for(manifest.component("prometheus"), overrides) == \
         "obsharness-local/prometheus:2.42"
-    assert image_for(manifest.component("alertmanager"), overrides) == "prom/alertmanager:v0.28.1"
+    assert image_for(manifest.component("alertmanager"), overrides) == "prom/alertmanager:v0.33.1"
 
 
 @pytest.mark.parametrize("name", sorted(containers.CLASSES))

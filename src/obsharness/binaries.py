@@ -19,10 +19,13 @@ import json
 import lzma
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +34,8 @@ from pathlib import Path
 
 import requests
 
-from obsharness.errors import BinaryNotFoundError
+from obsharness.errors import BinaryNotFoundError, BinaryVersionWarning
+from obsharness.versions import VERSIONS
 
 # Debian's Alertmanager reads its default templates from this absolute path.
 DEBIAN_AM_ASSET_DIR = b"/usr/share/prometheus/alertmanager"
@@ -61,6 +65,12 @@ class BinarySpec:
     how_to_get: str
     # Globs searched after PATH: Debian keeps PostgreSQL's server binaries off PATH.
     extra_dirs: tuple[str, ...] = ()
+    # Key in obsharness.versions.VERSIONS: the release line this binary must be of
+    # when the harness installs it (Debian's newest suites first).
+    pinned: str | None = None
+    # The package holding the binary in suites older than the pinned line's
+    # (promtool was part of `prometheus` before it got a package of its own).
+    debian_fallback_package: str | None = None
 
     @property
     def env_var(self) -> str:
@@ -80,12 +90,12 @@ _AM_RELEASE_URL = (
 # is built). Paste the values from the release's sha256sums.txt to enable the
 # route; until then it is skipped with that reason rather than trusting an
 # unverified download.
-PROMETHEUS_RELEASE_VERSION = "3.5.0"
-ALERTMANAGER_RELEASE_VERSION = "0.28.1"
-GRAFANA_RELEASE_VERSION = "13.0.1"
-LOKI_RELEASE_VERSION = "3.7.6"
-PROMTAIL_RELEASE_VERSION = "3.6.15"
-ALLOY_RELEASE_VERSION = "1.11.0"
+PROMETHEUS_RELEASE_VERSION = VERSIONS["prometheus"].version
+ALERTMANAGER_RELEASE_VERSION = VERSIONS["alertmanager"].version
+GRAFANA_RELEASE_VERSION = VERSIONS["grafana"].version
+LOKI_RELEASE_VERSION = VERSIONS["loki"].version
+PROMTAIL_RELEASE_VERSION = VERSIONS["promtail"].version
+ALLOY_RELEASE_VERSION = VERSIONS["alloy"].version
 
 SPECS: dict[str, BinarySpec] = {
     "prometheus": BinarySpec(
@@ -94,6 +104,7 @@ SPECS: dict[str, BinarySpec] = {
         path_names=("prometheus",),
         debian_package="prometheus",
         debian_path="usr/bin/prometheus",
+        pinned="prometheus",
         release=Release(
             PROMETHEUS_RELEASE_VERSION,
             _PROM_RELEASE_URL,
@@ -106,8 +117,10 @@ SPECS: dict[str, BinarySpec] = {
         name="promtool",
         component="prometheus",
         path_names=("promtool",),
-        debian_package="prometheus",
+        debian_package="promtool",
         debian_path="usr/bin/promtool",
+        pinned="prometheus",
+        debian_fallback_package="prometheus",
         release=Release(
             PROMETHEUS_RELEASE_VERSION,
             _PROM_RELEASE_URL,
@@ -122,6 +135,7 @@ SPECS: dict[str, BinarySpec] = {
         path_names=("alertmanager", "prometheus-alertmanager"),
         debian_package="prometheus-alertmanager",
         debian_path="usr/bin/prometheus-alertmanager",
+        pinned="alertmanager",
         release=Release(
             ALERTMANAGER_RELEASE_VERSION,
             _AM_RELEASE_URL,
@@ -136,6 +150,7 @@ SPECS: dict[str, BinarySpec] = {
         path_names=("amtool",),
         debian_package="prometheus-alertmanager",
         debian_path="usr/bin/amtool",
+        pinned="alertmanager",
         release=Release(
             ALERTMANAGER_RELEASE_VERSION,
             _AM_RELEASE_URL,
@@ -292,16 +307,30 @@ def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
     side = _links_file(candidate)
     if side.is_file():
         links = {k: Path(v) for k, v in json.loads(side.read_text()).items()}
-    # Name the route that filled the cache, so doctor says where a binary came from.
+    # The cache remembers the route that filled it (doctor names it) and the version.
     source = _source_file(candidate)
-    route = f"project cache, from {source.read_text().strip()}" if source.is_file() else (
+    try:
+        recorded = json.loads(source.read_text()) if source.is_file() else {}
+    except ValueError:
+        recorded = {}  # a sidecar of another format: as good as none
+    if not isinstance(recorded, dict):
+        recorded = {}
+    if spec.pinned and not VERSIONS[spec.pinned].matches(str(recorded.get("version", ""))):
+        return None  # another release line (an older cache): provision the pinned one
+    route = f"project cache, from {recorded['route']}" if recorded.get("route") else (
         "project cache")
     return ResolvedBinary(spec.name, candidate, route, links)
 
 
+_VERSION = re.compile(r"\bversion v?(\d+\.\d+[^\s,()]*)")
+
+
 def _install_into_cache(
-    spec: BinarySpec, source: Path, cache: Path, route: str, links: dict[str, Path] | None = None
+    spec: BinarySpec, source: Path, cache: Path, route: str, links: dict[str, Path] | None = None,
+    version: str | None = None,
 ) -> ResolvedBinary:
+    """Copy into the cache, recording the route and the version (the route's own word, else
+    what `--version` says)."""
     target = cache / "bin" / spec.name
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
@@ -310,8 +339,12 @@ def _install_into_cache(
     tmp.replace(target)
     if links:
         _links_file(target).write_text(json.dumps({k: str(v) for k, v in links.items()}))
-    _source_file(target).write_text(route + "\n")
-    return ResolvedBinary(spec.name, target, route, links or {})
+    resolved = ResolvedBinary(spec.name, target, route, links or {})
+    if version is None:
+        found = _VERSION.search(version_of(resolved))
+        version = found.group(1) if found else ""
+    _source_file(target).write_text(json.dumps({"route": route, "version": version}))
+    return resolved
 
 
 BINARY_DIR_ENV = "OBSHARNESS_BINARY_DIR"
@@ -419,7 +452,8 @@ def download_release(
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / spec.name
         staged.write_bytes(data)
-        return _install_into_cache(spec, staged, cache, f"official release {release.version}")
+        return _install_into_cache(spec, staged, cache, f"official release {release.version}",
+                                   version=release.version)
 
 
 def _extract_member(archive_bytes: bytes, member: str, url: str) -> bytes:
@@ -455,44 +489,142 @@ def _patch_debian_alertmanager(binary: Path, asset_dir: Path, out: Path) -> dict
     return {AM_ASSET_LINK: asset_dir}
 
 
-def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
-    """`apt-get download` the package and `dpkg -x` it into the cache."""
-    if not spec.debian_package or not spec.debian_path:
-        raise RuntimeError("no Debian package is known")
-    for tool in ("apt-get", "dpkg"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not on PATH (not a Debian-like system)")
+# Debian suites searched for a pinned release line, newest first. Their
+# binaries need only libc and run on older Debian releases.
+DEBIAN_SUITES = ("forky", "sid", "trixie")
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+# A private package list older than this is fetched again.
+APT_LISTS_MAX_AGE_S = 24 * 3600
+
+
+def _debian_mirror() -> str:
+    """The machine's Debian mirror when it has one (a local mirror answers where the
+    public one may not), else Debian's."""
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    if sources.is_file():
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:") and "debian" in line:
+                return line.split()[1]
+    return DEBIAN_MIRROR
+
+
+def private_apt_options(cache: Path) -> list[str]:
+    """apt options for a sources list and state of the project's own (Debian's newest
+    suites), fetched once a day; the machine's apt sources are never touched."""
+    base = cache / "apt"
+    lists = base / "lists"
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    (base / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+    sources = base / "sources.list"
+    text = "".join(f"deb [signed-by={DEBIAN_KEYRING}] {_debian_mirror()} {suite} main\n"
+                   for suite in DEBIAN_SUITES)
+    changed = not sources.is_file() or sources.read_text() != text
+    if changed:
+        sources.write_text(text)
+    options = ["-o", f"Dir::Etc::sourcelist={sources}", "-o", "Dir::Etc::sourceparts=/dev/null",
+               "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={base / 'cache'}",
+               "-o", "APT::Get::List-Cleanup=0", "-o", "APT::Sandbox::User=root"]
+    stamp = base / "updated"
+    if changed or not stamp.is_file() or time.time() - stamp.stat().st_mtime > APT_LISTS_MAX_AGE_S:
+        if not DEBIAN_KEYRING.is_file():
+            raise RuntimeError(
+                f"{DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)")
+        proc = subprocess.run(["apt-get", *options, "update"], capture_output=True, text=True,
+                              timeout=300, check=False)
+        if proc.returncode != 0:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"apt-get update of {', '.join(DEBIAN_SUITES)} failed: {detail[0]}")
+        stamp.touch()
+    return options
+
+
+def _newest_pinned(package: str, pinned: str, options: list[str]) -> tuple[str, str] | None:
+    """(version, suite) of the package in the newest suite that has the pinned line."""
+    proc = subprocess.run(["apt-cache", *options, "madison", package], capture_output=True,
+                          text=True, timeout=60, check=False)
+    offers: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[0] == package:
+            suite = parts[2].split()[1].split("/")[0] if len(parts[2].split()) > 1 else ""
+            offers.setdefault(suite, parts[1])
+    for suite in DEBIAN_SUITES:
+        version = offers.get(suite)
+        if version and VERSIONS[pinned].matches(version.split(":", 1)[-1]):
+            return version, suite
+    return None
+
+
+def _download_and_extract(package: str, version: str | None, cache: Path,
+                          options: list[str]) -> Path:
+    """`apt-get download` (with `options`) and `dpkg -x` into the cache; the root folder."""
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
-    root = cache / "debian" / spec.debian_package
-    if not (root / spec.debian_path).is_file():
-        for old in debs.glob(f"{spec.debian_package}_*.deb"):
-            old.unlink()
-        proc = subprocess.run(
-            ["apt-get", "download", spec.debian_package],
-            cwd=debs, capture_output=True, text=True, timeout=300, check=False,
-        )
-        found = sorted(debs.glob(f"{spec.debian_package}_*.deb"))
-        if proc.returncode != 0 or not found:
-            detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise RuntimeError(
-                f"`apt-get download {spec.debian_package}` failed: {detail[0]} "
-                f"(run `apt-get update` once if the package lists are empty)"
-            )
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg", "-x", str(found[-1]), str(root)], check=True, timeout=300)
+    root = cache / "debian" / (f"{package}_{version}" if version else package)
+    if root.is_dir() and any(root.iterdir()):
+        return root
+    for old in debs.glob(f"{package}_*.deb"):
+        old.unlink()
+    wanted = f"{package}={version}" if version else package
+    proc = subprocess.run(["apt-get", *options, "download", wanted], cwd=debs,
+                          capture_output=True, text=True, timeout=300, check=False)
+    found = sorted(debs.glob(f"{package}_*.deb"))
+    if proc.returncode != 0 or not found:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"`apt-get download {wanted}` failed: {detail[0]} "
+                           f"(run `apt-get update` once if the package lists are empty)")
+    staging = root.with_name(root.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    subprocess.run(["dpkg", "-x", str(found[-1]), str(staging)], check=True, timeout=300)
+    staging.replace(root)
+    return root
+
+
+def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
+    """The binary from Debian's package, `apt-get download` + `dpkg -x` into the cache.
+
+    A pinned binary comes from the newest Debian suite that has its release line
+    (a private sources list in the cache); where none has it, from the machine's own
+    suites, with a BinaryVersionWarning naming both versions.
+    """
+    if not spec.debian_package or not spec.debian_path:
+        raise RuntimeError("no Debian package is known")
+    for tool in ("apt-get", "apt-cache", "dpkg"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not on PATH (not a Debian-like system)")
+    package, version, suite, options = spec.debian_package, None, "", []
+    if spec.pinned:
+        why_not = ""
+        try:
+            options = private_apt_options(cache)
+            chosen = _newest_pinned(package, spec.pinned, options)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            chosen, why_not = None, f": {exc}"
+        if chosen:
+            version, suite = chosen
+        else:
+            options = []
+            package = spec.debian_fallback_package or spec.debian_package
+            warnings.warn(
+                f"{spec.name}: no Debian suite of {', '.join(DEBIAN_SUITES)} offers "
+                f"{spec.debian_package} {VERSIONS[spec.pinned].line}.x{why_not}; taking the "
+                f"machine's own {package}, whose version differs from the docker images' "
+                f"{VERSIONS[spec.pinned].image}", BinaryVersionWarning, stacklevel=2)
+    root = _download_and_extract(package, version, cache, options)
     source = root / spec.debian_path
     if not _is_executable(source):
-        raise RuntimeError(f"{spec.debian_package} has no executable {spec.debian_path}")
-    route = f"Debian package {spec.debian_package}"
+        raise RuntimeError(f"{package} has no executable {spec.debian_path}")
+    route = f"Debian package {package}" + (f" {version} ({suite})" if version else "")
     if spec.name == "alertmanager":
         with tempfile.TemporaryDirectory() as tmp:
             staged = Path(tmp) / spec.name
             links = _patch_debian_alertmanager(
                 source, root / DEBIAN_AM_ASSET_DIR.decode().lstrip("/"), staged
             )
-            return _install_into_cache(spec, staged, cache, route, links)
-    return _install_into_cache(spec, source, cache, route)
+            return _install_into_cache(spec, staged, cache, route, links, version=version)
+    return _install_into_cache(spec, source, cache, route, version=version)
 
 
 def _from_system(spec: BinarySpec, attempts: list[str]) -> ResolvedBinary | None:

@@ -13,6 +13,7 @@ from obsharness.binaries import SPECS, resolve, version_of
 from obsharness.errors import BinaryNotFoundError, ObsharnessError
 from obsharness.stack.manifest import default_manifest_path, load_manifest
 from obsharness.stack.process import resolve_programs
+from obsharness.versions import VERSIONS
 
 
 def cmd_fetch(names: Sequence[str], optional: bool = False) -> int:
@@ -47,6 +48,9 @@ def cmd_doctor(backend: str) -> int:
         print(f"  not usable: {choice.unsupported_reason}")
         return 1
     manifest = load_manifest(default_manifest_path())
+    # One table for both backends: the versions every binary and image follows.
+    print("  versions: " + ", ".join(f"{name} {pinned.version} ({pinned.image})"
+                                      for name, pinned in VERSIONS.items()))
     if choice.name == "docker":
         from obsharness.stack.docker import IMAGES_ENV, image_for, image_overrides
 

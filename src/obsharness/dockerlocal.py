@@ -29,28 +29,23 @@ from pathlib import Path
 import yaml
 
 from obsharness.backends import docker_engine_answers
-from obsharness.binaries import (
-    LOKI_RELEASE_VERSION,
-    PROMTAIL_RELEASE_VERSION,
-    project_root,
-    resolve,
-    version_of,
-)
+from obsharness.binaries import AM_ASSET_LINK, project_root, resolve, version_of
 from obsharness.errors import BinaryNotFoundError
+from obsharness.versions import VERSIONS
 
 BASE_IMAGE = "obsharness-local/debian:bookworm"
 LOCAL_IMAGES = {
-    "prometheus": ("obsharness-local/prometheus:2.42", "prometheus", None),
-    "alertmanager": ("obsharness-local/alertmanager:0.25", "alertmanager", None),
     "flask-app": ("obsharness-local/flask-app:0.1.0", "flask-app", "stack/apps"),
 }
 # Images around a binary the harness provides, verified by its provisioning
 # chain (the local binary directory on this project's machines): component ->
 # (tag, folder under infra/local-images). Built only where the binary resolves.
 BINARY_IMAGES = {
-    "loki": (f"obsharness-local/loki:{LOKI_RELEASE_VERSION}", "loki"),
-    "promtail": (f"obsharness-local/promtail:{PROMTAIL_RELEASE_VERSION}", "promtail"),
+    name: (f"obsharness-local/{name}:{VERSIONS[name].version}", name)
+    for name in ("prometheus", "alertmanager", "loki", "promtail")
 }
+# Without these the smoke cannot run at all; the others only drop their scenario.
+REQUIRED_BINARY_IMAGES = ("prometheus", "alertmanager")
 SMOKE_COMPONENTS = "flask-app,prometheus"
 SMOKE_SCENARIOS = ("(reaches_its_receivers and ServiceDown) or (stays_under and HighErrorRate) "
                    "or resolved_notification_follows or inhibits_the_other or silence_created")
@@ -177,6 +172,12 @@ def build_binary_images(host: str, workdir: Path, root: Path) -> tuple[dict[str,
         context.mkdir()
         shutil.copy2(root / "infra" / "local-images" / folder / "Dockerfile", context)
         shutil.copy2(binary.path, context / component)
+        if component == "alertmanager":  # Debian's build reads its templates from a folder
+            assets = binary.cwd_links.get(AM_ASSET_LINK)
+            if assets:
+                shutil.copytree(assets, context / AM_ASSET_LINK)
+            else:
+                (context / AM_ASSET_LINK).mkdir()
         _docker(host, "build", "-q", "-t", tag, str(context), timeout=900)
         shutil.rmtree(context, ignore_errors=True)
         images[component] = tag
@@ -197,15 +198,19 @@ def smoke(reports: Path) -> int:
         with dockerd(workdir) as host:
             started = time.monotonic()
             images = build_images(host, workdir, root)
-            log_images, logs_missing = build_binary_images(host, workdir, root)
-            images.update(log_images)
+            built, missing = build_binary_images(host, workdir, root)
+            lacking = [n for n in REQUIRED_BINARY_IMAGES if n in missing]
+            if lacking:
+                raise RuntimeError(f"docker smoke: no {', '.join(lacking)} binary to build an "
+                                   f"image from: {missing[lacking[0]]}")
+            images.update(built)
             components, scenarios = SMOKE_COMPONENTS, SMOKE_SCENARIOS
-            if not logs_missing:
+            if not missing:
                 components = f"{components},{LOG_SMOKE_COMPONENTS}"
                 scenarios = f"{scenarios} or {LOG_SMOKE_SCENARIOS}"
             else:
                 print(f"docker smoke: no log scenario, its images cannot be built: "
-                      f"{'; '.join(logs_missing.values())}", flush=True)
+                      f"{'; '.join(missing.values())}", flush=True)
             images_file = workdir / "images.yml"
             images_file.write_text(yaml.safe_dump(images))
             env = {**os.environ, "DOCKER_HOST": host, "OBSHARNESS_IMAGES": str(images_file),
@@ -219,7 +224,7 @@ def smoke(reports: Path) -> int:
                 cwd=root, env=env, check=False)
             left = _docker(host, "ps", "-aq").stdout.split()
             reaped_s = killed_harness_is_reaped(host, images["prometheus"])
-        summary = {"images": images, "log_images_missing": logs_missing,
+        summary = {"images": images, "images_missing": missing,
                    "scenarios": _outcomes(junit),
                    "pytest_exit": done.returncode, "containers_left": len(left),
                    "sigkilled_harness_reaped_s": reaped_s,

@@ -23,6 +23,7 @@ import requests
 
 from obsharness.errors import ComponentStartError
 from obsharness.ports import free_port
+from obsharness.versions import VERSIONS
 from obsharness.waiting import WaitTimeout, eventually
 
 RUN_LABEL = "io.obsharness.run"
@@ -105,7 +106,7 @@ class StackContainer(_docker_container()):  # type: ignore[misc]
 class PrometheusContainer(StackContainer):
     """prom/prometheus: config in /etc/prometheus, TSDB in /prometheus, port 9090."""
 
-    IMAGE = "prom/prometheus:v3.5.0"
+    IMAGE = VERSIONS["prometheus"].image
     PORT = 9090
     READINESS = "/-/ready"
     COMMAND = ("--config.file=/etc/prometheus/prometheus.yml",
@@ -119,7 +120,7 @@ class PrometheusContainer(StackContainer):
 class AlertmanagerContainer(StackContainer):
     """prom/alertmanager: config in /etc/alertmanager, state in /alertmanager, port 9093."""
 
-    IMAGE = "prom/alertmanager:v0.28.1"
+    IMAGE = VERSIONS["alertmanager"].image
     PORT = 9093
     READINESS = "/-/ready"
     COMMAND = ("--config.file=/etc/alertmanager/alertmanager.yml",
@@ -133,7 +134,7 @@ class AlertmanagerContainer(StackContainer):
 class LokiContainer(StackContainer):
     """grafana/loki: -config.file=/etc/loki/local-config.yaml, data in /loki, port 3100."""
 
-    IMAGE = "grafana/loki:3.7.6"
+    IMAGE = VERSIONS["loki"].image
     PORT = 3100
     READINESS = "/ready"
     COMMAND = ("-config.file=/etc/loki/local-config.yaml",)
@@ -146,7 +147,7 @@ class GrafanaContainer(StackContainer):
     """grafana/grafana: provisioning in /etc/grafana/provisioning, data in /var/lib/grafana,
     port 3000, admin credentials from GF_SECURITY_ADMIN_*."""
 
-    IMAGE = "grafana/grafana:13.0.1"
+    IMAGE = VERSIONS["grafana"].image
     PORT = 3000
     READINESS = "/api/health"
 
@@ -168,7 +169,7 @@ class GrafanaContainer(StackContainer):
 class AlloyContainer(StackContainer):
     """grafana/alloy: `run` /etc/alloy/config.alloy, UI and /-/ready on 12345."""
 
-    IMAGE = "grafana/alloy:v1.11.0"
+    IMAGE = VERSIONS["alloy"].image
     PORT = 12345
     READINESS = "/-/ready"
     COMMAND = ("run", "--server.http.listen-addr=0.0.0.0:12345",
