@@ -140,3 +140,53 @@ def test_unknown_receiver_at_the_root_is_caught(stack_copy: Path, tmp_path: Path
     with pytest.raises(ConfigError, match=r'alertmanager\.yml:\d+ is invalid.*"oncall-pager"'):
         render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
                      addresses=ADDRESSES, time_scale=60)
+
+
+TRACING = """
+tracing:
+  endpoint: 127.0.0.1:4317
+  client_type: grpc
+  insecure: true
+  sampling_fraction: 0.1
+"""
+
+
+def test_an_alertmanager_030_field_is_accepted(stack_copy: Path, tmp_path: Path) -> None:
+    """Alertmanager's own example config has `tracing:` (0.30+); amtool of the pinned line
+    knows it, so a team's config with it renders."""
+    am = stack_copy / "alertmanager" / "alertmanager.yml"
+    am.write_text(am.read_text() + TRACING)
+    render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                 addresses=ADDRESSES, time_scale=60)
+    rendered = yaml.safe_load((tmp_path / "run" / "alertmanager" / "alertmanager.yml").read_text())
+    assert rendered["tracing"]["endpoint"] == "127.0.0.1:4317"
+
+
+def test_an_unknown_alertmanager_field_keeps_amtools_own_line(stack_copy: Path,
+                                                             tmp_path: Path) -> None:
+    am = stack_copy / "alertmanager" / "alertmanager.yml"
+    text = am.read_text() + TRACING.replace("tracing:", "tracingg:")
+    am.write_text(text)
+    line = text.splitlines().index("tracingg:") + 1
+    with pytest.raises(ConfigError) as caught:
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+    message = str(caught.value)
+    assert message.startswith(f"alertmanager: config file {am}:{line} is invalid")
+    assert f"line {line}: field tracingg not found in type config.plain" in message
+    assert "amtool check-config" in message
+    assert "\n" not in message
+
+
+def test_an_unknown_rule_field_keeps_promtools_own_line(stack_copy: Path, tmp_path: Path) -> None:
+    rules = stack_copy / "prometheus" / "rules" / "alerts.yml"
+    text = rules.read_text().replace("        for: 2m\n", "        forr: 2m\n", 1)
+    rules.write_text(text)
+    line = text.splitlines().index("        forr: 2m") + 1
+    with pytest.raises(ConfigError) as caught:
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+    message = str(caught.value)
+    assert message.startswith(f"prometheus: config file {rules}:{line} is invalid")
+    assert f"line {line}: field forr not found in type rulefmt.Rule" in message
+    assert "\n" not in message

@@ -17,6 +17,25 @@ _PROMTOOL_LOCATED = re.compile(
     r"^\s*(?P<file>[^\s:][^:]*\.ya?ml):\s*(?:(?P<line>\d+):\d+:\s*)?(?P<msg>.+)$"
 )
 _YAML_LINE = re.compile(r"\byaml: line (?P<line>\d+): (?P<msg>.+)")
+# Go's YAML decoder lists each unknown or mistyped field on a line of its own
+# below "yaml: unmarshal errors:" (promtool and amtool alike).
+_FIELD_LINE = re.compile(r"^\s+line (?P<line>\d+): (?P<msg>.+)$")
+
+
+def _field_errors(following: Sequence[str]) -> list[tuple[int, str]]:
+    """The indented `line N: ...` lines that follow an unmarshal error."""
+    found = []
+    for raw in following:
+        match = _FIELD_LINE.match(raw)
+        if not match:
+            break
+        found.append((int(match["line"]), match["msg"].strip()))
+    return found
+
+
+def _with_fields(message: str, fields: list[tuple[int, str]]) -> str:
+    """One readable paragraph: the tool's message, then each field error it listed."""
+    return " ".join([message.strip(), *(f"line {n}: {m};" for n, m in fields)]).rstrip(";")
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,9 @@ def _raise_for(
 ) -> None:
     if result.ok:
         return
-    for raw in result.output.splitlines():
+    output = result.output.splitlines()
+    for index, raw in enumerate(output):
+        fields = _field_errors(output[index + 1:])
         located = _PROMTOOL_LOCATED.match(raw)
         if located and "SUCCESS" not in raw:
             path = Path(located["file"])
@@ -56,8 +77,14 @@ def _raise_for(
                 path = base / path
             line = int(located["line"]) if located["line"] else None
             raise ConfigError(
-                component=component, path=path, line=line, detail=located["msg"],
-                checked_with=tool,
+                component=component, path=path, line=line or (fields[0][0] if fields else None),
+                detail=_with_fields(located["msg"], fields), checked_with=tool,
+            )
+        if fields and "unmarshal errors" in raw:  # amtool: "Checking 'x'  FAILED: yaml: ..."
+            message = raw.split("FAILED:", 1)[-1]
+            raise ConfigError(
+                component=component, path=default_file, line=fields[0][0],
+                detail=_with_fields(message, fields), checked_with=tool,
             )
         yaml_err = _YAML_LINE.search(raw)
         if yaml_err:
