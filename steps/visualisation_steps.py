@@ -11,6 +11,7 @@ from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import INGEST_DEADLINE_S, LokiClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
+from obsharness.grafana_vars import Datasource
 from obsharness.pytest_plugin import ScenarioContext, TrafficPool
 from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import Manifest
@@ -28,13 +29,19 @@ def _apps(manifest: Manifest) -> list[str]:
     return [n for n, c in manifest.components.items() if c.role == "app"]
 
 
+def _datasources(grafana_dir: Path) -> list[Datasource]:
+    return dashboards.provisioned_datasources(grafana_dir / "provisioning")
+
+
 def _dashboard_queries(manifest: Manifest) -> list[dashboards.PanelQuery]:
-    return [q for f in dashboards.dashboard_files(manifest.stack_dir / "grafana")
-            for q in dashboards.queries(f, dashboards.load(f))]
+    grafana_dir = manifest.stack_dir / "grafana"
+    return [q for f in dashboards.dashboard_files(grafana_dir)
+            for q in dashboards.queries(f, dashboards.load(f), _datasources(grafana_dir))]
 
 
 def _report(problems: list[dashboards.Problem]) -> str:
-    return "\n".join(str(p) for p in problems)
+    """Grouped per dashboard and cause, never one line per query."""
+    return "\n".join(dashboards.summarise(problems))
 
 
 @then("every dashboard is valid dashboard JSON with unique panel ids, grid positions and units")
@@ -42,7 +49,7 @@ def _report(problems: list[dashboards.Problem]) -> str:
 def static_checks(grafana_dir: Path) -> None:
     files = dashboards.dashboard_files(grafana_dir)
     assert len(files) >= 3, f"expected System, Application and Business dashboards in {files}"
-    datasources = dashboards.provisioned_datasources(grafana_dir / "provisioning")
+    datasources = _datasources(grafana_dir)
     problems = [p for f in files for p in dashboards.static_problems(f, datasources)]
     assert not problems, _report(problems)
 
@@ -50,7 +57,7 @@ def static_checks(grafana_dir: Path) -> None:
 @then("every PromQL query of every panel parses with the real Prometheus parser")
 def promql_parses(grafana_dir: Path) -> None:
     queries = [q for f in dashboards.dashboard_files(grafana_dir)
-               for q in dashboards.queries(f, dashboards.load(f))]
+               for q in dashboards.queries(f, dashboards.load(f), _datasources(grafana_dir))]
     assert any(q.datasource_type == "prometheus" for q in queries)
     problems = dashboards.promql_problems(queries)
     assert not problems, _report(problems)
@@ -84,14 +91,16 @@ def live_loki_panels(loki: LokiClient, stack_manifest: Manifest,
 @then("every Prometheus panel of every dashboard returns data for each service")
 def live_panels(prometheus: PrometheusClient, stack: StackHandle,
                 stack_manifest: Manifest) -> None:
-    queries = _dashboard_queries(stack_manifest)
-    services = _apps(stack_manifest)
+    grafana_dir = stack_manifest.stack_dir / "grafana"
+    files = dashboards.dashboard_files(grafana_dir)
     # Grafana's $__rate_interval is four scrape intervals at least.
     rate_interval = format_duration(4 * stack.rendered.timing.scrape_interval_ms)
     window_s = max(stack.rendered.timing.alert_window_ms.values()) / 1000
-    eventually(lambda: dashboards.live_problems(prometheus, queries, services, rate_interval),
+    eventually(lambda: dashboards.live_report(prometheus, files, _datasources(grafana_dir),
+                                              _apps(stack_manifest), rate_interval),
                lambda problems: not problems, timeout=3 * window_s + 15, interval=0.5,
-               what="every Prometheus panel returning data (problems listed below)")
+               what="every Prometheus panel returning data, variables resolved (problems "
+                    "grouped below)")
 
 
 @then("Grafana has the datasources prometheus, loki and alertmanager, and prometheus is healthy")

@@ -31,12 +31,12 @@ def _mutate(tmp_path: Path, name: str, old: str, new: str) -> Path:
     return copy
 
 
-def test_the_deployed_dashboards_pass_every_static_check() -> None:
+def test_every_dashboard_under_stack_passes_every_static_check() -> None:
+    # Whatever dashboards the team keeps there: the check is about them, not a fixed list.
     files = dashboards.dashboard_files(GRAFANA)
-    assert [f.name for f in files] == ["application.json", "business.json", "system.json"]
+    assert files
     for path in files:
-        assert dashboards.static_problems(path, DATASOURCES) == []
-    assert set(DATASOURCES) == {"prometheus", "loki", "alertmanager"}
+        assert dashboards.static_problems(path, DATASOURCES) == [], path
 
 
 def test_wrong_datasource_uid_is_named_with_file_panel_and_query(tmp_path: Path) -> None:
@@ -54,7 +54,8 @@ def test_wrong_datasource_uid_of_a_variable_is_named(tmp_path: Path) -> None:
     copy = _mutate(tmp_path, "business.json", '"uid": "prometheus"', '"uid": "prom"')
     problems = [str(p) for p in dashboards.static_problems(copy, DATASOURCES)]
     assert problems == [f"{copy}: panel '(variable service)': datasource uid 'prom' is not "
-                        "provisioned (query: label_values(http_requests_total, service))"]
+                        "provisioned (provisioned: alertmanager, loki, prometheus) "
+                        "(query: label_values(http_requests_total, service))"]
 
 
 def test_undefined_variable_is_named(tmp_path: Path) -> None:

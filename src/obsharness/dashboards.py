@@ -15,16 +15,18 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from obsharness import grafana_vars
 from obsharness.clients.loki import LokiAPIError, LokiClient
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
 from obsharness.errors import ConfigError
+from obsharness.grafana_vars import REFERENCE, Datasource, expand
 from obsharness.report import evidence
 from obsharness.toolchecks import run_tool
 
@@ -32,7 +34,6 @@ GRAPH_TYPES = {"timeseries", "stat", "gauge", "bargauge", "barchart", "histogram
 BUILTIN_VARIABLES = {"__rate_interval", "__interval", "__interval_ms", "__range", "__range_s",
                      "__range_ms", "__dashboard", "__from", "__to", "__name", "__org",
                      "__user", "__all"}
-_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,9 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def provisioned_datasources(provisioning_dir: Path) -> dict[str, str]:
-    """uid -> type of every datasource in provisioning/datasources/*.yml."""
-    found: dict[str, str] = {}
-    for path in sorted((provisioning_dir / "datasources").glob("*.y*ml")):
-        for source in (yaml.safe_load(path.read_text()) or {}).get("datasources") or []:
-            found[str(source["uid"])] = str(source["type"])
-    return found
+def provisioned_datasources(provisioning_dir: Path) -> list[Datasource]:
+    """Every datasource in provisioning/datasources/*.yml (uid, name, type, default)."""
+    return grafana_vars.provisioned(provisioning_dir)
 
 
 def panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -83,48 +80,120 @@ def panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from panel.get("panels") or []
 
 
-def queries(path: Path, dashboard: Mapping[str, Any]) -> list[PanelQuery]:
+def _by_name(dashboard: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(v.get("name")): v for v in (dashboard.get("templating") or {}).get("list") or []}
+
+
+def queries(path: Path, dashboard: Mapping[str, Any],
+            datasources: Sequence[Datasource] | None = None) -> list[PanelQuery]:
+    """Every panel target's query; with `datasources`, each names the datasource Grafana
+    would send it to (variables resolved, a target's own or its panel's)."""
     found = []
+    variables = _by_name(dashboard)
+    inputs = grafana_vars.inputs_of(dashboard)
     for panel in panels(dashboard):
         panel_ds = panel.get("datasource") or {}
         for target in panel.get("targets") or []:
-            ds = target.get("datasource") or panel_ds
-            found.append(PanelQuery(path, str(panel.get("title")), str(ds.get("type", "")),
-                                    str(ds.get("uid", "")), str(target.get("expr", ""))))
+            ref = target.get("datasource") or panel.get("datasource")
+            kind, uid = _raw_ref(ref or panel_ds)
+            if datasources is not None:
+                try:
+                    chosen = grafana_vars.resolve_datasource(ref, variables, datasources, inputs)
+                except grafana_vars.ExportedForSharing:
+                    chosen = grafana_vars.Resolution(None)
+                if chosen.datasource is not None:
+                    kind, uid = chosen.datasource.type, chosen.datasource.uid
+            found.append(PanelQuery(path, str(panel.get("title")), kind, uid,
+                                    str(target.get("expr", ""))))
     return found
 
 
+def _raw_ref(ref: Any) -> tuple[str, str]:
+    if isinstance(ref, dict):
+        return str(ref.get("type", "")), str(ref.get("uid", ""))
+    return "", str(ref or "")
+
+
 def variables_used(text: str) -> set[str]:
-    return {next(g for g in m.groups() if g) for m in _VARIABLE.finditer(text)}
+    return {next(g for g in m.groups() if g) for m in REFERENCE.finditer(text)}
 
 
-def expand(expr: str, values: Mapping[str, str]) -> str:
-    """Substitute Grafana variables ($x, ${x}, ${x:fmt}, [[x]]) with values."""
-    def one(match: re.Match[str]) -> str:
-        name = next(g for g in match.groups() if g)
-        return values.get(name, match.group(0))
-
-    return _VARIABLE.sub(one, expr)
-
-
-def static_problems(path: Path, datasources: Mapping[str, str]) -> list[Problem]:
+def static_problems(path: Path, datasources: Sequence[Datasource]) -> list[Problem]:
     """Everything that can be wrong with a dashboard without running a query."""
     dashboard = load(path)
     variables = (dashboard.get("templating") or {}).get("list") or []
     defined = {v.get("name") for v in variables}
     found = [Problem(path, panel, query, message) for panel, query, message in (
         *_dashboard_problems(dashboard),
-        *_variable_problems(variables, datasources),
+        *_variable_problems(dashboard, datasources),
         *_panel_problems(dashboard),
+        *_datasource_problems(dashboard, datasources),
     )]
-    checked = queries(path, dashboard)
+    checked = queries(path, dashboard, datasources)
     for query in checked:
-        found += [Problem(path, query.panel, query.expr, message)
-                  for message in _query_problems(query, datasources, defined)]
+        undefined = variables_used(query.expr) - defined - BUILTIN_VARIABLES
+        if undefined:
+            found.append(Problem(path, query.panel, query.expr,
+                                 f"undefined template variable(s) {', '.join(sorted(undefined))}"))
     evidence.record("check", f"{path.name}: {len(list(panels(dashboard)))} panels, "
                     f"{len(checked)} queries, {len(found)} problem(s)",
                     [f"{q.panel}: {q.expr}" for q in checked])
     return found
+
+
+def _datasource_problems(dashboard: Mapping[str, Any], datasources: Sequence[Datasource]
+                         ) -> Iterator[tuple[str, str, str]]:
+    """Each panel's datasource must exist as Grafana resolves it, and its targets' must
+    agree with it unless the panel is Mixed. An export's `${DS_...}` is one problem."""
+    variables, inputs = _by_name(dashboard), grafana_vars.inputs_of(dashboard)
+    exported: dict[str, int] = {}
+    for variable in variables.values():  # query variables name the input too
+        ref = variable.get("datasource")
+        text = str(ref.get("uid") or "") if isinstance(ref, dict) else str(ref or "")
+        name = grafana_vars.variable_name(text)
+        if name in inputs and name not in variables:
+            exported[name] = exported.get(name, 0) + 1
+    for panel in panels(dashboard):
+        targets = panel.get("targets") or []
+        if not targets:
+            continue  # rows, text panels: no query, no datasource to check
+        title = str(panel.get("title"))
+        try:
+            own = grafana_vars.resolve_datasource(panel.get("datasource"), variables,
+                                                  datasources, inputs)
+        except grafana_vars.ExportedForSharing as exc:
+            exported[str(exc.args[0])] = exported.get(str(exc.args[0]), 0) + 1
+            continue
+        if own.problem and panel.get("datasource") is not None:
+            yield title, "", own.problem
+            continue
+        for target in targets:
+            if target.get("datasource") is None:
+                continue
+            try:
+                theirs = grafana_vars.resolve_datasource(target["datasource"], variables,
+                                                         datasources, inputs)
+            except grafana_vars.ExportedForSharing as exc:
+                exported[str(exc.args[0])] = exported.get(str(exc.args[0]), 0) + 1
+                continue
+            expr = str(target.get("expr", ""))
+            if theirs.problem:
+                yield title, expr, theirs.problem
+            elif (panel.get("datasource") is not None and not own.mixed and own.datasource
+                  and theirs.datasource and theirs.datasource.uid != own.datasource.uid):
+                yield title, expr, (
+                    f"target {target.get('refId', '?')} names datasource "
+                    f"'{theirs.datasource.uid}' but its panel's is '{own.datasource.uid}': "
+                    f"Grafana sends a target to the panel's datasource unless the panel is Mixed")
+    if exported:
+        names = ", ".join(f"${{{n}}}" for n in sorted(exported))
+        kinds = sorted({d.type for d in datasources})
+        yield "(dashboard)", "", (
+            f"exported for sharing: {sum(exported.values())} reference(s) to {names}, inputs "
+            f"that only Grafana's import dialog fills and file provisioning never does. Replace "
+            f"each with a provisioned uid ({', '.join(sorted(d.uid for d in datasources))}) or "
+            f"with a datasource variable (templating type datasource, query one of "
+            f"{', '.join(kinds)}), then provision it")
 
 
 def _dashboard_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -136,13 +205,23 @@ def _dashboard_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str
             yield "(dashboard)", "", f"missing {key}"
 
 
-def _variable_problems(variables: list[dict[str, Any]],
-                       datasources: Mapping[str, str]) -> Iterator[tuple[str, str, str]]:
-    for variable in variables:
-        uid = (variable.get("datasource") or {}).get("uid")
-        if uid is not None and uid not in datasources:
-            yield (f"(variable {variable.get('name')})", str(variable.get("definition", "")),
-                   f"datasource uid '{uid}' is not provisioned")
+def _variable_problems(dashboard: Mapping[str, Any], datasources: Sequence[Datasource]
+                       ) -> Iterator[tuple[str, str, str]]:
+    variables, inputs = _by_name(dashboard), grafana_vars.inputs_of(dashboard)
+    for name, variable in variables.items():
+        if variable.get("type") == "datasource":
+            chosen = grafana_vars.resolve_datasource(
+                {"uid": f"${{{name}}}"}, variables, datasources, inputs)
+        elif variable.get("type") == "query" and variable.get("datasource") is not None:
+            try:
+                chosen = grafana_vars.resolve_datasource(variable["datasource"], variables,
+                                                         datasources, inputs)
+            except grafana_vars.ExportedForSharing:
+                continue  # reported once for the dashboard
+        else:
+            continue
+        if chosen.problem:
+            yield f"(variable {name})", str(variable.get("definition", "")), chosen.problem
 
 
 def _panel_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -159,19 +238,6 @@ def _panel_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str, st
         unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
         if panel.get("type") in GRAPH_TYPES and not unit:
             yield title, "", "a graph needs a unit (fieldConfig.defaults.unit)"
-
-
-def _query_problems(query: PanelQuery, datasources: Mapping[str, str],
-                    defined: set[Any]) -> Iterator[str]:
-    if query.datasource_uid not in datasources:
-        yield (f"datasource uid '{query.datasource_uid}' is not provisioned "
-               f"(provisioned: {', '.join(sorted(datasources))})")
-    elif datasources[query.datasource_uid] != query.datasource_type:
-        yield (f"datasource uid '{query.datasource_uid}' is a "
-               f"{datasources[query.datasource_uid]}, not a {query.datasource_type}")
-    undefined = variables_used(query.expr) - defined - BUILTIN_VARIABLES
-    if undefined:
-        yield f"undefined template variable(s) {', '.join(sorted(undefined))}"
 
 
 # Values that make an expression parseable: a regex for multi-value variables.
@@ -200,17 +266,40 @@ def _regex_values(expr: str) -> dict[str, str]:
     return {name: ".+" for name in variables_used(expr) if name not in PARSE_VALUES}
 
 
+# Grafana's built-in variables, with values that make a panel query runnable.
+def builtin_values(rate_interval: str) -> dict[str, str]:
+    return {"__rate_interval": rate_interval, "__interval": rate_interval,
+            "__interval_ms": "60000", "__range": "1h", "__range_s": "3600",
+            "__range_ms": "3600000", "__auto": rate_interval}
+
+
+def variable_problems(path: Path, resolved: grafana_vars.Resolved) -> list[Problem]:
+    """A variable that resolves to nothing is a problem of its own, named once."""
+    return [Problem(path, f"(variable {name})", "", why) for name, why in resolved.problems.items()]
+
+
 def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery],
-                  services: Iterable[str], rate_interval: str) -> list[Problem]:
-    """Each Prometheus panel query, expanded for every service it can show, must return data."""
+                  services: Iterable[str], rate_interval: str,
+                  resolved: Mapping[Path, grafana_vars.Resolved] | None = None) -> list[Problem]:
+    """Each Prometheus panel query, variables resolved as Grafana resolves them and
+    `$service` expanded for every service, must return data. A query whose variable
+    could not be resolved is not run (its variable is the problem); "returns no data"
+    is said only of a query whose every variable had a value."""
     problems = []
     service_list = list(services)
     for query in all_queries:
         if query.datasource_type != "prometheus":
             continue
-        per_service = "service" in variables_used(query.expr)
+        board = (resolved or {}).get(query.dashboard)
+        used = variables_used(query.expr)
+        if board and used & set(board.problems):
+            continue  # reported as the variable's own problem
+        values = {**(board.values if board else {}), **builtin_values(rate_interval)}
+        per_service = "service" in used and bool(service_list)
         for service in service_list if per_service else [""]:
-            expr = expand(query.expr, {"__rate_interval": rate_interval, "service": service})
+            expr = expand(query.expr, {**values, **({"service": service} if service else {})})
+            if variables_used(expr):
+                continue  # an undefined variable: the static check names it
             try:
                 empty = not prometheus.query(expr)
             except PrometheusAPIError as exc:
@@ -221,6 +310,41 @@ def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery
                 problems.append(Problem(query.dashboard, query.panel, expr,
                                         f"returns no data{who}"))
     return problems
+
+
+def live_report(prometheus: PrometheusClient, files: Sequence[Path],
+                datasources: Sequence[Datasource], services: Sequence[str],
+                rate_interval: str) -> list[str]:
+    """The live check of every dashboard, as Grafana would draw it now: variables resolved
+    in order against the running Prometheus, then every Prometheus panel run. Summarised."""
+    problems: list[Problem] = []
+    resolved: dict[Path, grafana_vars.Resolved] = {}
+    every_query: list[PanelQuery] = []
+    for path in files:
+        board = load(path)
+        resolved[path] = grafana_vars.resolve_variables(
+            board, datasources, prometheus=prometheus, builtins=builtin_values(rate_interval))
+        problems += variable_problems(path, resolved[path])
+        every_query += queries(path, board, datasources)
+    problems += live_problems(prometheus, every_query, services, rate_interval, resolved)
+    return summarise(problems)
+
+
+def summarise(problems: Sequence[Problem], examples: int = 3) -> list[str]:
+    """One line per dashboard and cause, with a count and a few panels: a catalogue
+    dashboard with one wrong datasource must not print two hundred lines."""
+    groups: dict[tuple[Path, str], list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault((problem.dashboard, problem.message), []).append(problem)
+    lines = []
+    for (dashboard, cause), members in groups.items():
+        panels_hit = list(dict.fromkeys(m.panel for m in members))
+        shown = ", ".join(f"'{p}'" for p in panels_hit[:examples])
+        more = f" and {len(panels_hit) - examples} more" if len(panels_hit) > examples else ""
+        query = members[0].query
+        example = f"; e.g. {query[:200]}" if query else ""
+        lines.append(f"{dashboard}: {cause} [{len(members)}x: {shown}{more}{example}]")
+    return lines
 
 
 _LOGQL_MATCHER = re.compile(r'([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')

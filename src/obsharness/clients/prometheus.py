@@ -60,6 +60,15 @@ class PrometheusClient(JsonHTTP):
             for item in data["result"]
         ]
 
+    def label_values(self, label: str, match: str | None = None) -> list[str]:
+        """/api/v1/label/<label>/values, optionally of the series a selector matches."""
+        params = {"match[]": match} if match else {}
+        return [str(v) for v in self._success_data(f"/api/v1/label/{label}/values", **params)]
+
+    def label_names(self, match: str | None = None) -> list[str]:
+        params = {"match[]": match} if match else {}
+        return [str(v) for v in self._success_data("/api/v1/labels", **params)]
+
     def alerts(self) -> list[ActiveAlert]:
         data = self._success_data("/api/v1/alerts")
         return [

@@ -1,0 +1,319 @@
+"""Dashboard datasources and template variables, read the way Grafana reads them.
+
+Dashboards from Grafana's catalogue pick their datasource through a
+datasource variable (`"datasource": {"uid": "${ds_prometheus}"}` with a
+variable of type `datasource`, query `prometheus`) and their hosts through
+chained query variables (`label_values(node_uname_info{job="$job"}, instance)`).
+Checking them means resolving what Grafana resolves:
+
+- datasource references: a literal uid (or, in old dashboards, a name), a
+  variable of type `datasource` (the provisioned datasources of its plugin
+  type, filtered by its regex, the current value if it is one of them, else
+  the type's default, else the first), Mixed, or Grafana's built-in ones;
+- dashboards exported for sharing (`__inputs`, `${DS_PROMETHEUS}`): Grafana
+  fills those only in its import dialog, which file provisioning never shows;
+  that is one clear problem, with how to fix it;
+- variables in order, each query expanded with the ones before it:
+  `label_values(metric, label)`, `label_values(label)`, `label_names()`,
+  `metrics(regex)`, `query_result(expr)` against Prometheus (and
+  `label_values` against Loki); custom, constant, interval and textbox; the
+  variable's regex; All and multi-value as Grafana's Prometheus datasource
+  formats them (`(a|b)` with regex characters escaped, or the custom All).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsharness.clients.loki import LokiClient
+from obsharness.clients.prometheus import PrometheusClient
+
+MIXED = {"-- Mixed --", "mixed"}
+BUILT_IN = {"-- Grafana --", "grafana", "-- Dashboard --", "dashboard"}
+_VARIABLE = re.compile(r"^\$\{(\w+)(?::\w+)?\}$|^\$(\w+)$|^\[\[(\w+)\]\]$")
+_LABEL_VALUES = re.compile(
+    r"^label_values\(\s*(?:(?P<selector>.+?)\s*,\s*)?(?P<label>[\w.]+)\s*\)$", re.S)
+_LABEL_NAMES = re.compile(r"^label_names\(\s*(?P<selector>.*?)\s*\)$", re.S)
+_METRICS = re.compile(r"^metrics\(\s*(?P<regex>.*?)\s*\)$", re.S)
+_QUERY_RESULT = re.compile(r"^query_result\(\s*(?P<expr>.+)\s*\)$", re.S)
+_REGEX_CHARS = re.compile(r"([\\^$.|?*+()\[\]{}])")
+
+
+@dataclass(frozen=True)
+class Datasource:
+    uid: str
+    name: str
+    type: str
+    is_default: bool = False
+
+
+def provisioned(provisioning_dir: Path) -> list[Datasource]:
+    """Every datasource in provisioning/datasources/*.yml, in file order."""
+    found = []
+    for path in sorted((provisioning_dir / "datasources").glob("*.y*ml")):
+        for raw in (yaml.safe_load(path.read_text()) or {}).get("datasources") or []:
+            found.append(Datasource(str(raw.get("uid", raw.get("name", ""))),
+                                    str(raw.get("name", "")), str(raw["type"]),
+                                    bool(raw.get("isDefault", False))))
+    return found
+
+
+class ExportedForSharing(Exception):
+    """A `${DS_...}` of an `__inputs` export: only Grafana's import dialog fills it."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    datasource: Datasource | None
+    mixed: bool = False
+    built_in: bool = False
+    problem: str | None = None
+
+
+def variable_name(text: str) -> str | None:
+    match = _VARIABLE.match(text.strip())
+    return next((g for g in match.groups() if g), None) if match else None
+
+
+def _by_type(datasources: Sequence[Datasource], kind: str) -> list[Datasource]:
+    return [d for d in datasources if d.type == kind]
+
+
+def _datasource_variable(variable: Mapping[str, Any], datasources: Sequence[Datasource]
+                         ) -> Resolution:
+    kind = str(variable.get("query") or "")
+    candidates = _by_type(datasources, kind)
+    pattern = str(variable.get("regex") or "").strip()
+    if pattern:
+        body = pattern[1:pattern.rindex("/")] if pattern.startswith("/") else pattern
+        try:
+            candidates = [d for d in candidates if re.search(body, d.name)]
+        except re.error:
+            return Resolution(None, problem=f"datasource variable ${variable.get('name')} has a "
+                                            f"regex Python cannot read: {pattern}")
+    if not candidates:
+        return Resolution(None, problem=(
+            f"datasource variable ${variable.get('name')} (type {kind or '?'}"
+            f"{', regex ' + pattern if pattern else ''}) matches no provisioned datasource "
+            f"(provisioned: {', '.join(f'{d.uid} ({d.type})' for d in datasources)})"))
+    current = (variable.get("current") or {}).get("value")
+    current = current[0] if isinstance(current, list) and current else current
+    for candidate in candidates:  # the saved choice, if it is still one of them
+        if current in (candidate.uid, candidate.name):
+            return Resolution(candidate)
+    default = next((d for d in candidates if d.is_default), None)
+    return Resolution(default or candidates[0])
+
+
+def resolve_datasource(ref: Any, variables: Mapping[str, Mapping[str, Any]],
+                       datasources: Sequence[Datasource], inputs: Sequence[str] = ()
+                       ) -> Resolution:
+    """What a panel's or target's `datasource` names, as Grafana resolves it."""
+    if ref is None or (isinstance(ref, dict) and not ref.get("uid")):
+        # No datasource, or {"type": "prometheus"} alone: the default (of that type).
+        kind = str(ref.get("type") or "") if isinstance(ref, dict) else ""
+        same = _by_type(datasources, kind) if kind else list(datasources)
+        chosen = next((d for d in same if d.is_default), same[0] if kind and same else None)
+        return Resolution(chosen, problem=None if chosen else (
+            f"no provisioned datasource of type {kind}" if kind else
+            "no datasource given and none provisioned as the default"))
+    text = str(ref.get("uid")) if isinstance(ref, dict) else str(ref)
+    if text in MIXED or text in BUILT_IN:
+        return Resolution(None, mixed=text in MIXED, built_in=text in BUILT_IN)
+    name = variable_name(text)
+    if name is None:
+        return _literal(text, datasources)
+    variable = variables.get(name)
+    if variable is None:
+        if name in inputs:
+            raise ExportedForSharing(name)
+        return Resolution(None, problem=f"datasource '{text}' names an undefined variable")
+    if variable.get("type") != "datasource":
+        return Resolution(None, problem=(f"datasource '{text}' names a {variable.get('type')} "
+                                         f"variable, not a datasource variable"))
+    return _datasource_variable(variable, datasources)
+
+
+def _literal(text: str, datasources: Sequence[Datasource]) -> Resolution:
+    for candidate in datasources:  # a uid, or a name as older dashboards wrote it
+        if text in (candidate.uid, candidate.name):
+            return Resolution(candidate)
+    return Resolution(None, problem=(f"datasource uid '{text}' is not provisioned (provisioned: "
+                                     f"{', '.join(sorted(d.uid for d in datasources))})"))
+
+
+def inputs_of(dashboard: Mapping[str, Any]) -> list[str]:
+    """The datasource inputs of a dashboard exported for sharing (DS_PROMETHEUS, ...)."""
+    return [str(i.get("name")) for i in dashboard.get("__inputs") or []
+            if i.get("type") == "datasource"]
+
+
+# --- variables, resolved live ---------------------------------------------------------
+
+
+@dataclass
+class Resolved:
+    """Every variable's options and the value a panel sees, in dashboard order."""
+
+    options: dict[str, list[str]] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # variable -> why it has no value
+
+
+def _query_text(variable: Mapping[str, Any]) -> str:
+    query = variable.get("query")
+    if isinstance(query, dict):
+        query = query.get("query") or query.get("expr") or variable.get("definition")
+    return str(query or variable.get("definition") or "").strip()
+
+
+REFERENCE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+
+
+def expand(text: str, values: Mapping[str, str]) -> str:
+    """Substitute Grafana variables ($x, ${x}, ${x:fmt}, [[x]]) with values; others stay."""
+    def one(match: re.Match[str]) -> str:
+        name = next(g for g in match.groups() if g)
+        return values.get(name, match.group(0))
+
+    return REFERENCE.sub(one, text)
+
+
+def _apply_regex(values: list[str], pattern: str) -> list[str]:
+    """Grafana's variable regex: keep matches; a capture group (or `text`/`value`) is the value."""
+    if not pattern:
+        return values
+    body = pattern[1:pattern.rindex("/")] if pattern.startswith("/") and pattern.count("/") > 1 \
+        else pattern
+    body = re.sub(r"\(\?<(\w+)>", r"(?P<\1>", body)  # JavaScript's named groups
+    compiled = re.compile(body)
+    kept = []
+    for value in values:
+        match = compiled.search(value)
+        if not match:
+            continue
+        groups = match.groupdict()
+        kept.append(groups.get("value") or groups.get("text") or
+                    (match.group(1) if compiled.groups else value))
+    return list(dict.fromkeys(kept))
+
+
+def _prometheus_options(query: str, prometheus: PrometheusClient) -> list[str]:
+    """A query variable's options, asked as Grafana's Prometheus datasource asks them."""
+    if match := _LABEL_VALUES.match(query):
+        return prometheus.label_values(match["label"], match["selector"] or None)
+    if match := _LABEL_NAMES.match(query):
+        return prometheus.label_names(match["selector"] or None)
+    if match := _METRICS.match(query):
+        pattern = re.compile(match["regex"] or ".*")
+        return [n for n in prometheus.label_values("__name__") if pattern.search(n)]
+    expr = match["expr"] if (match := _QUERY_RESULT.match(query)) else query
+    lines = []
+    for sample in prometheus.query(expr):  # query_result: one text line per series
+        labels = dict(sample.labels)
+        name = labels.pop("__name__", "")
+        inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        lines.append(f"{name}{{{inner}}} {sample.value:g} {sample.timestamp * 1000:.0f}")
+    return lines
+
+
+def _loki_options(query: str, loki: LokiClient) -> list[str]:
+    match = _LABEL_VALUES.match(query)
+    if match:
+        return loki.label_values(match["label"])
+    if query.startswith("label_names"):
+        return loki.labels()
+    raise ValueError(f"a Loki variable query this check does not read: {query}")
+
+
+def format_multi(values: Sequence[str]) -> str:
+    """How Grafana's Prometheus datasource writes several values into a regex matcher."""
+    escaped = [_REGEX_CHARS.sub(r"\\\1", v) for v in values]
+    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+
+
+def resolve_variables(dashboard: Mapping[str, Any], datasources: Sequence[Datasource], *,
+                      prometheus: PrometheusClient | None, loki: LokiClient | None = None,
+                      builtins: Mapping[str, str] | None = None) -> Resolved:
+    """Every template variable, in order, each query expanded with the ones before it."""
+    variables = (dashboard.get("templating") or {}).get("list") or []
+    by_name = {str(v.get("name")): v for v in variables}
+    resolved = Resolved()
+    known: dict[str, str] = dict(builtins or {})
+    for variable in variables:
+        name, kind = str(variable.get("name")), str(variable.get("type"))
+        try:
+            options = _options(variable, kind, known, by_name, datasources, prometheus, loki)
+        except Exception as exc:  # noqa: BLE001 - the datasource's own answer, kept for the report
+            resolved.problems[name] = f"${name} could not be resolved: {exc}"
+            continue
+        if options is None:
+            continue  # ad hoc filters and the like: nothing to substitute
+        options = _apply_regex(options, str(variable.get("regex") or "")) if kind == "query" \
+            else options
+        resolved.options[name] = options
+        if not options:
+            query = expand(_query_text(variable), known)
+            resolved.problems[name] = f"${name} resolves to no value ({kind} {query!r} returned " \
+                                      f"nothing)"
+            continue
+        value = _value_for(variable, options)
+        resolved.values[name] = known[name] = value
+    return resolved
+
+
+def _textbox(variable: Mapping[str, Any]) -> list[str]:
+    current = (variable.get("current") or {}).get("value")
+    return [str(current if current is not None else _query_text(variable))]
+
+
+# Variables whose options are written in the dashboard itself.
+_WRITTEN_OPTIONS = {
+    "custom": lambda v: [part.split(" : ", 1)[-1].strip() for part in
+                         re.split(r"(?<!\\),", _query_text(v)) if part.strip()],
+    "constant": lambda v: [_query_text(v)],
+    "interval": lambda v: [part.strip() for part in _query_text(v).split(",") if part.strip()],
+    "textbox": _textbox,
+}
+
+
+def _options(variable: Mapping[str, Any], kind: str, known: Mapping[str, str],
+             by_name: Mapping[str, Mapping[str, Any]], datasources: Sequence[Datasource],
+             prometheus: PrometheusClient | None, loki: LokiClient | None) -> list[str] | None:
+    if kind == "datasource":
+        chosen = _datasource_variable(variable, datasources)
+        if chosen.problem or chosen.datasource is None:
+            raise ValueError(chosen.problem)
+        return [chosen.datasource.uid]
+    if kind in _WRITTEN_OPTIONS:
+        return list(_WRITTEN_OPTIONS[kind](variable))
+    if kind != "query":
+        return None  # ad hoc filters and the like: nothing to substitute
+    query = expand(_query_text(variable), known)
+    source = resolve_datasource(variable.get("datasource"), by_name, datasources)
+    kind_of_source = source.datasource.type if source.datasource else None
+    if kind_of_source == "prometheus" and prometheus is not None:
+        return _prometheus_options(query, prometheus)
+    if kind_of_source == "loki" and loki is not None:
+        return _loki_options(query, loki)
+    raise ValueError(source.problem or f"its datasource ({kind_of_source or 'Mixed or built in'})"
+                     f" is not one this check can ask")
+
+
+def _value_for(variable: Mapping[str, Any], options: list[str]) -> str:
+    """The value a panel sees: All (custom or every option), the saved current, or the first."""
+    current = (variable.get("current") or {}).get("value")
+    currents = current if isinstance(current, list) else [current] if current else []
+    wants_all = variable.get("includeAll") and (not currents or "$__all" in currents)
+    if wants_all:
+        return str(variable.get("allValue") or format_multi(options))
+    chosen = [c for c in currents if c in options]
+    if chosen and variable.get("multi"):
+        return format_multi(chosen)
+    return chosen[0] if chosen else options[0]
