@@ -120,15 +120,24 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     assert "--stack-port expects COMPONENT=PORT" in result.stdout + result.stderr
 
 
-def test_unknown_step_names_the_step_and_the_feature(tmp_path: Path) -> None:
-    folder = _project(tmp_path, "from pytest_bdd import scenarios\nscenarios('x.feature')\n")
+def test_a_step_nobody_defined_fails_the_collection_naming_file_line_and_neighbours(
+    tmp_path: Path
+) -> None:
+    folder = _project(tmp_path, (
+        "from pytest_bdd import given, scenarios\n"
+        "@given('the stack is running')\n"
+        "def running():\n    pass\n"
+        "scenarios('x.feature')\n"))
     (folder / "x.feature").write_text(
-        "Feature: X\n  Scenario: Y\n    Given the stack is runing\n"
+        "Feature: X\n  Scenario: Y\n    Given the stack is running\n"
+        "  Scenario: Z\n    Given the stack is runing\n"
     )
-    result = _pytest(folder)
-    assert result.returncode == 1
-    assert 'Step definition is not found: Given "the stack is runing"' in result.stdout
-    assert "x.feature" in result.stdout
+    result = _pytest(folder, "--collect-only")
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output  # a usage error: nothing runs
+    assert ('x.feature:5: Given "the stack is runing" matches no step definition; closest '
+            'defined: "the stack is running"') in output
+    assert "1 step(s) match no step definition" in output
 
 
 def test_a_teams_own_feature_file_is_collected(tmp_path: Path) -> None:

@@ -323,6 +323,17 @@ def log_agent(request: pytest.FixtureRequest, stack: StackHandle, harness_option
     return agent
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """A step sentence no definition matches fails the collection, naming file and line."""
+    from obsharness.step_check import undefined_steps
+
+    undefined = undefined_steps(items, session)
+    if undefined:
+        raise pytest.UsageError(
+            f"{len(undefined)} step(s) match no step definition:\n  " + "\n  ".join(undefined))
+
+
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> Callable[..., object]:
     """@logs scenarios also need the log_agent fixture, so pytest parametrizes them per agent."""
     marked = getattr(pytest.mark, tag)(function)
