@@ -160,3 +160,62 @@ def test_a_teams_own_feature_file_is_collected(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120, check=False)
     assert len(collected) == 1 + sum("::test_" in line for line in sample.stdout.splitlines())
+
+
+TEAM_RULES = """\
+groups:
+  - name: our-team
+    rules:
+      - alert: HighMemory
+        expr: |
+          label_replace(process_resident_memory_bytes{team="platform"}, "service", "$1", "job", "(.*)")
+          > 500e6
+        for: 5m
+        labels:
+          severity: warning
+          team: platform
+        annotations:
+          summary: "{{ $labels.service }} uses {{ $value | humanize1024 }}B"
+"""
+
+TEAM_FEATURE = """\
+Feature: Our team's alerts
+  Scenario: HighMemory's production timing, stated as a table
+    Given the production alert rules
+    When these series are scraped every 15s:
+      | series                                                                                   | values                |
+      | process_resident_memory_bytes{job="flask-app",instance="flask-app:5000",team="platform"} | 400000000x10 600000000x30 |
+    Then promtool sees exactly these alerts:
+      | at    | alert      | labels                                                                                    |
+      | 2m30s | HighMemory | none                                                                                      |
+      | 7m30s | HighMemory | none                                                                                      |
+      | {fires} | HighMemory | severity=warning, team=platform, service=flask-app, job=flask-app, instance=flask-app:5000 |
+"""
+
+
+@pytest.mark.parametrize(("fires", "passes"), [("7m45s", True), ("7m30s", False)])
+def test_the_readmes_worked_example_a_teams_rule_and_its_timing_table(
+    tmp_path: Path, fires: str, passes: bool
+) -> None:
+    """README 'Bring your own configs': a rule file and a feature file of a team's, run by
+    the harness as they are; a wrong time in the table fails."""
+    stack = tmp_path / "stack"
+    shutil.copytree(ROOT / "stack", stack, ignore=shutil.ignore_patterns("node_modules"))
+    (stack / "prometheus" / "rules" / "our-team.yml").write_text(TEAM_RULES)
+    features = tmp_path / "features"
+    features.mkdir()
+    (features / "our_team.feature").write_text(TEAM_FEATURE.replace("{fires}", fires))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-o", f"bdd_features_base_dir={features}", "steps/test_scenarios.py",
+         f"--run-dir={tmp_path / 'reports' / 'run'}",  # its report stays in tmp_path
+         f"--junitxml={tmp_path / 'j.xml'}", f"--cucumberjson={tmp_path / 'c.json'}"],
+        cwd=ROOT, env=_env(OBSHARNESS_STACK=str(stack / "stack.yaml")),
+        capture_output=True, text=True, timeout=300, check=False)
+    output = result.stdout + result.stderr
+    if passes:
+        assert result.returncode == 0, output
+        assert "1 passed" in output
+    else:
+        assert result.returncode == 1, output
+        assert "HighMemory" in output
