@@ -190,3 +190,35 @@ def test_an_unknown_rule_field_keeps_promtools_own_line(stack_copy: Path, tmp_pa
     assert message.startswith(f"prometheus: config file {rules}:{line} is invalid")
     assert f"line {line}: field forr not found in type rulefmt.Rule" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("component", "config", "old", "new", "tool", "type_name"), [
+    ("loki", "loki/loki.yml", "auth_enabled: false\n", "auth_enabled: false\nauth_enabledd: x\n",
+     "loki -verify-config", "loki.ConfigWrapper"),
+    ("promtail", "promtail/promtail.yml", "positions:\n", "positionss:\n",
+     "promtail -check-syntax", "config.plain"),
+])
+def test_loki_and_promtail_field_errors_keep_the_tools_line(
+    stack_copy: Path, tmp_path: Path, component: str, config: str, old: str, new: str,
+    tool: str, type_name: str,
+) -> None:
+    from obsharness.binaries import resolve
+    from obsharness.errors import BinaryNotFoundError
+
+    try:
+        resolve(component, allow_install=False)
+    except BinaryNotFoundError as exc:
+        pytest.skip(f"{component} is not available here, so its validator cannot run: {exc.hint}")
+    path = stack_copy / config
+    text = path.read_text().replace(old, new, 1)
+    path.write_text(text)
+    bad = new.splitlines()[-1].split(":")[0]
+    line = text.splitlines().index(new.splitlines()[-1]) + 1
+    with pytest.raises(ConfigError) as caught:
+        render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                     addresses=ADDRESSES, time_scale=60)
+    message = str(caught.value)
+    assert message.startswith(f"{component}: config file {path}:{line} is invalid"), message
+    assert f"line {line}: field {bad} not found in type {type_name}" in message
+    assert tool in message
+    assert "\n" not in message

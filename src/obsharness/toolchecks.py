@@ -129,6 +129,28 @@ def check_alertmanager_config(config: Path) -> ToolResult:
     return result
 
 
+def check_loki_config(config: Path) -> ToolResult:
+    """`loki -verify-config`: Loki's own parser, its field errors with their lines."""
+    config = config.resolve()
+    result = run_tool("loki", ["-verify-config", f"-config.file={config}"])
+    _raise_for(result, component="loki", default_file=config, tool="loki -verify-config")
+    return result
+
+
+def check_promtail_config(config: Path) -> ToolResult:
+    """`promtail -check-syntax`, with environment references expanded as the agent runs."""
+    config = config.resolve()
+    result = run_tool("promtail", ["-check-syntax", "-config.expand-env=true",
+                                   f"-config.file={config}"])
+    _raise_for(result, component="promtail", default_file=config,
+               tool="promtail -check-syntax")
+    return result
+
+
+# Optional components' validators, run where their binary is already at hand.
+OPTIONAL_VALIDATORS = {"loki": check_loki_config, "promtail": check_promtail_config}
+
+
 def amtool_routes(config: Path, labels: dict[str, str]) -> list[str]:
     """Receivers `amtool config routes test` picks for one label set."""
     args = ["config", "routes", "test", f"--config.file={config.resolve()}",

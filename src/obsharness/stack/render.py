@@ -20,7 +20,9 @@ from typing import Any
 import yaml
 
 from obsharness import alertrouting, plain_durations, toolchecks
+from obsharness.binaries import resolve
 from obsharness.errors import (
+    BinaryNotFoundError,
     ConfigError,
     TimeCompressionFloorWarning,
     TimeCompressionMeaningWarning,
@@ -323,8 +325,9 @@ def _longest_range_ms(expr: str) -> int:
 
 
 def validate_sources(manifest: Manifest) -> None:
-    """Check the deployable configs under stack/ with promtool and amtool, and the
-    routing tree against the alert rules, before anything starts."""
+    """Check the deployable configs under stack/ with promtool and amtool (and Loki's and
+    Promtail's own validators where their binaries are at hand), and the routing tree
+    against the alert rules, before anything starts."""
     configs = [
         (comp, manifest.stack_dir / comp.config) for comp in manifest.components.values()
         # Alloy's syntax is not YAML; `alloy fmt` checks it where the binary exists.
@@ -344,6 +347,17 @@ def validate_sources(manifest: Manifest) -> None:
         elif comp.binary == "alertmanager":
             alertrouting.check(source, rule_files)
             toolchecks.check_alertmanager_config(source)
+        elif comp.binary in toolchecks.OPTIONAL_VALIDATORS and _have(comp.binary):
+            toolchecks.OPTIONAL_VALIDATORS[comp.binary](source)
+
+
+def _have(binary: str) -> bool:
+    """Whether an optional component's binary is at hand (never installed for a check)."""
+    try:
+        resolve(binary, allow_install=False)
+    except BinaryNotFoundError:
+        return False
+    return True
 
 
 def rule_files_of(config_path: Path) -> list[Path]:
