@@ -207,3 +207,21 @@ def test_an_unresolvable_variable_is_its_own_problem_not_a_silent_panel(
     assert any("(variable job)" in line and "$job resolves to no value" in line
                and "label_values(kube_node_info, job)" in line for line in lines)
     assert not any("returns no data" in line for line in lines)
+
+
+def test_a_dashboard_a_team_adds_to_stack_gets_findings_about_itself_only(
+    stack_copy: Path
+) -> None:
+    board = node_exporter_like()
+    board["__inputs"] = [{"name": "DS_PROMETHEUS", "type": "datasource",
+                          "pluginId": "prometheus"}]
+    board["templating"]["list"] = board["templating"]["list"][1:]
+    added = stack_copy / "grafana" / "dashboards" / "node-exporter-full.json"
+    added.write_text(json.dumps(board).replace("${ds_prometheus}", "${DS_PROMETHEUS}"))
+    provisioned = dashboards.provisioned_datasources(stack_copy / "grafana" / "provisioning")
+    files = dashboards.dashboard_files(stack_copy / "grafana")
+    assert added in files
+    findings = {path.name: dashboards.summarise(dashboards.static_problems(path, provisioned))
+                for path in files}
+    assert len(findings.pop(added.name)) == 1  # one clear problem: exported for sharing
+    assert all(lines == [] for lines in findings.values()), findings
