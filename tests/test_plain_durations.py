@@ -15,7 +15,7 @@ import yaml
 from obsharness import plain_durations
 from obsharness.errors import TimeCompressionMeaningWarning
 from obsharness.stack.manifest import load_manifest
-from obsharness.stack.render import render_stack
+from obsharness.stack.render import RenderedStack, render_stack
 
 
 @pytest.mark.parametrize(("expr", "expected", "horizons"), [
@@ -76,16 +76,22 @@ COMMUNITY_RULES = {"groups": [{"name": "community", "rules": [
 ]}]}
 
 
-def test_a_community_rule_file_renders_scaled_and_reported(stack_copy: Path,
-                                                           tmp_path: Path) -> None:
+def _render_with_community_rules(stack_copy: Path, run_dir: Path, scale: float,
+                                 ) -> RenderedStack:
+    """stack/ as a team has it: the sample plus a community pack's rule file."""
     rules = stack_copy / "prometheus" / "rules" / "community.yml"
     rules.write_text(yaml.safe_dump(COMMUNITY_RULES, sort_keys=False))
     manifest = load_manifest(stack_copy / "stack.yaml")
     addresses = {n: f"127.0.0.1:{20000 + i}" for i, n in
                  enumerate([*manifest.components, *manifest.sinks])}
+    return render_stack(manifest, run_dir, addresses=addresses, time_scale=scale)
+
+
+def test_a_community_rule_file_renders_scaled_and_reported(stack_copy: Path,
+                                                           tmp_path: Path) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rendered = render_stack(manifest, tmp_path / "run", addresses=addresses, time_scale=60)
+        rendered = _render_with_community_rules(stack_copy, tmp_path / "run", 60)
     # The rendered file passed promtool (render validates) and carries the scaled horizon.
     out = yaml.safe_load((tmp_path / "run" / "prometheus" / "rules" / "community.yml").read_text())
     exprs = {r["alert"]: r["expr"] for r in out["groups"][0]["rules"]}
@@ -108,13 +114,7 @@ def test_a_community_rule_file_renders_scaled_and_reported(stack_copy: Path,
 
 def test_production_timing_changes_nothing_and_reports_nothing(stack_copy: Path,
                                                                tmp_path: Path) -> None:
-    rules = stack_copy / "prometheus" / "rules" / "community.yml"
-    rules.write_text(yaml.safe_dump(COMMUNITY_RULES, sort_keys=False))
-    manifest = load_manifest(stack_copy / "stack.yaml")
-    addresses = {n: f"127.0.0.1:{20000 + i}" for i, n in
-                 enumerate([*manifest.components, *manifest.sinks])}
-    rendered = render_stack(manifest, tmp_path / "run", addresses=addresses, time_scale=1,
-                            validate=False)
+    rendered = _render_with_community_rules(stack_copy, tmp_path / "run", 1)
     out = yaml.safe_load((tmp_path / "run" / "prometheus" / "rules" / "community.yml").read_text())
     assert out["groups"][0]["rules"][0]["expr"] == COMMUNITY_RULES["groups"][0]["rules"][0]["expr"]
     assert rendered.horizons == []

@@ -24,11 +24,13 @@ this parser refuses is left to promtool and yields no finding.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import promql_parser
+
+from obsharness.promql_ast import walk
+from obsharness.timing import split_literals
 
 COMPARISONS = {">", "<", ">=", "<=", "==", "!="}
 # Metric names whose values are points in time, in seconds since the epoch.
@@ -57,20 +59,6 @@ class ScaledHorizon:
 
     def __str__(self) -> str:
         return f"{self.where}: predict_linear horizon {self.original} s scaled to {self.scaled}"
-
-
-def _children(node: Any) -> Iterator[Any]:
-    for attribute in ("lhs", "rhs", "expr", "vector_selector", "param"):
-        child = getattr(node, attribute, None)
-        if child is not None and not isinstance(child, str | float | int):
-            yield child
-    yield from getattr(node, "args", None) or []
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    for child in _children(node):
-        yield from _walk(child)
 
 
 def _unwrap(node: Any) -> Any:
@@ -104,12 +92,12 @@ def _is_time_point(node: Any) -> bool:
     """Whether an operand is a point in time: a *_timestamp_seconds style metric, possibly
     inside aggregations or functions that keep its unit."""
     return any(isinstance(inner, promql_parser.VectorSelector) and inner.name
-               and _TIME_VALUED.search(inner.name) for inner in _walk(node))
+               and _TIME_VALUED.search(inner.name) for inner in walk(node))
 
 
 def _calls_clock(node: Any) -> bool:
     return any(isinstance(inner, promql_parser.Call) and inner.func.name in ("time", "timestamp")
-               for inner in _walk(node))
+               for inner in walk(node))
 
 
 def _is_time_difference(node: Any) -> bool:
@@ -135,7 +123,7 @@ def time_comparisons(expr: str) -> list[tuple[str, str]]:
     except ValueError:
         return []
     found = []
-    for node in _walk(tree):
+    for node in walk(tree):
         if not isinstance(node, promql_parser.BinaryExpr) or str(node.op) not in COMPARISONS:
             continue
         for side, other in ((node.lhs, node.rhs), (node.rhs, node.lhs)):
@@ -147,22 +135,11 @@ def time_comparisons(expr: str) -> list[tuple[str, str]]:
 
 def _literal_spans(expr: str) -> list[tuple[int, int]]:
     """Where string literals and comments are, so no rewrite touches them."""
-    spans, index = [], 0
-    while index < len(expr):
-        char = expr[index]
-        if char in "\"'`":
-            end = index + 1
-            while end < len(expr) and expr[end] != char:
-                end += 2 if expr[end] == "\\" and char != "`" else 1
-            spans.append((index, end + 1))
-            index = end + 1
-        elif char == "#":
-            end = expr.find("\n", index)
-            end = len(expr) if end == -1 else end
-            spans.append((index, end))
-            index = end
-        else:
-            index += 1
+    spans, offset = [], 0
+    for is_literal, chunk in split_literals(expr):
+        if is_literal:
+            spans.append((offset, offset + len(chunk)))
+        offset += len(chunk)
     return spans
 
 

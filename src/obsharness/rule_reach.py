@@ -27,6 +27,7 @@ import yaml
 
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ConfigError
+from obsharness.promql_ast import children
 
 ABSENCE_FUNCTIONS = {"absent", "absent_over_time"}
 ALLOWLIST = "prometheus/rules_elsewhere.yml"
@@ -107,12 +108,8 @@ def _selectors(node: Any, under_absence: bool = False) -> Iterator[Selector]:
         return
     absence = under_absence or (isinstance(node, promql_parser.Call)
                                 and node.func.name in ABSENCE_FUNCTIONS)
-    for attribute in ("lhs", "rhs", "expr", "vector_selector", "param"):
-        child = getattr(node, attribute, None)
-        if child is not None and not isinstance(child, str | float | int):
-            yield from _selectors(child, absence)
-    for arg in getattr(node, "args", None) or []:
-        yield from _selectors(arg, absence)
+    for child in children(node):
+        yield from _selectors(child, absence)
 
 
 def selectors_of(expr: str) -> list[Selector]:

@@ -120,7 +120,7 @@ _RANGE_RE = re.compile(rf"\[\s*({DURATION_PATTERN})\s*(?::\s*({DURATION_PATTERN}
 _OFFSET_RE = re.compile(rf"(\boffset\s+-?)({DURATION_PATTERN})\b")
 
 
-def _split_strings(expr: str) -> list[tuple[bool, str]]:
+def split_literals(expr: str) -> list[tuple[bool, str]]:
     """Split PromQL into (is_string_literal, text) chunks so regexes never touch strings."""
     chunks: list[tuple[bool, str]] = []
     i, start, n = 0, 0, len(expr)
@@ -183,7 +183,7 @@ def scale_promql(
         return match.group(1) + scaler.scale_text(match.group(2), where=f"{where} offset")
 
     out: list[str] = []
-    for is_literal, chunk in _split_strings(expr):
+    for is_literal, chunk in split_literals(expr):
         if is_literal:
             out.append(chunk)
         else:
