@@ -61,9 +61,18 @@ def test_scenarios_run_against_a_described_stack(tmp_path: Path) -> None:
                 cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
                 # Staging's apps run with a chaos token; the gate is given the same one.
                 env={**os.environ, "OBSHARNESS_CHAOS_TOKEN": str(deployed.chaos_token)})
-            # Without the token, a fault is refused and the error names the variable.
+            # Without the token, a fault is refused and the error names the variable ...
             with pytest.raises(FaultError, match=r"answered 403 .*OBSHARNESS_CHAOS_TOKEN"):
                 ChaosClient("flask-app", deployed.url("flask-app")).inject(error_rate=0.5)
+            # ... while a scenario that injects none runs as usual (a production gate).
+            env = {k: v for k, v in os.environ.items() if k != "OBSHARNESS_CHAOS_TOKEN"}
+            tokenless = subprocess.run(
+                [sys.executable, "-m", "pytest", "steps", "-p", "no:cacheprovider", "-q",
+                 "--stack-backend=external", f"--external-config={config}",
+                 f"--run-dir={tmp_path / 'run2'}", f"--junitxml={tmp_path / 'j2.xml'}",
+                 f"--cucumberjson={tmp_path / 'c2.json'}", "-k", "scrapes_every_target"],
+                cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
+            assert tokenless.returncode == 0, tokenless.stdout[-3000:]
             pids = deployed.pids()
     assert_all_gone(pids.values())
     outcomes = {}
