@@ -225,3 +225,16 @@ def test_a_dashboard_a_team_adds_to_stack_gets_findings_about_itself_only(
                 for path in files}
     assert len(findings.pop(added.name)) == 1  # one clear problem: exported for sharing
     assert all(lines == [] for lines in findings.values()), findings
+
+
+def test_a_variable_of_a_datasource_not_asked_is_unchecked_not_a_problem() -> None:
+    board = {"templating": {"list": [
+        {"name": "app", "type": "query", "datasource": {"type": "loki", "uid": "loki"},
+         "query": "label_values(app)"},
+        {"name": "env", "type": "custom", "query": "prod"},
+    ]}}
+    resolved = grafana_vars.resolve_variables(board, PROVISIONED, prometheus=None, loki=None)
+    assert resolved.problems == {}
+    assert resolved.unchecked == {"app": "$app reads loki datasource, which this check does "
+                                         "not ask"}
+    assert resolved.values == {"env": "prod"}

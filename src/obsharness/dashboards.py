@@ -292,8 +292,8 @@ def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery
             continue
         board = (resolved or {}).get(query.dashboard)
         used = variables_used(query.expr)
-        if board and used & set(board.problems):
-            continue  # reported as the variable's own problem
+        if board and used & (set(board.problems) | set(board.unchecked)):
+            continue  # the variable's own problem, or a datasource this check does not ask
         values = {**(board.values if board else {}), **builtin_values(rate_interval)}
         per_service = "service" in used and bool(service_list)
         for service in service_list if per_service else [""]:
@@ -326,6 +326,9 @@ def live_report(prometheus: PrometheusClient, files: Sequence[Path],
             board, datasources, prometheus=prometheus, builtins=builtin_values(rate_interval))
         problems += variable_problems(path, resolved[path])
         every_query += queries(path, board, datasources)
+        if resolved[path].unchecked:  # said, not silently dropped
+            evidence.record("check", f"{path.name}: panels on variables not checked here",
+                            resolved[path].unchecked)
     problems += live_problems(prometheus, every_query, services, rate_interval, resolved)
     return summarise(problems)
 

@@ -164,6 +164,13 @@ class Resolved:
     options: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # variable -> why it has no value
+    # Variables of a datasource this check was not given (Loki in a Prometheus check):
+    # neither a problem nor resolved; the panels that use them are left out, and said so.
+    unchecked: dict[str, str] = field(default_factory=dict)
+
+
+class NotAskable(Exception):
+    """The variable's datasource is one this check was not given a client for."""
 
 
 def _query_text(variable: Mapping[str, Any]) -> str:
@@ -250,6 +257,9 @@ def resolve_variables(dashboard: Mapping[str, Any], datasources: Sequence[Dataso
         name, kind = str(variable.get("name")), str(variable.get("type"))
         try:
             options = _options(variable, kind, known, by_name, datasources, prometheus, loki)
+        except NotAskable as exc:
+            resolved.unchecked[name] = str(exc)
+            continue
         except Exception as exc:  # noqa: BLE001 - the datasource's own answer, kept for the report
             resolved.problems[name] = f"${name} could not be resolved: {exc}"
             continue
@@ -298,12 +308,14 @@ def _options(variable: Mapping[str, Any], kind: str, known: Mapping[str, str],
     query = expand(_query_text(variable), known)
     source = resolve_datasource(variable.get("datasource"), by_name, datasources)
     kind_of_source = source.datasource.type if source.datasource else None
+    if source.problem:
+        raise ValueError(source.problem)
     if kind_of_source == "prometheus" and prometheus is not None:
         return _prometheus_options(query, prometheus)
     if kind_of_source == "loki" and loki is not None:
         return _loki_options(query, loki)
-    raise ValueError(source.problem or f"its datasource ({kind_of_source or 'Mixed or built in'})"
-                     f" is not one this check can ask")
+    raise NotAskable(f"${variable.get('name')} reads {kind_of_source or 'a Mixed or built-in'} "
+                     f"datasource, which this check does not ask")
 
 
 def _value_for(variable: Mapping[str, Any], options: list[str]) -> str:
