@@ -219,3 +219,25 @@ def test_the_readmes_worked_example_a_teams_rule_and_its_timing_table(
     else:
         assert result.returncode == 1, output
         assert "HighMemory" in output
+
+
+def _collected(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", *args], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line.strip() for line in done.stdout.splitlines() if "::test_" in line}
+
+
+def test_the_scenarios_split_over_runners_by_their_recorded_durations() -> None:
+    """pytest-split with the committed .test_durations: every scenario in exactly one
+    group, and the groups' recorded seconds balanced."""
+    every = _collected()
+    recorded = json.loads((ROOT / ".test_durations").read_text())
+    groups = [_collected("--splits", "2", "--group", str(g), "--splitting-algorithm",
+                         "least_duration") for g in (1, 2)]
+    assert groups[0].isdisjoint(groups[1])
+    assert groups[0] | groups[1] == every
+    known = sum(recorded.values()) / max(len(recorded), 1)
+    seconds = [sum(recorded.get(nodeid, known) for nodeid in group) for group in groups]
+    assert max(seconds) <= 0.6 * sum(seconds), seconds

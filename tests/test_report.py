@@ -177,3 +177,32 @@ def test_the_report_lists_what_time_compression_changed_in_meaning() -> None:
     assert "BackupTooOld: the plain number 3600" in section
     assert "predict_linear horizons" not in section  # an empty list gets no heading
     assert section.index("not production") < section.index("raised to a floor")
+
+
+def test_reports_of_several_runners_merge_into_one_living_document(tmp_path: Path) -> None:
+    from obsharness import cli
+
+    whole = _results()
+    fired, skipped = whole.scenarios
+    for index, scenario in enumerate((fired, skipped), start=1):
+        part = RunResults(started_at=whole.started_at + index, finished_at=whole.started_at + 60,
+                          backend="process", time_scale=60, scenarios=[scenario])
+        folder = tmp_path / f"group-{index}"
+        part.save(folder)
+        (folder / "cucumber.json").write_text(json.dumps([{
+            "uri": scenario.feature_file, "name": scenario.feature,
+            "elements": [{"name": scenario.name}]}]))
+    out = tmp_path / "merged"
+    assert cli.main(["report", "--reports-dir", str(out),
+                     "--merge", str(tmp_path / "group-1"), str(tmp_path / "group-2")]) == 0
+    merged = RunResults.load(out)
+    assert [s.nodeid for s in merged.scenarios] == [fired.nodeid, skipped.nodeid]
+    assert merged.started_at == whole.started_at + 1
+    # Evidence and plots travel along (JSON keeps the plot's points as lists).
+    assert merged.scenarios[0].timeline == json.loads(json.dumps(fired.timeline))
+    page = (out / "index.html").read_text()
+    assert fired.name in page
+    assert "Not proven in this run" in page  # the other runner's skip is listed too
+    features = json.loads((out / "cucumber.json").read_text())
+    assert sorted(e["name"] for f in features for e in f["elements"]) == sorted(
+        [fired.name, skipped.name])

@@ -28,7 +28,9 @@ def test_one_failure_in_three_runs_leads_the_table(tmp_path: Path) -> None:
             soak.read_junit(_run(tmp_path, 2, 26.8, "waited 26.8 s for inhibited")),
             soak.read_junit(_run(tmp_path, 3, 12.0))]
     records = soak.merge(runs)
-    assert [r.name for r in records] == ["test_inhibition", "test_grafana", "test_silence"]
+    assert [r.name for r in records] == ["steps/test_scenarios.py::test_inhibition",
+                                         "steps/test_scenarios.py::test_grafana",
+                                         "steps/test_scenarios.py::test_silence"]
     first = records[0]
     assert first.outcomes == ["passed", "failed", "passed"]
     assert first.failures == ["waited 26.8 s for inhibited"]
@@ -39,3 +41,6 @@ def test_one_failure_in_three_runs_leads_the_table(tmp_path: Path) -> None:
     assert text.splitlines()[2].split()[:3] == ["test_inhibition", "2", "1"]
     assert "12.0" in text.splitlines()[2]  # the median of 10, 12 and 26.8
     assert text.endswith("3 scenarios x 3 runs: 1 failure(s)")
+    # pytest-split's format: node id -> seconds (the median), skips left out.
+    assert soak.durations(records) == {"steps/test_scenarios.py::test_inhibition": 12.0,
+                                       "steps/test_scenarios.py::test_silence": 3.5}

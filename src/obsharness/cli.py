@@ -109,12 +109,27 @@ def _doctor_infra() -> int:
     return missing
 
 
-def cmd_report(reports_dir: Path, check: bool = False) -> int:
+def cmd_report(reports_dir: Path, check: bool = False, merge: Sequence[Path] = ()) -> int:
     """Rebuild reports/index.html from the last run's reports/results.json; with check,
     open it in headless Chromium and verify every scenario, its evidence and plots."""
     from obsharness.report import diagrams, html
     from obsharness.report.results import RESULTS_FILE, RunResults
 
+    if merge:  # one living document out of several CI runners' reports
+        from obsharness.report import cucumber
+        from obsharness.report.results import merge as merge_results
+
+        missing = [d for d in merge if not (d / RESULTS_FILE).is_file()]
+        if missing:
+            print(f"obsharness: no {RESULTS_FILE} in {', '.join(map(str, missing))}",
+                  file=sys.stderr)
+            return 1
+        merged = merge_results([RunResults.load(d) for d in merge])
+        merged.save(reports_dir)
+        parts = [d / "cucumber.json" for d in merge if (d / "cucumber.json").is_file()]
+        if parts:
+            cucumber.merge(parts, reports_dir / "cucumber.json")
+        print(f"merged {len(merge)} reports: {len(merged.scenarios)} scenarios")
     if not (reports_dir / RESULTS_FILE).is_file():
         print(f"obsharness: no {reports_dir / RESULTS_FILE}: run the scenarios first "
               "(make validate or obsharness validate)", file=sys.stderr)
@@ -200,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("--reports-dir", type=Path, default=Path("reports"))
     report.add_argument("--check", action="store_true",
                         help="open the page in headless Chromium and verify it")
+    report.add_argument("--merge", nargs="+", type=Path, default=[], metavar="DIR",
+                        help="merge these runners' reports (results.json, cucumber.json) "
+                             "into --reports-dir first")
     drawn = sub.add_parser("diagrams", help="write docs/architecture.md (Mermaid)")
     drawn.add_argument("--out", type=Path, default=Path("docs/architecture.md"))
     drawn.add_argument("--check", action="store_true",
@@ -212,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fetch": lambda: cmd_fetch(args.names, args.optional),
         "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir),
         "validate": lambda: cmd_validate(args.pytest_args),
-        "report": lambda: cmd_report(args.reports_dir, args.check),
+        "report": lambda: cmd_report(args.reports_dir, args.check, args.merge),
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),
     }

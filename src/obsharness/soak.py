@@ -34,8 +34,14 @@ class ScenarioRecord:
         return self.outcomes.count(outcome)
 
 
+def _nodeid(case: ET.Element) -> str:
+    """pytest's node id of a junit test case (steps.test_scenarios + name)."""
+    module = str(case.get("classname") or "").replace(".", "/")
+    return f"{module}.py::{case.get('name')}" if module else str(case.get("name"))
+
+
 def read_junit(path: Path) -> dict[str, tuple[str, float, str]]:
-    """Test name -> (outcome, seconds, first line of the failure) from one junit file."""
+    """Node id -> (outcome, seconds, first line of the failure) from one junit file."""
     results: dict[str, tuple[str, float, str]] = {}
     for case in ET.parse(path).getroot().iter("testcase"):  # noqa: S314 - our own report
         outcome, message = "passed", ""
@@ -46,7 +52,7 @@ def read_junit(path: Path) -> dict[str, tuple[str, float, str]]:
                 message = text.splitlines()[0][:300] if text else child.tag
             elif child.tag == "skipped" and outcome == "passed":
                 outcome = "skipped"
-        results[str(case.get("name"))] = (outcome, float(case.get("time") or 0.0), message)
+        results[_nodeid(case)] = (outcome, float(case.get("time") or 0.0), message)
     return results
 
 
@@ -64,13 +70,20 @@ def merge(runs: Sequence[dict[str, tuple[str, float, str]]]) -> list[ScenarioRec
     return sorted(records.values(), key=lambda r: (-r.count("failed"), r.name))
 
 
+def durations(records: Sequence[ScenarioRecord]) -> dict[str, float]:
+    """Median seconds per node id, in pytest-split's .test_durations format."""
+    return {r.name: round(statistics.median(r.durations_s), 3)
+            for r in records if r.durations_s}
+
+
 def table(records: Sequence[ScenarioRecord], runs: int) -> str:
-    width = min(max((len(r.name) for r in records), default=10), 90)
+    width = min(max((len(_short(r.name)) for r in records), default=10), 90)
     lines = [f"{'scenario':<{width}}  pass  fail  skip   min s   med s   max s",
              "-" * (width + 41)]
     for r in records:
         durations = r.durations_s or [0.0]
-        name = r.name if len(r.name) <= width else r.name[: width - 3] + "..."
+        short = _short(r.name)
+        name = short if len(short) <= width else short[: width - 3] + "..."
         lines.append(f"{name:<{width}}  {r.count('passed'):>4}  {r.count('failed'):>4}  "
                      f"{r.count('skipped'):>4}  {min(durations):>6.1f}  "
                      f"{statistics.median(durations):>6.1f}  {max(durations):>6.1f}")
@@ -79,7 +92,12 @@ def table(records: Sequence[ScenarioRecord], runs: int) -> str:
     return "\n".join(lines)
 
 
-def soak(runs: int, out: Path, pytest_args: Sequence[str]) -> int:
+def _short(nodeid: str) -> str:
+    return nodeid.rsplit("::", 1)[-1]
+
+
+def soak(runs: int, out: Path, pytest_args: Sequence[str],
+         store_durations: Path | None = None) -> int:
     root = project_root()
     out.mkdir(parents=True, exist_ok=True)
     parsed: list[dict[str, tuple[str, float, str]]] = []
@@ -100,6 +118,10 @@ def soak(runs: int, out: Path, pytest_args: Sequence[str]) -> int:
     print(table(records, runs))
     (out / "soak.json").write_text(json.dumps(
         {"runs": runs, "wall_s": wall, "scenarios": [asdict(r) for r in records]}, indent=1))
+    if store_durations is not None:  # pytest-split balances CI runners with these
+        store_durations.write_text(json.dumps(durations(records), indent=1, sort_keys=True)
+                                   + "\n")
+        print(f"wrote the median duration of each scenario to {store_durations}")
     return 1 if any(r.count("failed") for r in records) else 0
 
 
@@ -107,13 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m obsharness.soak", description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("reports/soak"))
+    parser.add_argument("--store-durations", type=Path, default=None, metavar="PATH",
+                        help="write each scenario's median seconds there (.test_durations, "
+                             "read by pytest-split's --splits/--group)")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
                         help="passed to pytest, e.g. -- -m alerting")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     extra = [a for a in args.pytest_args if a != "--"]
-    return soak(args.runs, args.out, extra)
+    return soak(args.runs, args.out, extra, args.store_durations)
 
 
 if __name__ == "__main__":

@@ -46,3 +46,18 @@ def embed(cucumber_file: Path, results: RunResults) -> int:
                 added += 1
     cucumber_file.write_text(json.dumps(features, indent=1))
     return added
+
+
+def merge(files: list[Path], out: Path) -> int:
+    """Cucumber JSON of several runners as one: a feature's scenarios side by side."""
+    features: dict[str, dict[str, Any]] = {}
+    for path in files:
+        for feature in json.loads(path.read_text() or "[]"):
+            key = str(feature.get("uri") or feature.get("id"))
+            if key in features:
+                features[key]["elements"] = [*features[key].get("elements", []),
+                                             *feature.get("elements", [])]
+            else:
+                features[key] = feature
+    out.write_text(json.dumps(list(features.values()), indent=1))
+    return sum(len(f.get("elements", [])) for f in features.values())

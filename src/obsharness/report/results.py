@@ -77,3 +77,24 @@ class RunResults:
             item["steps"] = [StepResult(**s) for s in item.get("steps", [])]
             scenarios.append(ScenarioResult(**item))
         return cls(**raw, scenarios=scenarios)
+
+
+def merge(parts: list[RunResults]) -> RunResults:
+    """One run out of several (CI runners that each ran a group of the scenarios):
+    scenarios in the order the parts list them; where a scenario appears twice, the
+    outcome that is not a skip wins."""
+    merged = RunResults(
+        started_at=min(p.started_at for p in parts),
+        finished_at=max(p.finished_at for p in parts),
+        backend=", ".join(dict.fromkeys(p.backend for p in parts if p.backend)),
+        time_scale=parts[0].time_scale,
+        time_compression=next((p.time_compression for p in parts if p.time_compression), {}))
+    by_nodeid: dict[str, ScenarioResult] = {}
+    for part in parts:
+        merged.configs.update(part.configs)
+        for scenario in part.scenarios:
+            known = by_nodeid.get(scenario.nodeid)
+            if known is None or (known.outcome == "skipped" and scenario.outcome != "skipped"):
+                by_nodeid[scenario.nodeid] = scenario
+    merged.scenarios = list(by_nodeid.values())
+    return merged
