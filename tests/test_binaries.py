@@ -363,6 +363,21 @@ def test_a_cached_pinned_binary_of_another_line_is_provisioned_again(
         assert found.route == "project cache, from Debian package prometheus 3.5.3+ds1-6 (forky)"
 
 
+def test_a_fallback_of_another_line_is_kept_a_day_then_the_suites_are_asked_again(
+    tmp_path: Path
+) -> None:
+    import os
+
+    _cached(tmp_path, "prometheus",
+            '{"route": "Debian package prometheus", "version": "2.42.0+ds", "fallback": true}')
+    found = binaries._from_cache(SPECS["prometheus"], tmp_path)
+    assert found is not None  # no re-download on every start while no suite has the line
+    sidecar = tmp_path / "bin" / "prometheus.source"
+    day_ago = time.time() - binaries.APT_LISTS_MAX_AGE_S - 60
+    os.utime(sidecar, (day_ago, day_ago))
+    assert binaries._from_cache(SPECS["prometheus"], tmp_path) is None
+
+
 def test_an_unpinned_cached_binary_is_taken_whatever_its_sidecar(tmp_path: Path) -> None:
     _cached(tmp_path, "node_exporter", "not json")
     found = binaries._from_cache(SPECS["node_exporter"], tmp_path)

@@ -316,7 +316,12 @@ def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
     if not isinstance(recorded, dict):
         recorded = {}
     if spec.pinned and not VERSIONS[spec.pinned].matches(str(recorded.get("version", ""))):
-        return None  # another release line (an older cache): provision the pinned one
+        # Another release line: an older cache is provisioned again; a fallback taken
+        # because no suite had the line is kept for a day, then the suites are asked again.
+        fresh = time.time() - source.stat().st_mtime < APT_LISTS_MAX_AGE_S if (
+            source.is_file()) else False
+        if not (recorded.get("fallback") and fresh):
+            return None
     route = f"project cache, from {recorded['route']}" if recorded.get("route") else (
         "project cache")
     return ResolvedBinary(spec.name, candidate, route, links)
@@ -327,10 +332,10 @@ _VERSION = re.compile(r"\bversion v?(\d+\.\d+[^\s,()]*)")
 
 def _install_into_cache(
     spec: BinarySpec, source: Path, cache: Path, route: str, links: dict[str, Path] | None = None,
-    version: str | None = None,
+    version: str | None = None, fallback: bool = False,
 ) -> ResolvedBinary:
     """Copy into the cache, recording the route and the version (the route's own word, else
-    what `--version` says)."""
+    what `--version` says), and whether it is a fallback of another line."""
     target = cache / "bin" / spec.name
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
@@ -343,7 +348,8 @@ def _install_into_cache(
     if version is None:
         found = _VERSION.search(version_of(resolved))
         version = found.group(1) if found else ""
-    _source_file(target).write_text(json.dumps({"route": route, "version": version}))
+    _source_file(target).write_text(json.dumps(
+        {"route": route, "version": version, **({"fallback": True} if fallback else {})}))
     return resolved
 
 
@@ -595,6 +601,7 @@ def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not on PATH (not a Debian-like system)")
     package, version, suite, options = spec.debian_package, None, "", []
+    fallback = False
     if spec.pinned:
         why_not = ""
         try:
@@ -605,7 +612,7 @@ def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
         if chosen:
             version, suite = chosen
         else:
-            options = []
+            options, fallback = [], True
             package = spec.debian_fallback_package or spec.debian_package
             warnings.warn(
                 f"{spec.name}: no Debian suite of {', '.join(DEBIAN_SUITES)} offers "
@@ -623,8 +630,9 @@ def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
             links = _patch_debian_alertmanager(
                 source, root / DEBIAN_AM_ASSET_DIR.decode().lstrip("/"), staged
             )
-            return _install_into_cache(spec, staged, cache, route, links, version=version)
-    return _install_into_cache(spec, source, cache, route, version=version)
+            return _install_into_cache(spec, staged, cache, route, links, version=version,
+                                       fallback=fallback)
+    return _install_into_cache(spec, source, cache, route, version=version, fallback=fallback)
 
 
 def _from_system(spec: BinarySpec, attempts: list[str]) -> ResolvedBinary | None:
