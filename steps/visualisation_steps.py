@@ -77,15 +77,18 @@ def errors_in_every_app(percent: int, stack_manifest: Manifest,
 
 
 @then("every Loki panel of every dashboard returns log lines for each service")
-def live_loki_panels(loki: LokiClient, stack_manifest: Manifest,
+def live_loki_panels(loki: LokiClient, prometheus: PrometheusClient, stack_manifest: Manifest,
                      scenario_ctx: ScenarioContext) -> None:
+    grafana_dir = stack_manifest.stack_dir / "grafana"
     queries = [q for q in _dashboard_queries(stack_manifest) if q.datasource_type == "loki"]
     assert queries, "no dashboard has a Loki panel"
     since = int(scenario_ctx.started_at * 1e9)
-    eventually(lambda: dashboards.live_loki_problems(loki, queries, _apps(stack_manifest), since),
+    eventually(lambda: dashboards.loki_live_report(
+                   loki, prometheus, dashboards.dashboard_files(grafana_dir),
+                   _datasources(grafana_dir), _apps(stack_manifest), since),
                lambda problems: not problems, timeout=INGEST_DEADLINE_S, interval=0.5,
-               what=f"every Loki panel ({len(queries)} queries) returning log lines "
-                    "(problems listed below)")
+               what=f"every Loki panel ({len(queries)} queries) returning log lines, "
+                    "variables resolved (problems grouped below)")
 
 
 @then("every Prometheus panel of every dashboard returns data for each service")

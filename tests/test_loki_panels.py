@@ -102,3 +102,33 @@ def test_an_empty_panel_is_named_per_service(loki: LokiClient, tmp_path: Path) -
     assert problems == [
         f"{tmp_path / 'team.json'}: panel 'Errors': returns no log lines for service {s} "
         f'(query: {{service=~"{s}", log_type="security"}})' for s in SERVICES]
+
+
+def test_a_teams_variables_are_resolved_before_loki_is_asked(loki: LokiClient,
+                                                             tmp_path: Path) -> None:
+    """A custom variable is substituted, and a variable of a datasource not asked here
+    leaves its panel out: neither is sent to Loki as a literal `$level`."""
+    from obsharness.grafana_vars import Datasource
+
+    board = json.loads(_panel(tmp_path, "")[0].dashboard.read_text())
+    board["templating"] = {"list": [
+        {"name": "level", "type": "custom", "query": "error,warning",
+         "current": {"value": "error"}},
+        {"name": "kind", "type": "query", "datasource": {"type": "prometheus", "uid": "p"},
+         "query": "label_values(up, job)"},
+    ]}
+    board["panels"][0]["targets"] = [
+        {"refId": "A", "expr": '{service=~"$service", level="$level"}'},
+        {"refId": "B", "expr": '{service=~"$service", log_type="$kind"}'},
+    ]
+    path = tmp_path / "team.json"
+    path.write_text(json.dumps(board))
+    provisioned = [Datasource("loki", "Loki", "loki", is_default=True),
+                   Datasource("p", "Prometheus", "prometheus")]
+    assert dashboards.loki_live_report(loki, None, [path], provisioned, SERVICES, SINCE) == []
+    board["templating"]["list"][0]["current"] = {"value": "warning"}  # no warning lines
+    path.write_text(json.dumps(board))
+    lines = dashboards.loki_live_report(loki, None, [path], provisioned, SERVICES, SINCE)
+    assert [line.split(": ", 1)[1].split(" [")[0] for line in lines] == [
+        f"returns no log lines for service {s}" for s in SERVICES]
+    assert all('level="warning"' in line for line in lines)

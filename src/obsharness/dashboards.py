@@ -312,24 +312,45 @@ def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery
     return problems
 
 
-def live_report(prometheus: PrometheusClient, files: Sequence[Path],
-                datasources: Sequence[Datasource], services: Sequence[str],
-                rate_interval: str) -> list[str]:
-    """The live check of every dashboard, as Grafana would draw it now: variables resolved
-    in order against the running Prometheus, then every Prometheus panel run. Summarised."""
+def _resolve_all(files: Sequence[Path], datasources: Sequence[Datasource],
+                 prometheus: PrometheusClient | None, loki: LokiClient | None,
+                 rate_interval: str) -> tuple[dict[Path, grafana_vars.Resolved], list[Problem],
+                                              list[PanelQuery]]:
+    """Every dashboard's variables resolved in order against the running stack, the
+    variables' own problems, and every panel query."""
     problems: list[Problem] = []
     resolved: dict[Path, grafana_vars.Resolved] = {}
     every_query: list[PanelQuery] = []
     for path in files:
         board = load(path)
         resolved[path] = grafana_vars.resolve_variables(
-            board, datasources, prometheus=prometheus, builtins=builtin_values(rate_interval))
+            board, datasources, prometheus=prometheus, loki=loki,
+            builtins=builtin_values(rate_interval))
         problems += variable_problems(path, resolved[path])
         every_query += queries(path, board, datasources)
         if resolved[path].unchecked:  # said, not silently dropped
             evidence.record("check", f"{path.name}: panels on variables not checked here",
                             resolved[path].unchecked)
+    return resolved, problems, every_query
+
+
+def live_report(prometheus: PrometheusClient, files: Sequence[Path],
+                datasources: Sequence[Datasource], services: Sequence[str],
+                rate_interval: str, loki: LokiClient | None = None) -> list[str]:
+    """The live check of every dashboard's Prometheus panels, as Grafana would draw them
+    now: variables resolved in order against the running stack. Summarised."""
+    resolved, problems, every_query = _resolve_all(files, datasources, prometheus, loki,
+                                                   rate_interval)
     problems += live_problems(prometheus, every_query, services, rate_interval, resolved)
+    return summarise(problems)
+
+
+def loki_live_report(loki: LokiClient, prometheus: PrometheusClient | None,
+                     files: Sequence[Path], datasources: Sequence[Datasource],
+                     services: Sequence[str], since_ns: int) -> list[str]:
+    """The same for every Loki panel, against the running Loki. Summarised."""
+    resolved, problems, every_query = _resolve_all(files, datasources, prometheus, loki, "1m")
+    problems += live_loki_problems(loki, every_query, services, since_ns, resolved=resolved)
     return summarise(problems)
 
 
@@ -398,8 +419,9 @@ def required_stream_labels(expr: str) -> set[str]:
 
 
 def live_loki_problems(loki: LokiClient, all_queries: Iterable[PanelQuery],
-                       services: Iterable[str], since_ns: int,
-                       interval: str = "1m") -> list[Problem]:
+                       services: Iterable[str], since_ns: int, interval: str = "1m",
+                       resolved: Mapping[Path, grafana_vars.Resolved] | None = None,
+                       ) -> list[Problem]:
     """Each Loki panel query, expanded per service, against a running Loki.
 
     Three causes, each named: a label the log pipeline does not produce (the
@@ -420,11 +442,16 @@ def live_loki_problems(loki: LokiClient, all_queries: Iterable[PanelQuery],
                 f"carries: the log pipeline does not produce them (labels in Loki: "
                 f"{', '.join(sorted(in_loki))})"))
             continue
-        per_service = "service" in variables_used(query.expr)
+        board = (resolved or {}).get(query.dashboard)
+        used = variables_used(query.expr)
+        if board and used & (set(board.problems) | set(board.unchecked)):
+            continue  # the variable's own problem, or a datasource this check does not ask
+        values = {**(board.values if board else {}), **builtin_values(interval)}
+        per_service = "service" in used and bool(service_list)
         for service in service_list if per_service else [""]:
-            expr = expand(query.expr, {"__interval": interval, "__rate_interval": interval,
-                                       "__auto": interval, "__range": interval,
-                                       "service": service})
+            expr = expand(query.expr, {**values, **({"service": service} if service else {})})
+            if variables_used(expr):
+                continue  # an undefined variable: the static check names it
             try:
                 size = loki.result_size(expr, start_ns=since_ns)
             except LokiAPIError as exc:
