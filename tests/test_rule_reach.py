@@ -107,3 +107,26 @@ def test_the_allowlist_reads_rules_and_files_and_refuses_entries_without_reason(
     allow.write_text(yaml.safe_dump({"allow": [{"rule": "X"}]}))
     with pytest.raises(ConfigError, match=r"allow\[0\] needs `rule` or `file`, and a `reason`"):
         rule_reach.load_allowlist(tmp_path)
+
+
+@pytest.mark.slow
+def test_an_evaluated_recording_rule_is_held_to_its_label_values_too(
+    prometheus: PrometheusClient, tmp_path: Path
+) -> None:
+    """Once Prometheus has evaluated a recorded series, a selector on it is asked like any
+    other: a service that does not exist is named, chain or not."""
+    from obsharness.waiting import eventually
+
+    sample = rule_reach.load_rules([STACK / "prometheus" / "rules" / "recording.yml"], STACK)
+    team = tmp_path / "stack" / "prometheus" / "rules" / "team.yml"
+    team.parent.mkdir(parents=True)
+    team.write_text(yaml.safe_dump({"groups": [{"name": "team", "rules": [
+        {"alert": "CheckoutQuiet", "expr": 'service:http_requests:rate5m{service="checkout"} < 1'},
+        {"alert": "FlaskQuiet", "expr": 'service:http_requests:rate5m{service="flask-app"} < 1'},
+    ]}]}))
+    rules = [*sample, *rule_reach.load_rules([team], tmp_path)]
+    eventually(lambda: prometheus.query("service:http_requests:rate5m"), bool,
+               what="the sample's recording rule evaluated", timeout=30)
+    found = {u.rule.name: u.reason for u in rule_reach.unreachable_rules(prometheus, rules, {})
+             if u.rule.name.endswith("Quiet")}
+    assert found == {"CheckoutQuiet": 'series exist, but none with service="checkout"'}

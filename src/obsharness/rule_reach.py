@@ -158,14 +158,15 @@ class ReachCheck:
 
     def _why_not(self, selector: Selector) -> str | None:
         """None when the selector matches series; else which part selects nothing."""
-        if selector.metric in self.recorded:
+        if self._has_series(selector.promql()):
+            return None
+        if selector.metric in self.recorded and not self._has_series(selector.metric):
+            # Not evaluated (yet, or not loaded): reachable exactly when its rule is.
             broken = [r for r in self.recorded[selector.metric] if self.problems(r)]
             if len(broken) == len(self.recorded[selector.metric]):
                 first = broken[0]
                 return (f"{selector.metric} is written by recording rule {first.name}, "
                         f"which selects nothing here ({self.problems(first)[0][1]})")
-            return None
-        if self._has_series(selector.promql()):
             return None
         if selector.metric and not self._has_series(selector.metric):
             return f"no series of metric {selector.metric} (no target here exposes it)"
