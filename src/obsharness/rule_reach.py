@@ -4,11 +4,11 @@ The check pint calls `promql/series`, run against the live Prometheus of the
 stack under test. Every vector selector of every alerting and recording rule
 (found in the PromQL AST, so `{__name__=~...}`, `offset` and subqueries are
 read as Prometheus reads them) is asked for: first the metric, then each label
-matcher, so a problem says which part selects nothing. A selector of a metric
-that a recording rule writes is reachable exactly when that recording rule is
-(recording-rule chains are followed, whether or not Prometheus evaluated them
-yet). Selectors inside `absent()` and `absent_over_time()` are meant to find
-nothing and are not checked.
+matcher, so a problem says which part selects nothing. A selector of a
+recorded metric is asked like any other once Prometheus has evaluated it;
+before that it is reachable exactly when its recording rule is
+(recording-rule chains are followed). Selectors inside `absent()` and
+`absent_over_time()` are meant to find nothing and are not checked.
 
 Rules meant for other environments (a Kubernetes pack in a VM stack, say) are
 listed in an allowlist in stack/ with a reason; they are reported apart, never
