@@ -278,6 +278,22 @@ def variable_problems(path: Path, resolved: grafana_vars.Resolved) -> list[Probl
     return [Problem(path, f"(variable {name})", "", why) for name, why in resolved.problems.items()]
 
 
+def _expansions(query: PanelQuery, resolved: Mapping[Path, grafana_vars.Resolved] | None,
+                services: Sequence[str], interval: str) -> Iterator[tuple[str, str]]:
+    """(service, runnable query) for each service the query shows (one, "", if it has no
+    $service), variables resolved. A query on a variable that has its own problem, or
+    reads a datasource this check does not ask, or is undefined, is not run."""
+    board = (resolved or {}).get(query.dashboard)
+    used = variables_used(query.expr)
+    if board and used & (set(board.problems) | set(board.unchecked)):
+        return
+    values = {**(board.values if board else {}), **builtin_values(interval)}
+    for service in services if "service" in used and services else [""]:
+        expr = expand(query.expr, {**values, **({"service": service} if service else {})})
+        if not variables_used(expr):  # an undefined variable: the static check names it
+            yield service, expr
+
+
 def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery],
                   services: Iterable[str], rate_interval: str,
                   resolved: Mapping[Path, grafana_vars.Resolved] | None = None) -> list[Problem]:
@@ -290,16 +306,7 @@ def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery
     for query in all_queries:
         if query.datasource_type != "prometheus":
             continue
-        board = (resolved or {}).get(query.dashboard)
-        used = variables_used(query.expr)
-        if board and used & (set(board.problems) | set(board.unchecked)):
-            continue  # the variable's own problem, or a datasource this check does not ask
-        values = {**(board.values if board else {}), **builtin_values(rate_interval)}
-        per_service = "service" in used and bool(service_list)
-        for service in service_list if per_service else [""]:
-            expr = expand(query.expr, {**values, **({"service": service} if service else {})})
-            if variables_used(expr):
-                continue  # an undefined variable: the static check names it
+        for service, expr in _expansions(query, resolved, service_list, rate_interval):
             try:
                 empty = not prometheus.query(expr)
             except PrometheusAPIError as exc:
@@ -442,16 +449,7 @@ def live_loki_problems(loki: LokiClient, all_queries: Iterable[PanelQuery],
                 f"carries: the log pipeline does not produce them (labels in Loki: "
                 f"{', '.join(sorted(in_loki))})"))
             continue
-        board = (resolved or {}).get(query.dashboard)
-        used = variables_used(query.expr)
-        if board and used & (set(board.problems) | set(board.unchecked)):
-            continue  # the variable's own problem, or a datasource this check does not ask
-        values = {**(board.values if board else {}), **builtin_values(interval)}
-        per_service = "service" in used and bool(service_list)
-        for service in service_list if per_service else [""]:
-            expr = expand(query.expr, {**values, **({"service": service} if service else {})})
-            if variables_used(expr):
-                continue  # an undefined variable: the static check names it
+        for service, expr in _expansions(query, resolved, service_list, interval):
             try:
                 size = loki.result_size(expr, start_ns=since_ns)
             except LokiAPIError as exc:
