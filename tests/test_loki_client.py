@@ -109,3 +109,16 @@ def test_logql_is_built_and_escaped() -> None:
         logql.selector(**{"bad-name": "x"})
     with pytest.raises(ValueError, match="not a LogQL range"):
         logql.count_over_time(stream, "5 minutes")
+
+
+def test_a_sharded_streams_reserved_label_is_loki_s_not_the_pipelines() -> None:
+    """Seen in a soak run: Loki 3.7 sharded the busy flask-app access stream and
+    /series answered `__stream_shard__` beside the agent's labels."""
+    from obsharness.clients.loki import sent_labels
+
+    stream = {"service": "flask-app", "level": "info", "log_type": "access",
+              "__stream_shard__": "1"}
+    assert sent_labels(stream) == {"service": "flask-app", "level": "info",
+                                   "log_type": "access"}
+    # A label the pipeline should not send still shows.
+    assert "filename" in sent_labels({**stream, "filename": "/var/log/x.log"})

@@ -95,3 +95,9 @@ class LokiClient(JsonHTTP):
 
     def series(self, match: str) -> list[dict[str, str]]:
         return [dict(s) for s in self._data("/series", **{"match[]": match})]
+
+
+def sent_labels(stream: dict[str, str]) -> dict[str, str]:
+    """A stream's labels as the agent sent them: without Loki's own reserved ones
+    (`__stream_shard__`, added when Loki shards a busy stream; `__time_shard__`)."""
+    return {name: value for name, value in stream.items() if not name.startswith("__")}
