@@ -3,12 +3,14 @@
 `python -m obsharness.dockerlocal smoke` (run by `make test` as root when no
 Docker engine is running yet): starts Debian's dockerd on a socket and data
 root of its own (vfs storage), builds a Debian root with debootstrap, imports
-it as a base image, builds the images under infra/local-images on it (Loki
-and Promtail from the binaries the provisioning chain verified, where it has
-them), then runs the alerting smoke scenarios, and a log scenario where Loki
-and Promtail images were built, with --stack-backend=docker through
-testcontainers. dockerd is stopped and its data removed at the end, whatever
-happened. Reports go to reports/docker/ and say which images proved what.
+it as a base image, builds the images under infra/local-images on it
+(Prometheus, Alertmanager, Loki and Promtail around the binaries the
+provisioning chain resolved, so the images run the versions the process
+backend runs; Loki and Promtail where it has them), then runs the alerting
+smoke scenarios, and a log scenario where Loki and Promtail images were
+built, with --stack-backend=docker through testcontainers. dockerd is
+stopped and its data removed at the end, whatever happened. Reports go to
+reports/docker/ and say which images proved what.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ BASE_IMAGE = "obsharness-local/debian:bookworm"
 LOCAL_IMAGES = {
     "flask-app": ("obsharness-local/flask-app:0.1.0", "flask-app", "stack/apps"),
 }
-# Images around a binary the harness provides, verified by its provisioning
-# chain (the local binary directory on this project's machines): component ->
-# (tag, folder under infra/local-images). Built only where the binary resolves.
+# Images around a binary the harness's provisioning chain resolved (Debian's
+# newest suite with the pinned line; Loki and Promtail from the local binary
+# directory on this project's machines): component -> (tag, folder under
+# infra/local-images). Built only where the binary resolves.
 BINARY_IMAGES = {
     name: (f"obsharness-local/{name}:{VERSIONS[name].version}", name)
     for name in ("prometheus", "alertmanager", "loki", "promtail")
