@@ -34,8 +34,20 @@ def test_nightly_runs_the_docker_backend_with_no_skip_and_keeps_reports() -> Non
     runs = _runs(job)
     assert "--stack-backend=docker" in runs
     assert "--require-all" in runs
-    assert "obsharness report --check" in runs
     uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith(
         "actions/upload-artifact")]
     assert uploads
     assert uploads[0]["if"] == "always()"
+
+
+def test_nightly_splits_the_scenarios_over_runners_and_merges_one_report() -> None:
+    jobs = _load("nightly.yml")["jobs"]
+    groups = jobs["docker-backend"]["strategy"]["matrix"]["group"]
+    runs = _runs(jobs["docker-backend"])
+    assert f"--splits {len(groups)}" in runs
+    assert "--group ${{ matrix.group }}" in runs
+    merging = jobs["living-documentation"]
+    assert merging["needs"] == "docker-backend"
+    assert merging["if"] == "always()"  # a failed group still gets its report merged
+    assert "obsharness report --merge" in _runs(merging)
+    assert "--check" in _runs(merging)
