@@ -132,3 +132,20 @@ def test_a_teams_variables_are_resolved_before_loki_is_asked(loki: LokiClient,
     assert [line.split(": ", 1)[1].split(" [")[0] for line in lines] == [
         f"returns no log lines for service {s}" for s in SERVICES]
     assert all('level="warning"' in line for line in lines)
+
+
+def test_a_loki_label_values_variable_is_asked_of_the_selected_streams(loki: LokiClient) -> None:
+    from obsharness import grafana_vars
+    from obsharness.grafana_vars import Datasource
+
+    board = {"templating": {"list": [
+        {"name": "svc", "type": "query", "datasource": {"type": "loki", "uid": "loki"},
+         "query": 'label_values({service="node-app"}, service)'},
+        {"name": "every", "type": "query", "datasource": {"type": "loki", "uid": "loki"},
+         "query": "label_values(service)", "includeAll": True},
+    ]}}
+    resolved = grafana_vars.resolve_variables(
+        board, [Datasource("loki", "Loki", "loki", is_default=True)], prometheus=None, loki=loki)
+    assert resolved.options["svc"] == ["node-app"]
+    assert set(SERVICES) <= set(resolved.options["every"])
+    assert resolved.problems == {}

@@ -233,7 +233,7 @@ def _prometheus_options(query: str, prometheus: PrometheusClient) -> list[str]:
 def _loki_options(query: str, loki: LokiClient) -> list[str]:
     match = _LABEL_VALUES.match(query)
     if match:
-        return loki.label_values(match["label"])
+        return loki.label_values(match["label"], match["selector"] or None)
     if query.startswith("label_names"):
         return loki.labels()
     raise ValueError(f"a Loki variable query this check does not read: {query}")

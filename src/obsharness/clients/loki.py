@@ -90,8 +90,10 @@ class LokiClient(JsonHTTP):
     def labels(self) -> list[str]:
         return list(self._data("/labels"))
 
-    def label_values(self, name: str) -> list[str]:
-        return list(self._data(f"/label/{name}/values"))
+    def label_values(self, name: str, query: str | None = None) -> list[str]:
+        """A label's values, optionally of the streams a selector matches (`query`)."""
+        params = {"query": query} if query else {}
+        return list(self._data(f"/label/{name}/values", **params))
 
     def series(self, match: str) -> list[dict[str, str]]:
         return [dict(s) for s in self._data("/series", **{"match[]": match})]
