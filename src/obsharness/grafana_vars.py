@@ -85,15 +85,22 @@ def _by_type(datasources: Sequence[Datasource], kind: str) -> list[Datasource]:
     return [d for d in datasources if d.type == kind]
 
 
+def _regex_body(pattern: str) -> str:
+    """A Grafana variable regex as Python reads it: `/body/flags` unwrapped, JavaScript's
+    named groups `(?<name>` written `(?P<name>`."""
+    body = pattern[1:pattern.rindex("/")] if pattern.startswith("/") and pattern.count("/") > 1 \
+        else pattern
+    return re.sub(r"\(\?<(\w+)>", r"(?P<\1>", body)
+
+
 def _datasource_variable(variable: Mapping[str, Any], datasources: Sequence[Datasource]
                          ) -> Resolution:
     kind = str(variable.get("query") or "")
     candidates = _by_type(datasources, kind)
     pattern = str(variable.get("regex") or "").strip()
     if pattern:
-        body = pattern[1:pattern.rindex("/")] if pattern.startswith("/") else pattern
         try:
-            candidates = [d for d in candidates if re.search(body, d.name)]
+            candidates = [d for d in candidates if re.search(_regex_body(pattern), d.name)]
         except re.error:
             return Resolution(None, problem=f"datasource variable ${variable.get('name')} has a "
                                             f"regex Python cannot read: {pattern}")
@@ -196,10 +203,7 @@ def _apply_regex(values: list[str], pattern: str) -> list[str]:
     """Grafana's variable regex: keep matches; a capture group (or `text`/`value`) is the value."""
     if not pattern:
         return values
-    body = pattern[1:pattern.rindex("/")] if pattern.startswith("/") and pattern.count("/") > 1 \
-        else pattern
-    body = re.sub(r"\(\?<(\w+)>", r"(?P<\1>", body)  # JavaScript's named groups
-    compiled = re.compile(body)
+    compiled = re.compile(_regex_body(pattern))
     kept = []
     for value in values:
         match = compiled.search(value)
