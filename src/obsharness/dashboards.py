@@ -80,16 +80,12 @@ def panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from panel.get("panels") or []
 
 
-def _by_name(dashboard: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(v.get("name")): v for v in (dashboard.get("templating") or {}).get("list") or []}
-
-
 def queries(path: Path, dashboard: Mapping[str, Any],
             datasources: Sequence[Datasource] | None = None) -> list[PanelQuery]:
     """Every panel target's query; with `datasources`, each names the datasource Grafana
     would send it to (variables resolved, a target's own or its panel's)."""
     found = []
-    variables = _by_name(dashboard)
+    variables = grafana_vars.variables_by_name(dashboard)
     inputs = grafana_vars.inputs_of(dashboard)
     for panel in panels(dashboard):
         panel_ds = panel.get("datasource") or {}
@@ -145,7 +141,7 @@ def _datasource_problems(dashboard: Mapping[str, Any], datasources: Sequence[Dat
                          ) -> Iterator[tuple[str, str, str]]:
     """Each panel's datasource must exist as Grafana resolves it, and its targets' must
     agree with it unless the panel is Mixed. An export's `${DS_...}` is one problem."""
-    variables, inputs = _by_name(dashboard), grafana_vars.inputs_of(dashboard)
+    variables, inputs = grafana_vars.variables_by_name(dashboard), grafana_vars.inputs_of(dashboard)
     exported: dict[str, int] = {}
     for variable in variables.values():  # query variables name the input too
         ref = variable.get("datasource")
@@ -207,7 +203,7 @@ def _dashboard_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str
 
 def _variable_problems(dashboard: Mapping[str, Any], datasources: Sequence[Datasource]
                        ) -> Iterator[tuple[str, str, str]]:
-    variables, inputs = _by_name(dashboard), grafana_vars.inputs_of(dashboard)
+    variables, inputs = grafana_vars.variables_by_name(dashboard), grafana_vars.inputs_of(dashboard)
     for name, variable in variables.items():
         if variable.get("type") == "datasource":
             chosen = grafana_vars.resolve_datasource(

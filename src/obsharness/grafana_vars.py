@@ -155,6 +155,11 @@ def _literal(text: str, datasources: Sequence[Datasource]) -> Resolution:
                                      f"{', '.join(sorted(d.uid for d in datasources))})"))
 
 
+def variables_by_name(dashboard: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A dashboard's template variables by name, as references name them."""
+    return {str(v.get("name")): v for v in (dashboard.get("templating") or {}).get("list") or []}
+
+
 def inputs_of(dashboard: Mapping[str, Any]) -> list[str]:
     """The datasource inputs of a dashboard exported for sharing (DS_PROMETHEUS, ...)."""
     return [str(i.get("name")) for i in dashboard.get("__inputs") or []
@@ -254,7 +259,7 @@ def resolve_variables(dashboard: Mapping[str, Any], datasources: Sequence[Dataso
                       builtins: Mapping[str, str] | None = None) -> Resolved:
     """Every template variable, in order, each query expanded with the ones before it."""
     variables = (dashboard.get("templating") or {}).get("list") or []
-    by_name = {str(v.get("name")): v for v in variables}
+    by_name = variables_by_name(dashboard)
     resolved = Resolved()
     known: dict[str, str] = dict(builtins or {})
     for variable in variables:
