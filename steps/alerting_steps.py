@@ -30,7 +30,8 @@ def _inject(component: str, settings: dict[str, object], stack: StackHandle,
         scenario_ctx.facts["fault_at"] = time.time()
     else:
         if float(str(settings.get("cpu_burn", 0))) >= HIGH_CPU_THRESHOLD:
-            # HighCPU fires above 0.8 of a core: a starved machine cannot get there.
+            # HighCPU fires above 0.8 of a core: a starved machine cannot get there
+            # (in a parallel run, the scenario is tagged @exclusive to get the machine).
             load.require_core_share(HIGH_CPU_THRESHOLD + 0.05, purpose="crossing HighCPU's "
                                     "threshold with one process")
         scenario_ctx.facts["fault_at"] = chaos_clients[component].inject(**settings).at

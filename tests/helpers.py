@@ -36,7 +36,7 @@ def assert_all_gone(pids: Iterable[int], timeout: float = 10.0) -> None:
 def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve `handler` on a free 127.0.0.1 port for the duration; yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:

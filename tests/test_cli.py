@@ -27,7 +27,7 @@ def test_up_prints_every_url_and_stops_clean(tmp_path: Path,
     deadline = time.monotonic() + 90
     printed = ""
     while "Ctrl-C stops everything" not in printed and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
         printed += capsys.readouterr().out
     stop.set()
     runner.join(timeout=60)

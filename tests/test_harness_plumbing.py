@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from obsharness.binaries import cache_dir
 from obsharness.stack.manifest import default_manifest_path, load_manifest
 from tests.conftest import ROOT
 from tests.helpers import assert_all_gone
@@ -44,7 +45,9 @@ def _project(tmp_path: Path, test_source: str) -> Path:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "OBSHARNESS_STACK": str(ROOT / "stack" / "stack.yaml"), **extra}
+    # A stack copied elsewhere keeps this checkout's binary cache (its own would be empty).
+    env = {"OBSHARNESS_CACHE": str(cache_dir()), **os.environ,
+           "OBSHARNESS_STACK": str(ROOT / "stack" / "stack.yaml"), **extra}
     env.pop("PYTEST_ADDOPTS", None)
     return env
 
@@ -56,17 +59,26 @@ def _pytest(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess
     )
 
 
+# The whole stack once (a pass); a failure and the signals with a part of it that still
+# has a component with children of its own (gunicorn's workers in flask-app).
+PART = ("--stack-only", "prometheus,flask-app")
+
+
 @pytest.mark.parametrize(("mode", "code"), [("pass", 0), ("fail", 1)])
 def test_no_process_survives_a_pass_or_a_failure(tmp_path: Path, mode: str, code: int) -> None:
     folder = _project(tmp_path, USES_STACK)
-    result = _pytest(folder, "--run-dir", str(tmp_path / "run"), MODE=mode)
+    part = PART if mode == "fail" else ()
+    result = _pytest(folder, "--run-dir", str(tmp_path / "run"), *part, MODE=mode)
     assert result.returncode == code, result.stdout + result.stderr
     pids = json.loads((folder / "pids.json").read_text())
-    # Every required component ran; optional ones (Loki, agents, Grafana) only
-    # where this machine has their binaries, so they may or may not be there.
     manifest = load_manifest(default_manifest_path())
-    required = {c.name for c in manifest.components.values() if not c.optional}
-    assert required <= set(pids) <= set(manifest.components), sorted(pids)
+    if part:
+        assert {"prometheus", "flask-app"} <= set(pids), sorted(pids)
+    else:
+        # Every required component ran; optional ones (Loki, agents, Grafana) only
+        # where this machine has their binaries, so they may or may not be there.
+        required = {c.name for c in manifest.components.values() if not c.optional}
+        assert required <= set(pids) <= set(manifest.components), sorted(pids)
     assert_all_gone(pids.values())
 
 
@@ -76,7 +88,7 @@ def test_no_process_survives_ctrl_c_or_sigterm_during_a_scenario(
 ) -> None:
     folder = _project(tmp_path, USES_STACK)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--run-dir", str(tmp_path / "run")],
+        [sys.executable, "-m", "pytest", "--run-dir", str(tmp_path / "run"), *PART],
         cwd=folder, env=_env(MODE="hang"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )
@@ -241,3 +253,39 @@ def test_the_scenarios_split_over_runners_by_their_recorded_durations() -> None:
     known = sum(recorded.values()) / max(len(recorded), 1)
     seconds = [sum(recorded.get(nodeid, known) for nodeid in group) for group in groups]
     assert max(seconds) <= 0.6 * sum(seconds), seconds
+
+
+PARALLEL = '''
+import json, os
+from pathlib import Path
+import pytest
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_uses_stack(stack, n):
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    Path(f"stack-{worker}.json").write_text(json.dumps({
+        "pids": stack.pids(), "prometheus": stack.url("prometheus"),
+        "run_dir": str(stack.run_dir)}))
+'''
+
+
+def test_parallel_workers_each_start_their_own_stack_and_leave_nothing(tmp_path: Path) -> None:
+    folder = _project(tmp_path, PARALLEL)
+    result = _pytest(folder, "-n", "2", "--run-dir", str(tmp_path / "run"),
+                     "--stack-only", "prometheus")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stacks = [json.loads(p.read_text()) for p in sorted(folder.glob("stack-gw*.json"))]
+    assert len(stacks) == 2, result.stdout
+    assert stacks[0]["prometheus"] != stacks[1]["prometheus"]
+    assert [Path(s["run_dir"]).name for s in stacks] == ["gw0", "gw1"]
+    assert_all_gone([pid for s in stacks for pid in s["pids"].values()])
+
+
+def test_parallel_runs_refuse_what_one_stack_per_worker_cannot_share(tmp_path: Path) -> None:
+    folder = _project(tmp_path, PARALLEL)
+    pinned = _pytest(folder, "-n", "2", "--stack-port", "prometheus=40000")
+    assert pinned.returncode == 4, pinned.stdout + pinned.stderr
+    assert "with -n every worker starts its own stack" in pinned.stdout + pinned.stderr
+    external = _pytest(folder, "-n", "2", "--stack-backend", "external")
+    assert external.returncode == 4, external.stdout + external.stderr
+    assert "run it serially (-n 0)" in external.stdout + external.stderr

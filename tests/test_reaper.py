@@ -81,7 +81,7 @@ class StandInEngine:
 
         self.server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     @staticmethod
     def matching(table: dict[str, dict[str, Any]],

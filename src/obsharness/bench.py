@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -173,13 +174,26 @@ def measure_log_latency(stack: ProcessStack, lines: int) -> dict[str, Any]:
             "loki": version_of(resolve("loki"))}
 
 
-def measure_suite(root: Path) -> float:
-    began = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=root, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    return time.monotonic() - began
+def measure_suite(root: Path, workers: int, *args: str) -> dict[str, Any]:
+    """Wall time of one pytest run (the scenarios, or `tests` for the library's own) with
+    `workers` parallel workers (0: serial), its reports kept out of reports/."""
+    with tempfile.TemporaryDirectory(prefix="obsharness-bench-suite-") as tmp:
+        began = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers),
+             f"--run-dir={tmp}/run", f"--junitxml={tmp}/junit.xml",
+             f"--cucumberjson={tmp}/cucumber.json", *args],
+            cwd=root, check=False, capture_output=True, text=True)
+        seconds = time.monotonic() - began
+    summary = (done.stdout.strip().splitlines() or [""])[-1]
+    return {"seconds": round(seconds, 1), "workers": workers, "exit": done.returncode,
+            "summary": summary.strip("= ")}
+
+
+def parallel_workers(extra: int) -> int:
+    """What `make` uses: cores + extra workers on a multi-core machine, else serial."""
+    cores = os.cpu_count() or 1
+    return cores + extra if cores > 1 else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=60.0)
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--starts", type=int, default=3)
-    parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--skip-suite", action="store_true",
+                        help="skip the suite timings (scenarios serial and parallel, unit tests)")
     parser.add_argument("--alert", action="append", default=[],
                         help="only these alerts (repeatable); default: all four")
     parser.add_argument("--out", default="reports/bench.json")
@@ -226,8 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     if not args.skip_suite:
-        print("scenario suite ...", flush=True)
-        result["suite_s"] = round(measure_suite(root), 3)
+        scenario_workers, unit_workers = parallel_workers(1), parallel_workers(2)
+        print(f"scenario suite, serial and with {scenario_workers} workers ...", flush=True)
+        result["suite_s"] = {"serial": measure_suite(root, 0),
+                             "parallel": measure_suite(root, scenario_workers)}
+        print(f"library tests with {unit_workers} workers ...", flush=True)
+        result["unit_s"] = measure_suite(root, unit_workers, "tests")
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(out.read_text())
     return 0

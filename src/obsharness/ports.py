@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import random
 import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -34,8 +37,38 @@ def _candidate_ranges() -> list[tuple[int, int]]:
     return ranges or [(low, high)]
 
 
+class _Claims:
+    """Ports claimed by any harness process of this user, across processes.
+
+    Parallel workers (pytest-xdist) each start a stack: two of them could pick
+    the same free port before either component binds it. Each claim is a
+    one-byte lock at offset `port` of a shared file; the kernel drops a
+    process's locks when it exits, however it exits, so no claim outlives its
+    holder and nothing needs cleaning up.
+    """
+
+    fd: int | None = None
+    opened = False
+
+    @classmethod
+    def claim(cls, port: int) -> bool:
+        if not cls.opened:
+            cls.opened = True
+            path = Path(tempfile.gettempdir()) / f".obsharness-port-claims-{os.getuid()}"
+            with contextlib.suppress(OSError):  # read-only /tmp: claims within this process only
+                cls.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if cls.fd is None:
+            return True
+        try:
+            fcntl.lockf(cls.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port, os.SEEK_SET)
+        except OSError:
+            return False  # another live harness process holds it
+        return True
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 right now, never handed out before by this process.
+    """A port free on 127.0.0.1 right now, never handed out before by this process
+    nor held by another harness process of this user.
 
     Chosen at random outside the ephemeral range: a port from bind(0) sits in
     that range, where any outgoing connection (a client of the stack, another
@@ -46,7 +79,7 @@ def free_port() -> int:
         for _ in range(200):
             low, high = random.choice(ranges)
             port = random.randint(low, high)
-            if port not in _handed_out and is_free(port):
+            if port not in _handed_out and is_free(port) and _Claims.claim(port):
                 _handed_out.add(port)
                 return port
         # Crowded machine: let the kernel choose, still never twice.
@@ -54,7 +87,7 @@ def free_port() -> int:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.bind((LOOPBACK, 0))
                 port = int(sock.getsockname()[1])
-            if port not in _handed_out:
+            if port not in _handed_out and _Claims.claim(port):
                 _handed_out.add(port)
                 return port
 

@@ -39,6 +39,7 @@ from obsharness.stack.external import ExternalConfig, ExternalStack, load_extern
 from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import LOG_AGENTS, Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
+from obsharness.turns import Turns
 
 DEFAULT_TIME_SCALE = 60.0
 
@@ -102,15 +103,29 @@ def parse_port_pins(pins: list[str]) -> dict[str, int]:
     return ports
 
 
+def worker_id(config: pytest.Config) -> str | None:
+    """'gw0', 'gw1'... in a pytest-xdist worker; None in a serial run or the controller."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else None
+
+
+def parallel_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this run asked for (0: serial)."""
+    return int(getattr(config.option, "numprocesses", 0) or 0)
+
+
 def _options(config: pytest.Config) -> HarnessOptions:
     scale = float(config.getoption("--time-scale"))
     if scale < 1:
         raise pytest.UsageError(f"--time-scale must be >= 1 (1 = production timing), got {scale}")
+    run_dir = Path(str(config.getoption("--run-dir"))).resolve()
+    worker = worker_id(config)
     return HarnessOptions(
         backend=str(config.getoption("--stack-backend")),
         time_scale=scale,
         require_all=bool(config.getoption("--require-all")),
-        run_dir=Path(str(config.getoption("--run-dir"))).resolve(),
+        # Each parallel worker starts its own stack: its own configs, data and logs.
+        run_dir=run_dir / worker if worker else run_dir,
         fixed_ports=parse_port_pins(list(config.getoption("--stack-port"))),
         external_config=config.getoption("--external-config"),
         only=[c.strip() for c in str(config.getoption("--stack-only")).split(",") if c.strip()]
@@ -124,15 +139,20 @@ def _terminate_like_ctrl_c(signum: int, _frame: object) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     options = _options(config)  # bad options are usage errors before anything is collected
+    if parallel_workers(config) and not worker_id(config):
+        _check_parallel(options)
     if os.environ.get("OBSHARNESS_PROGRESS") == "1":
         # Around pytest's output capture: straight to the terminal.
         waiting.set_progress(lambda line: print(f"  ... {line}", file=sys.__stderr__,
                                                 flush=True))
-    if not hasattr(config, "workerinput"):
-        from obsharness.report_plugin import ReportCollector
+    from obsharness.report_plugin import ReportCollector
 
-        config.pluginmanager.register(
-            ReportCollector(config, options.run_dir.parent, options), "obsharness-report")
+    # Workers collect their scenarios' results; the controller (or a serial run)
+    # writes the one living document.
+    reports_dir = Path(str(config.getoption("--run-dir"))).resolve().parent
+    config.pluginmanager.register(
+        ReportCollector(config, reports_dir, options, worker=worker_id(config),
+                        parallel=parallel_workers(config) > 0), "obsharness-report")
     # A CI runner that times out sends SIGTERM: tear the stack down as on Ctrl-C
     # instead of dying with children left behind.
     if (threading.current_thread() is threading.main_thread()
@@ -140,9 +160,69 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
 
 
+def _check_parallel(options: HarnessOptions) -> None:
+    """What cannot be shared by parallel workers, each with its own stack."""
+    if options.fixed_ports:
+        raise pytest.UsageError(
+            f"--stack-port pins {', '.join(sorted(options.fixed_ports))} to one port, but "
+            "with -n every worker starts its own stack: pin ports in a serial run (-n 0)")
+    if options.backend == "external":
+        raise pytest.UsageError(
+            "--stack-backend=external runs against one deployed stack that parallel workers "
+            "would inject faults into at once: run it serially (-n 0)")
+
+
 @pytest.fixture(scope="session")
 def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
     return _options(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def _turns(pytestconfig: pytest.Config) -> Iterator[Turns | None]:
+    if not worker_id(pytestconfig):
+        yield None
+        return
+    base = Path(str(pytestconfig.getoption("--run-dir"))).resolve()
+    workerinput = getattr(pytestconfig, "workerinput", {})
+    turns = Turns(base / ".turns.lock", worker=int(str(workerinput["workerid"])[2:]),
+                  workers=int(workerinput["workercount"]))
+    try:
+        yield turns
+    finally:
+        turns.close()
+
+
+@pytest.fixture(autouse=True)
+def _parallel_turn(request: pytest.FixtureRequest, _turns: Turns | None) -> Iterator[None]:
+    """Under pytest-xdist every test takes a shared turn of the machine; one tagged
+    @exclusive (it needs the CPU to itself) runs while the other workers' stacks are
+    frozen. Serial runs: nothing to do."""
+    if _turns is None:
+        yield
+        return
+    exclusive = request.node.get_closest_marker("exclusive") is not None
+    waited = _turns.begin(exclusive=exclusive, while_waiting=_frozen_stacks)
+    if exclusive:  # the report says what running alone cost
+        request.node.user_properties.append(("waited_for_the_machine_s", f"{waited:.1f}"))
+    try:
+        yield
+    finally:
+        _turns.end()
+
+
+# The stack of this worker once started: frozen while the worker waits for its turn.
+_running_stacks: list[StackHandle] = []
+
+
+@contextlib.contextmanager
+def _frozen_stacks() -> Iterator[None]:
+    for running in _running_stacks:
+        running.freeze()
+    try:
+        yield
+    finally:
+        for running in _running_stacks:
+            running.thaw()
 
 
 @pytest.fixture(scope="session")
@@ -264,12 +344,14 @@ def stack(
                                time_scale=harness_options.time_scale, sink_addresses=sinks,
                                fixed_ports=harness_options.fixed_ports, only=harness_options.only)
     _start(running, harness_options)
+    _running_stacks.append(running)
     try:
         if external_config is None:
             wait_for_targets(PrometheusClient(running.url("prometheus")),
                              set(running.rendered.scrape_jobs), timeout=30)
         yield running
     finally:
+        _running_stacks.remove(running)
         running.stop()
 
 
@@ -323,15 +405,74 @@ def log_agent(request: pytest.FixtureRequest, stack: StackHandle, harness_option
     return agent
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
-    """A step sentence no definition matches fails the collection, naming file and line."""
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> Iterator[None]:
+    """After every other plugin: a step sentence no definition matches fails the
+    collection, naming file and line; parallel workers order the tests longest first."""
+    if worker_id(config):
+        _group_by_shared_fixtures(items)  # before xdist reads the marks (--dist loadgroup)
+    yield
     from obsharness.step_check import undefined_steps
 
     undefined = undefined_steps(items, session)
     if undefined:
         raise pytest.UsageError(
             f"{len(undefined)} step(s) match no step definition:\n  " + "\n  ".join(undefined))
+    if worker_id(config):
+        # Longest first, so no worker starts a long test while the others run out of
+        # work. Every worker sorts the same way: xdist still sees identical collections.
+        # Scenarios share nothing narrower than the session and move one by one; other
+        # tests move with their module, whose module-scoped fixtures they share.
+        from obsharness import durations
+
+        order = durations.longest_first(
+            items, durations.load(_durations_path(config)),
+            # @exclusive tests last: by then the others run short tests, little is waited.
+            last=lambda item: item.get_closest_marker("exclusive") is not None,
+            group=_group_of, nodeid=_recorded_nodeid)
+        items[:] = [items[i] for i in order]
+
+
+_WIDER_SCOPES = ("class", "module", "package")
+
+
+def _group_by_shared_fixtures(items: list[pytest.Item]) -> None:
+    """Tests that share a module-scoped fixture (a stack started for a module) go to one
+    worker, in order, as an xdist_group: spread over workers, each would start its own,
+    and interleaved with other modules' tests it would be stopped and started again.
+    Scenarios and other tests share only session fixtures and go one by one."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)  # pytest's record of what a test uses
+        defs = info.name2fixturedefs.values() if info is not None else []
+        if any(chain and chain[-1].scope in _WIDER_SCOPES for chain in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _group_of(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return item.nodeid
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
+def _recorded_nodeid(item: pytest.Item) -> str:
+    """The node id durations were recorded under (loadgroup appends '@group')."""
+    mark = item.get_closest_marker("xdist_group")
+    return item.nodeid.rsplit("@", 1)[0] if mark else item.nodeid
+
+
+def _is_scenario(item: pytest.Item) -> bool:
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    function = getattr(item, "function", None)
+    return function is not None and function in scenario_wrapper_template_registry
+
+
+def _durations_path(config: pytest.Config) -> Path:
+    """pytest-split's file of recorded durations (its --durations-path when given)."""
+    given = config.getoption("durations_path", None)
+    return Path(str(given)) if given else config.rootpath / ".test_durations"
 
 
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> Callable[..., object]:

@@ -6,6 +6,7 @@ reports/cucumber.json and builds reports/index.html at the end of the session.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,13 @@ import pytest
 
 from obsharness.errors import ObsharnessError
 from obsharness.report import cucumber, diagrams, evidence, html, timeline
-from obsharness.report.results import RunResults, ScenarioResult, StepResult
+from obsharness.report.results import (
+    RESULTS_FILE,
+    RunResults,
+    ScenarioResult,
+    StepResult,
+    merge,
+)
 from obsharness.stack.render import RenderedStack
 
 
@@ -26,11 +33,29 @@ def _template(item: pytest.Item) -> Any:
     return scenario_wrapper_template_registry.get(function) if function else None
 
 
+WORKERS_DIR = "workers"
+
+
 class ReportCollector:
-    def __init__(self, config: pytest.Config, reports_dir: Path, options: Any) -> None:
+    """In a serial run, collects and writes the report. With pytest-xdist each worker
+    saves its results under reports/workers/<id>/ and the controller, which runs no
+    scenario, merges them into the one living document."""
+
+    def __init__(self, config: pytest.Config, reports_dir: Path, options: Any,
+                 worker: str | None = None, parallel: bool = False) -> None:
         self.config = config
         self.options = options
         self.reports_dir = reports_dir
+        self.worker = worker
+        self.controller = parallel and worker is None
+        if worker and config.getoption("cucumber_json_path", None):
+            # pytest-bdd writes cucumber.json on the controller only, from step reports
+            # that do not cross from the workers: each worker writes its own, merged at the end.
+            from pytest_bdd.cucumber_json import LogBDDCucumberJSON
+
+            config.pluginmanager.register(
+                LogBDDCucumberJSON(str(self.workers_dir / worker / "cucumber.json")),
+                "obsharness-worker-cucumber")
         self.results = RunResults()
         self.by_nodeid: dict[str, ScenarioResult] = {}
         self.current: ScenarioResult | None = None
@@ -142,18 +167,40 @@ class ReportCollector:
         elif report.when == "call" and result.outcome == "unknown":
             result.outcome = "passed"
 
+    @property
+    def workers_dir(self) -> Path:
+        return self.reports_dir / WORKERS_DIR
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self) -> None:
+        if self.controller:  # a previous run's workers are not this run's
+            shutil.rmtree(self.workers_dir, ignore_errors=True)
+        elif self.worker:
+            (self.workers_dir / self.worker).mkdir(parents=True, exist_ok=True)
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
-        if all(s.outcome == "unknown" for s in self.results.scenarios):
+        if self.controller:
+            parts = sorted(self.workers_dir.glob(f"*/{RESULTS_FILE}"))
+            if not parts:
+                return
+            self.results = merge([RunResults.load(p.parent) for p in parts])
+        elif all(s.outcome == "unknown" for s in self.results.scenarios):
             return  # nothing ran (--collect-only, or no scenario selected)
-        self.results.finished_at = time.time()
-        self.results.backend = str(self.options.backend)
-        self.results.time_scale = float(self.options.time_scale)
-        run_dir = self.reports_dir / "run"
-        self.results.configs = {str(p.relative_to(run_dir)): str(p) for p in
-                                sorted(run_dir.glob("*/*.y*ml")) if p.is_file()}
+        else:
+            self.results.finished_at = time.time()
+            self.results.backend = str(self.options.backend)
+            self.results.time_scale = float(self.options.time_scale)
+            run_dir = self.options.run_dir
+            self.results.configs = {str(p.relative_to(run_dir)): str(p) for p in
+                                    sorted(run_dir.glob("*/*.y*ml")) if p.is_file()}
+        if self.worker:
+            self.results.save(self.workers_dir / self.worker)
+            return
         self.results.save(self.reports_dir)
         cucumber_path = self.config.getoption("cucumber_json_path", None)
+        if cucumber_path and self.controller:
+            cucumber.merge(sorted(self.workers_dir.glob("*/cucumber.json")), Path(cucumber_path))
         if cucumber_path:
             cucumber.embed(Path(cucumber_path), self.results)
         html.write(self.results, self.reports_dir, diagrams.all_diagrams())

@@ -79,10 +79,15 @@ class RunResults:
         return cls(**raw, scenarios=scenarios)
 
 
+# Which of two results of one scenario a merge keeps: the one that ran wins over a
+# skip, a skip over one that was only collected (another worker or runner ran it).
+_WEIGHT = {"unknown": 0, "skipped": 1}
+
+
 def merge(parts: list[RunResults]) -> RunResults:
-    """One run out of several (CI runners that each ran a group of the scenarios):
-    scenarios in the order the parts list them; where a scenario appears twice, the
-    outcome that is not a skip wins."""
+    """One run out of several (CI runners or parallel workers that each ran part of the
+    scenarios): scenarios in the order the parts list them; where a scenario appears
+    twice, the outcome of the part that ran it wins."""
     merged = RunResults(
         started_at=min(p.started_at for p in parts),
         finished_at=max(p.finished_at for p in parts),
@@ -94,7 +99,7 @@ def merge(parts: list[RunResults]) -> RunResults:
         merged.configs.update(part.configs)
         for scenario in part.scenarios:
             known = by_nodeid.get(scenario.nodeid)
-            if known is None or (known.outcome == "skipped" and scenario.outcome != "skipped"):
+            if known is None or _WEIGHT.get(known.outcome, 2) < _WEIGHT.get(scenario.outcome, 2):
                 by_nodeid[scenario.nodeid] = scenario
     merged.scenarios = list(by_nodeid.values())
     return merged

@@ -92,8 +92,9 @@ class WebhookSink(RecordingSink[Notification]):
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink",
-                                        daemon=True)
+        # A short poll: shutdown() waits up to one poll interval (0.5 s by default).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="webhook-sink", daemon=True)
 
     @property
     def address(self) -> str:

@@ -15,6 +15,7 @@ earlier run left behind whose pid is gone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -272,6 +273,22 @@ class DockerStack:
             if wrapped.status != "running":
                 raise ComponentStartError(component=name, reason=f"container is {wrapped.status}",
                                           log_path=None, log_tail=container.log_tail())
+
+    def freeze(self) -> None:
+        """`docker pause` every running container (the cgroup freezer: state kept, no CPU)."""
+        self._each_running("pause")
+
+    def thaw(self) -> None:
+        self._each_running("unpause")
+
+    def _each_running(self, action: str) -> None:
+        from docker.errors import APIError
+
+        for name, container in self.containers.items():
+            if name in self._stopped_on_purpose | self._parked:
+                continue
+            with contextlib.suppress(APIError):  # already (un)paused, or gone: check_alive says
+                getattr(container.get_wrapped_container(), action)()
 
     def postgres_dsn(self, component: str = "postgres") -> str:
         port = self.containers[component].host_port

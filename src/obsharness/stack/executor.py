@@ -169,6 +169,7 @@ class ProcessExecutor:
         if proc is None:
             return
         if proc.poll() is None:
+            self._signal_group(signal.SIGCONT)  # a frozen group would not see the SIGTERM
             self._signal_group(self.stop_signal)
             try:
                 proc.wait(self.stop_timeout)
@@ -183,6 +184,15 @@ class ProcessExecutor:
         if self.process is not None and self.process.poll() is None:
             self._signal_group(signal.SIGKILL)
             self.process.wait(self.stop_timeout)
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole group: it keeps its state and uses no CPU until thaw()."""
+        if self.process is not None and self.process.poll() is None:
+            self._signal_group(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self._signal_group(signal.SIGCONT)
 
     def _signal_group(self, sig: signal.Signals) -> None:
         assert self.process is not None

@@ -133,6 +133,12 @@ class ExternalStack:
     def restart_component(self, component: str) -> None:
         raise self._cannot("restart", component)
 
+    def freeze(self) -> None:
+        """A deployed stack is not ours to pause (parallel runs refuse this backend)."""
+
+    def thaw(self) -> None:
+        """Nothing was paused."""
+
     def use_only(self, chosen: str, alternatives: list[str]) -> None:  # noqa: ARG002
         """The deployment runs one agent; scenarios for the other skip."""
         if chosen not in self.config.urls:

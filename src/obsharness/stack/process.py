@@ -446,6 +446,16 @@ class ProcessStack:
             self._started.append(executor)
         self._wait_ready([executor])
 
+    def freeze(self) -> None:
+        """Stop every component's CPU use, state kept (while another parallel worker's
+        scenario needs the machine); thaw() resumes them."""
+        for executor in self._started:
+            executor.freeze()
+
+    def thaw(self) -> None:
+        for executor in self._started:
+            executor.thaw()
+
     def postgres_dsn(self, component: str = "postgres") -> str:
         """Connection string of the run's PostgreSQL, for checks that read the database."""
         return f"postgresql://app:{self.db_password}@{LOOPBACK}:{self.ports[component]}/app"
