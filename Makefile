@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# checkov in a virtualenv of its own: it pins libraries (packaging, ...) that the
+# harness's tools need newer. Pinned: a new checkov brings new checks, taken on purpose.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := .venv-checkov/.installed-$(CHECKOV_VERSION)
 BINARIES := prometheus promtool alertmanager amtool node_exporter postgres_exporter
 # Optional components: fetched where a route has them (e.g. $$OBSHARNESS_BINARY_DIR),
 # otherwise their scenarios skip naming how to get them.
@@ -12,7 +16,12 @@ OPTIONAL_BINARIES := loki promtail alloy
 
 .PHONY: setup binaries validate test unit scenarios docker-smoke lint typecheck bench soak doctor clean
 
-setup: $(STAMP) binaries
+setup: $(STAMP) $(CHECKOV_STAMP) binaries
+
+$(CHECKOV_STAMP):
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $(CHECKOV_STAMP)
 
 NODE_APP := stack/apps/node_app
 

@@ -12,7 +12,7 @@ import yaml
 from pytest_bdd import parsers, then, when
 
 from obsharness import toolchecks
-from obsharness.infra import ansible, drift, hclpolicy
+from obsharness.infra import ansible, checkov, drift, hclpolicy
 from obsharness.infra import terraform as tf
 from obsharness.infra.layout import EXAMPLE_ADMIN_CIDR, InfraLayout, topology_variables
 from obsharness.pytest_plugin import HarnessOptions, skip_if_unavailable
@@ -216,3 +216,24 @@ def tools_accept_deployed(rendered_hosts: dict[str, Any]) -> None:
     monitoring = rendered_hosts["hosts"]["obs-monitoring"]
     toolchecks.check_prometheus_config(monitoring / "prometheus" / "prometheus.yml")
     toolchecks.check_alertmanager_config(monitoring / "alertmanager" / "alertmanager.yml")
+
+
+@when(parsers.parse("checkov scans {folder} for {framework}"), target_fixture="checkov_scan")
+def checkov_scans(folder: str, framework: str, infra_layout: InfraLayout,
+                  harness_options: HarnessOptions) -> checkov.Scan:
+    with skip_if_unavailable(harness_options):
+        return checkov.scan(infra_layout.project_root / folder, framework)
+    raise AssertionError("unreachable: skip_if_unavailable skips or fails")
+
+
+@then("no check fails and checkov parsed every file")
+def checkov_clean(checkov_scan: checkov.Scan) -> None:
+    problems = [p for p in checkov_scan.problems() if not p.startswith("skipped without")]
+    assert not problems, "\n".join(problems)
+
+
+@then("every skipped check gives its reason in the code")
+def checkov_skips_justified(checkov_scan: checkov.Scan) -> None:
+    bare = checkov_scan.unjustified_skips
+    assert not bare, "skips without a reason (#checkov:skip=ID:reason):\n" + "\n".join(
+        map(str, bare))

@@ -21,7 +21,9 @@ module "topology" {
 module "network" {
   source = "./modules/network"
 
-  vpc_cidr = var.vpc_cidr
+  vpc_cidr             = var.vpc_cidr
+  availability_zone    = coalesce(var.availability_zone, "${var.region}a")
+  flow_logs_bucket_arn = var.flow_logs_bucket_arn
 }
 
 module "security" {

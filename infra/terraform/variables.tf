@@ -4,6 +4,22 @@ variable "region" {
   default     = "eu-west-3"
 }
 
+variable "availability_zone" {
+  type        = string
+  description = "Availability zone of the hosts (null: the region's zone a, e.g. eu-west-3a)."
+  default     = null
+}
+
+variable "flow_logs_bucket_arn" {
+  type        = string
+  description = "ARN of the team's S3 bucket for the VPC flow logs (every accepted and rejected connection)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]+$", var.flow_logs_bucket_arn))
+    error_message = "flow_logs_bucket_arn must be an S3 bucket ARN such as arn:aws:s3:::my-flow-logs."
+  }
+}
+
 variable "admin_cidr" {
   type        = string
   description = "The only network SSH (22) and the operators' UIs (Prometheus, Alertmanager) are reachable from."

@@ -16,8 +16,9 @@ mock_provider "aws" {
 }
 
 variables {
-  admin_cidr = "198.51.100.0/24"
-  user_cidrs = ["203.0.113.0/24"]
+  admin_cidr           = "198.51.100.0/24"
+  user_cidrs           = ["203.0.113.0/24"]
+  flow_logs_bucket_arn = "arn:aws:s3:::example-flow-logs"
 }
 
 run "three_hosts" {
