@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from obsharness import dockerlocal
@@ -33,3 +35,14 @@ def test_every_local_image_has_its_dockerfile() -> None:
         assert (root / "infra" / "local-images" / folder / "Dockerfile").is_file()
         if context:
             assert (root / context).is_dir()
+
+
+def test_the_private_dockerd_uses_overlayfs_where_the_kernel_has_it(tmp_path: Path) -> None:
+    from obsharness.dockerlocal import storage_driver
+
+    listed = tmp_path / "filesystems"
+    listed.write_text("nodev\tsysfs\n\text4\nnodev\toverlay\n")
+    assert storage_driver(listed) == "overlay2"
+    listed.write_text("nodev\tsysfs\n\text4\n")
+    assert storage_driver(listed) == "vfs"
+    assert storage_driver(tmp_path / "absent") == "vfs"

@@ -220,8 +220,9 @@ def _cpu_seconds(app: tuple[ProcessStack, str]) -> float:
 
 def test_cpu_burn_burns_about_the_asked_fraction(app: tuple[ProcessStack, str]) -> None:
     """Half a core: 0.6 CPU seconds arrive in about 1.2 s on an idle machine. A busy
-    CI machine only delays them (the burner is a duty cycle on the wall clock), so
-    the test waits for the CPU seconds instead of timing them, and bounds the rate."""
+    CI machine can delay them (node-app's burner is a duty cycle on the wall clock;
+    the Python apps' spin until their thread had its CPU share), so the test waits
+    for the CPU seconds instead of timing them, and bounds the rate."""
     before = _cpu_seconds(app)
     began = time.monotonic()
     _chaos(app, "POST", {"cpu_burn": 0.5})

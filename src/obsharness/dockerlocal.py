@@ -2,9 +2,9 @@
 
 `python -m obsharness.dockerlocal smoke` (run by `make test` as root when no
 Docker engine is running yet): starts Debian's dockerd on a socket and data
-root of its own (vfs storage), builds a Debian root with debootstrap, imports
-it as a base image, builds the images under infra/local-images on it
-(Prometheus, Alertmanager, Loki and Promtail around the binaries the
+root of its own (overlay2 storage; vfs where the kernel lacks overlayfs),
+builds a Debian root with debootstrap, imports it as a base image, builds
+the images under infra/local-images on it (Prometheus, Alertmanager, Loki and Promtail around the binaries the
 provisioning chain resolved, so the images run the versions the process
 backend runs; Loki and Promtail where it has them), then runs the alerting
 smoke scenarios, and a log scenario where Loki and Promtail images were
@@ -78,13 +78,24 @@ def _mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
+def storage_driver(filesystems: Path = Path("/proc/filesystems")) -> str:
+    """overlay2 where the kernel has overlayfs (layers shared: an image around a binary
+    builds in seconds); vfs elsewhere, which copies every layer whole (slow, but runs
+    anywhere)."""
+    try:
+        known = filesystems.read_text().split()
+    except OSError:
+        return "vfs"
+    return "overlay2" if "overlay" in known else "vfs"
+
+
 @contextmanager
 def dockerd(workdir: Path) -> Iterator[str]:
     """A private dockerd; yields its DOCKER_HOST. Stopped and its data removed after."""
     sock = workdir / "docker.sock"
     log = (workdir / "dockerd.log").open("w")
     process = subprocess.Popen(
-        ["dockerd", "--storage-driver=vfs", f"--data-root={workdir / 'data'}",
+        ["dockerd", f"--storage-driver={storage_driver()}", f"--data-root={workdir / 'data'}",
          f"--exec-root={workdir / 'exec'}", f"--pidfile={workdir / 'dockerd.pid'}",
          f"--host=unix://{sock}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     host = f"unix://{sock}"

@@ -184,15 +184,26 @@ class Chaos:
             return fails
 
     def _burn(self) -> None:
-        slot = 0.1
+        """Use `cpu_burn` of a core, counted in this thread's CPU time: a wall-clock duty
+        cycle gets less than asked on a busy machine (or behind the GIL), this one spins
+        until it had its share. Accounted per 1 s window, so a pause (a frozen process)
+        is not paid back in one long spin afterwards."""
+        window_s, fraction = 1.0, -1.0
+        wall0 = cpu0 = 0.0
         while True:
-            fraction = self.cpu_burn
-            if fraction <= 0:
+            wanted = self.cpu_burn
+            if wanted <= 0:
                 return
-            end = time.perf_counter() + slot * fraction
-            while time.perf_counter() < end:
-                pass
-            time.sleep(slot * (1 - fraction))
+            wall, cpu = time.monotonic(), time.thread_time()
+            if wanted != fraction or wall - wall0 >= window_s:
+                fraction, wall0, cpu0 = wanted, wall, cpu
+            owed = fraction * (wall - wall0) - (cpu - cpu0)
+            if owed > 0:
+                end = cpu + min(owed, 0.02)
+                while time.thread_time() < end:
+                    pass
+            else:
+                time.sleep(min(-owed / fraction, 0.05))
 
 
 def chaos_refusal(authorization: str | None) -> tuple[int, str] | None:
