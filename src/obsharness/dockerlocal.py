@@ -4,12 +4,13 @@
 Docker engine is running yet): starts Debian's dockerd on a socket and data
 root of its own (overlay2 storage; vfs where the kernel lacks overlayfs),
 builds a Debian root with debootstrap, imports it as a base image, builds
-the images under infra/local-images on it (Prometheus, Alertmanager, Loki and Promtail around the binaries the
-provisioning chain resolved, so the images run the versions the process
-backend runs; Loki and Promtail where it has them), then runs the alerting
-smoke scenarios, and a log scenario where Loki and Promtail images were
-built, with --stack-backend=docker through testcontainers. dockerd is
-stopped and its data removed at the end, whatever happened. Reports go to
+the images under infra/local-images on it (Prometheus, Alertmanager, Loki
+and Promtail around the binaries the provisioning chain resolved, so the
+images run the versions the process backend runs; Loki and Promtail where
+it has them), then runs the alerting smoke scenarios, and a log scenario
+where Loki and Promtail images were built, with --stack-backend=docker
+through testcontainers. dockerd is stopped and its data removed at the end,
+whatever happened. Reports go to
 reports/docker/ and say which images proved what.
 """
 
