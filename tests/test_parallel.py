@@ -122,3 +122,12 @@ def test_workers_reports_merge_into_one_with_each_scenario_from_the_worker_that_
     merged = merge([gw0, gw1])
     assert [(s.nodeid, s.outcome) for s in merged.scenarios] == [
         ("a", "passed"), ("b", "failed"), ("c", "skipped")]
+
+
+def test_the_group_suffix_of_loadgroup_is_not_confused_with_an_at_in_parameters() -> None:
+    from obsharness.pytest_plugin import _recorded_nodeid
+
+    grouped = _Item("tests/test_x.py::test_a[mail-oncall@example.com]@tests/test_x.py")
+    plain = _Item("steps/test_scenarios.py::test_b[oncall@example.com]")
+    assert _recorded_nodeid(grouped) == "tests/test_x.py::test_a[mail-oncall@example.com]"  # type: ignore[arg-type]
+    assert _recorded_nodeid(plain) == plain.nodeid  # type: ignore[arg-type]

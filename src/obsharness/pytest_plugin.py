@@ -422,8 +422,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if worker_id(config):
         # Longest first, so no worker starts a long test while the others run out of
         # work. Every worker sorts the same way: xdist still sees identical collections.
-        # Scenarios share nothing narrower than the session and move one by one; other
-        # tests move with their module, whose module-scoped fixtures they share.
+        # Tests sharing a module-scoped fixture move together; the rest (every
+        # scenario) one by one.
         from obsharness import durations
 
         order = durations.longest_first(
@@ -457,16 +457,11 @@ def _group_of(item: pytest.Item) -> str:
 
 
 def _recorded_nodeid(item: pytest.Item) -> str:
-    """The node id durations were recorded under (loadgroup appends '@group')."""
-    mark = item.get_closest_marker("xdist_group")
-    return item.nodeid.rsplit("@", 1)[0] if mark else item.nodeid
-
-
-def _is_scenario(item: pytest.Item) -> bool:
-    from pytest_bdd.scenario import scenario_wrapper_template_registry
-
-    function = getattr(item, "function", None)
-    return function is not None and function in scenario_wrapper_template_registry
+    """The node id durations were recorded under: --dist=loadgroup appends '@group',
+    after any parameters (which may hold an '@' of their own: oncall@example.com)."""
+    nodeid = item.nodeid
+    at = nodeid.rfind("@")
+    return nodeid[:at] if at > nodeid.rfind("]") else nodeid
 
 
 def _durations_path(config: pytest.Config) -> Path:
