@@ -30,10 +30,7 @@ from pathlib import Path
 
 def test_uses_stack(stack):
     Path("pids.json").write_text(json.dumps(stack.pids()))
-    mode = os.environ["MODE"]
-    if mode == "fail":
-        assert False, "deliberate failure"
-    if mode == "hang":
+    if os.environ["MODE"] == "hang":
         time.sleep(120)
 '''
 
@@ -59,26 +56,35 @@ def _pytest(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess
     )
 
 
-# The whole stack once (a pass); a failure and the signals with a part of it that still
-# has a component with children of its own (gunicorn's workers in flask-app).
+# A pass then a failure, in one session that shares one stack (the session ends on the
+# failure); the signals with a part of the stack that still has a component with
+# children of its own (gunicorn's workers in flask-app).
+PASS_THEN_FAIL = '''
+import json
+from pathlib import Path
+
+def test_1_passes(stack):
+    Path("pids-pass.json").write_text(json.dumps(stack.pids()))
+
+def test_2_fails(stack):
+    Path("pids-fail.json").write_text(json.dumps(stack.pids()))
+    assert False, "deliberate failure"
+'''
 PART = ("--stack-only", "prometheus,flask-app")
 
 
-@pytest.mark.parametrize(("mode", "code"), [("pass", 0), ("fail", 1)])
-def test_no_process_survives_a_pass_or_a_failure(tmp_path: Path, mode: str, code: int) -> None:
-    folder = _project(tmp_path, USES_STACK)
-    part = PART if mode == "fail" else ()
-    result = _pytest(folder, "--run-dir", str(tmp_path / "run"), *part, MODE=mode)
-    assert result.returncode == code, result.stdout + result.stderr
-    pids = json.loads((folder / "pids.json").read_text())
+def test_no_process_survives_a_pass_or_a_failure(tmp_path: Path) -> None:
+    folder = _project(tmp_path, PASS_THEN_FAIL)
+    result = _pytest(folder, "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed, 1 passed" in result.stdout, result.stdout
+    pids = json.loads((folder / "pids-pass.json").read_text())
+    assert json.loads((folder / "pids-fail.json").read_text()) == pids  # one stack, shared
+    # Every required component ran; optional ones (Loki, agents, Grafana) only
+    # where this machine has their binaries, so they may or may not be there.
     manifest = load_manifest(default_manifest_path())
-    if part:
-        assert {"prometheus", "flask-app"} <= set(pids), sorted(pids)
-    else:
-        # Every required component ran; optional ones (Loki, agents, Grafana) only
-        # where this machine has their binaries, so they may or may not be there.
-        required = {c.name for c in manifest.components.values() if not c.optional}
-        assert required <= set(pids) <= set(manifest.components), sorted(pids)
+    required = {c.name for c in manifest.components.values() if not c.optional}
+    assert required <= set(pids) <= set(manifest.components), sorted(pids)
     assert_all_gone(pids.values())
 
 
