@@ -106,6 +106,14 @@ def _doctor_infra() -> int:
         else:
             missing += 1
             print(f"  MISSING   {tool:<17} pip install -e '.[infra]'")
+    from obsharness.infra import checkov
+
+    try:
+        print(f"  available {'checkov':<17} {checkov.find_checkov()} (infrastructure scan)")
+    except ObsharnessError as exc:
+        missing += 1
+        reason = getattr(exc, "how_to_get", "") or str(exc)
+        print(f"  MISSING   {'checkov':<17} {reason}")
     return missing
 
 
