@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import requests
 from pytest_bdd import given, parsers, then, when
@@ -14,10 +15,12 @@ from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient, parse_fault
 from obsharness.phrases import described_value, percent
 from obsharness.pytest_plugin import ScenarioContext
-from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import AlertMatch, WebhookSink, parse_time
 from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
+
+if TYPE_CHECKING:  # aiosmtpd loads only where the mail receiver starts
+    from obsharness.sinks.smtp import SmtpSink
 
 TYPES = {"Percent": percent}
 HIGH_CPU_THRESHOLD = 0.8  # stack/prometheus/rules/alerts.yml, HighCPU (scope process)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import psycopg
 from pytest_bdd import given, parsers, then, when
 
 from obsharness import logs
@@ -14,6 +13,8 @@ from obsharness.waiting import eventually
 
 @given(parsers.parse('an item named "{name}" is stored in PostgreSQL'))
 def item_stored(name: str, stack: StackHandle) -> None:
+    import psycopg  # here: every pytest run loads the steps, few use the database
+
     with psycopg.connect(stack.postgres_dsn(), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS items (id serial PRIMARY KEY, name text NOT NULL)")
         conn.execute("INSERT INTO items (name) VALUES (%s)", (name,))
@@ -28,6 +29,8 @@ def open_page(component: str, stack: StackHandle, harness_options: HarnessOption
 
 @then(parsers.parse('the page lists every item stored in PostgreSQL, including "{name}"'))
 def page_lists_items(name: str, page_load: PageLoad, stack: StackHandle) -> None:
+    import psycopg
+
     with psycopg.connect(stack.postgres_dsn()) as conn:
         stored = [(str(i), n) for i, n in conn.execute("SELECT id, name FROM items ORDER BY id")]
     assert page_load.status == "loaded", f"the page shows {page_load.status!r}"

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -32,7 +32,6 @@ from obsharness.load import TrafficGenerator
 from obsharness.ports import LOOPBACK
 from obsharness.scenario import Quiescence, wait_for_targets
 from obsharness.sinks.alertmanager_api import AlertmanagerApiSink
-from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import tail
 from obsharness.stack.external import ExternalConfig, ExternalStack, load_external
@@ -40,6 +39,9 @@ from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import LOG_AGENTS, Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
 from obsharness.turns import Turns
+
+if TYPE_CHECKING:  # aiosmtpd is imported only by a run that starts the mail receiver
+    from obsharness.sinks.smtp import SmtpSink
 
 DEFAULT_TIME_SCALE = 60.0
 
@@ -308,6 +310,8 @@ def webhook_sink(stack_manifest: Manifest, sink_host: str,
 
 @pytest.fixture(scope="session")
 def smtp_sink(sink_host: str, external_config: ExternalConfig | None) -> Iterator[SmtpSink]:
+    from obsharness.sinks.smtp import SmtpSink
+
     reachable = external_config is None or external_config.receivers_reachable
     with SmtpSink(host=sink_host, reachable=reachable) as sink:
         yield sink
