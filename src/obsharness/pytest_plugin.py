@@ -474,6 +474,7 @@ def _durations_path(config: pytest.Config) -> Path:
     return Path(str(given)) if given else config.rootpath / ".test_durations"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-bdd's own, whatever the plugins' load order
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> Callable[..., object]:
     """@logs scenarios also need the log_agent fixture, so pytest parametrizes them per agent."""
     marked = getattr(pytest.mark, tag)(function)
