@@ -190,7 +190,7 @@ def measure_suite(root: Path, workers: int, *args: str) -> dict[str, Any]:
             "summary": summary.strip("= ")}
 
 
-def parallel_workers(extra: int) -> int:
+def workers_like_make(extra: int) -> int:
     """What `make` uses: cores + extra workers on a multi-core machine, else serial."""
     cores = os.cpu_count() or 1
     return cores + extra if cores > 1 else 0
@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     if not args.skip_suite:
-        scenario_workers, unit_workers = parallel_workers(1), parallel_workers(2)
+        scenario_workers, unit_workers = workers_like_make(1), workers_like_make(2)
         print(f"scenario suite, serial and with {scenario_workers} workers ...", flush=True)
         result["suite_s"] = {"serial": measure_suite(root, 0),
                              "parallel": measure_suite(root, scenario_workers)}

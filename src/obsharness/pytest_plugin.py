@@ -116,11 +116,16 @@ def parallel_workers(config: pytest.Config) -> int:
     return int(getattr(config.option, "numprocesses", 0) or 0)
 
 
+def _base_run_dir(config: pytest.Config) -> Path:
+    """--run-dir as given: a serial run's, or the parent of every parallel worker's."""
+    return Path(str(config.getoption("--run-dir"))).resolve()
+
+
 def _options(config: pytest.Config) -> HarnessOptions:
     scale = float(config.getoption("--time-scale"))
     if scale < 1:
         raise pytest.UsageError(f"--time-scale must be >= 1 (1 = production timing), got {scale}")
-    run_dir = Path(str(config.getoption("--run-dir"))).resolve()
+    run_dir = _base_run_dir(config)
     worker = worker_id(config)
     return HarnessOptions(
         backend=str(config.getoption("--stack-backend")),
@@ -151,7 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Workers collect their scenarios' results; the controller (or a serial run)
     # writes the one living document.
-    reports_dir = Path(str(config.getoption("--run-dir"))).resolve().parent
+    reports_dir = _base_run_dir(config).parent
     config.pluginmanager.register(
         ReportCollector(config, reports_dir, options, worker=worker_id(config),
                         parallel=parallel_workers(config) > 0), "obsharness-report")
@@ -181,13 +186,12 @@ def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
 
 @pytest.fixture(scope="session")
 def _turns(pytestconfig: pytest.Config) -> Iterator[Turns | None]:
-    if not worker_id(pytestconfig):
+    worker = worker_id(pytestconfig)
+    if not worker:
         yield None
         return
-    base = Path(str(pytestconfig.getoption("--run-dir"))).resolve()
-    workerinput = getattr(pytestconfig, "workerinput", {})
-    turns = Turns(base / ".turns.lock", worker=int(str(workerinput["workerid"])[2:]),
-                  workers=int(workerinput["workercount"]))
+    turns = Turns(_base_run_dir(pytestconfig) / ".turns.lock", worker=int(worker[2:]),
+                  workers=int(getattr(pytestconfig, "workerinput", {})["workercount"]))
     try:
         yield turns
     finally:

@@ -36,11 +36,9 @@ WaitingContext = Callable[[], AbstractContextManager[object]]
 class Turns:
     def __init__(self, path: Path, worker: int = 0, workers: int = 1) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
         self.worker, self.workers = worker, workers
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._busy = False
-        self.waited_s = 0.0  # for the report: what waiting for turns cost
 
     def close(self) -> None:
         os.close(self._fd)
@@ -104,8 +102,7 @@ class Turns:
                 if high > low:
                     self._lock(fcntl.LOCK_EX, _BUSY + low, high - low)
                     self._lock(fcntl.LOCK_UN, _BUSY + low, high - low)
-        self.waited_s = time.monotonic() - started
-        return self.waited_s
+        return time.monotonic() - started
 
     def end(self) -> None:
         self._lock(fcntl.LOCK_UN, _TURN)

@@ -63,10 +63,13 @@ class Scan:
     def unjustified_skips(self) -> list[Finding]:
         return [s for s in self.skipped if s.reason.strip().lower() in _NO_REASON]
 
-    def problems(self) -> list[str]:
+    def problems(self, skips: bool = True) -> list[str]:
+        """What makes the scan fail; `skips=False` leaves out skips without a reason
+        (a scenario step of their own)."""
         found = [f"failed: {f}" for f in self.failed]
-        found += [f"skipped without a reason (#checkov:skip=ID:reason): {s}"
-                  for s in self.unjustified_skips]
+        if skips:
+            found += [f"skipped without a reason (#checkov:skip=ID:reason): {s}"
+                      for s in self.unjustified_skips]
         found += [f"checkov could not parse {p}" for p in self.parsing_errors]
         if not found and self.resources == 0 and self.passed == 0:
             found.append(f"checkov found nothing to check for {self.framework} in "
