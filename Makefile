@@ -23,6 +23,12 @@ $(CHECKOV_STAMP):
 	.venv-checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	touch $(CHECKOV_STAMP)
 
+# A run starts many Python processes (xdist workers, pytest subprocesses, the apps,
+# Ansible's modules). With PYTHONDONTWRITEBYTECODE set (some CI images set it) each
+# one recompiles and re-rewrites all it imports: a scenario collection took 1.9 s
+# instead of 0.8 s. The caches go to __pycache__/, which git ignores.
+unexport PYTHONDONTWRITEBYTECODE
+
 NODE_APP := stack/apps/node_app
 
 $(STAMP): pyproject.toml stack/apps/*/requirements.txt $(NODE_APP)/package-lock.json tools/report-assets/package-lock.json
