@@ -14,7 +14,7 @@ BINARIES := prometheus promtool alertmanager amtool node_exporter postgres_expor
 # otherwise their scenarios skip naming how to get them.
 OPTIONAL_BINARIES := loki promtail alloy
 
-.PHONY: setup binaries validate test unit scenarios docker-smoke lint typecheck bench soak doctor clean
+.PHONY: setup binaries validate test unit scenarios mutate mutate-smoke docker-smoke lint typecheck bench soak doctor clean
 
 setup: $(STAMP) $(CHECKOV_STAMP) binaries
 
@@ -61,7 +61,7 @@ validate: setup
 
 # Every phase timed; the table is printed at the end, pass or fail.
 PHASE := PYTHONPATH=src $(PYTHON) -m obsharness.phases
-TEST_PHASES := setup lint typecheck unit scenarios docker-smoke
+TEST_PHASES := setup lint typecheck unit scenarios mutate-smoke docker-smoke
 test:
 	@rm -f reports/phases.json; status=0; \
 	for phase in $(TEST_PHASES); do \
@@ -70,10 +70,23 @@ test:
 	echo; $(PHASE) summary; exit $$status
 
 unit: setup
-	$(BIN)/pytest tests -n $(UNIT_WORKERS) --junitxml=reports/unit-junit.xml --cucumberjson=reports/unit-cucumber.json
+	$(BIN)/pytest tests -m "not mutation_smoke" -n $(UNIT_WORKERS) --junitxml=reports/unit-junit.xml --cucumberjson=reports/unit-cucumber.json
 
 scenarios: setup
 	$(BIN)/pytest -n $(SCENARIO_WORKERS); status=$$?; $(BIN)/obsharness report --check || status=1; exit $$status
+
+# Mutation testing: mistakes written into a copy of stack/ and infra/, each run
+# against the scenarios that can see it on one stack reloaded in place; the
+# score per flow and every survivor go to reports/mutation.json and the living
+# document. The nightly workflow runs the campaign; `make test` only the smoke
+# (three known mutants: one a validator catches, one a scenario catches, one
+# equivalent that must survive).
+MUTATE_ARGS ?= --budget 30m
+mutate: setup
+	$(BIN)/obsharness mutate $(MUTATE_ARGS)
+
+mutate-smoke: setup
+	$(BIN)/pytest tests -m mutation_smoke --junitxml=reports/mutate-smoke-junit.xml --cucumberjson=reports/mutate-smoke-cucumber.json
 
 # The docker backend proven with locally built images: runs as root when no
 # Docker engine runs yet (it starts and stops its own); says why it skips otherwise.

@@ -16,6 +16,24 @@ Feature: Config validation — the deployable configs pass the tools' own checks
     Given the deployable configs under stack/
     Then amtool check-config accepts stack/alertmanager/alertmanager.yml
 
+  Scenario: Every receiver says when an alert is resolved
+    On-call closes an incident on the resolved notification, by webhook and by
+    email alike (email's send_resolved defaults to false).
+    Given the deployable configs under stack/
+    Then every receiver in stack/alertmanager/alertmanager.yml sends resolved notifications
+
+  Scenario Outline: A new <alertname> leaves Alertmanager within <delay> of firing
+    On-call's clock starts when the rule fires: a long group_wait would hold
+    the first page back (the scenarios' own deadlines follow the config, so
+    only this states the promise).
+    Given the deployable configs under stack/
+    Then Alertmanager's first notification of an alert with <labels> leaves within <delay>
+
+    Examples:
+      | alertname   | labels                                                       | delay |
+      | ServiceDown | alertname=ServiceDown, severity=critical, service=flask-app  | 30s   |
+      | HighLatency | alertname=HighLatency, severity=warning, service=node-app    | 30s   |
+
   Scenario: HighErrorRate's production timing, stated as a table
     Given the production alert rules
     When these series are scraped every 15s:

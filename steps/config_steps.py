@@ -7,8 +7,10 @@ from pathlib import Path
 from pytest_bdd import given, parsers, then, when
 
 from obsharness import alertrouting, ruletests, toolchecks
+from obsharness.report import evidence
 from obsharness.stack.manifest import Manifest
 from obsharness.stack.render import rule_files_of
+from obsharness.timing import parse_duration
 
 
 @given("the deployable configs under stack/", target_fixture="stack_dir")
@@ -77,6 +79,27 @@ def routed(labels: str, receivers: str, stack_dir: Path, stack_manifest: Manifes
     wanted = [r.strip() for r in receivers.split(",")]
     assert ours == wanted, f"obsharness routes {label_set} to {ours}, expected {wanted}"
     assert theirs == wanted, f"amtool routes {label_set} to {theirs}, expected {wanted}"
+
+
+@then(parsers.parse("every receiver in {path} sends resolved notifications"))
+def resolved_everywhere(path: str, stack_dir: Path) -> None:
+    config = stack_dir / path.removeprefix("stack/")
+    silent = alertrouting.silent_on_resolve(config)
+    evidence.record("check", f"send_resolved of every receiver in {path}",
+                    silent or ["every integration sends resolved notifications"])
+    assert not silent, "receivers that would not say an alert resolved:\n" + "\n".join(silent)
+
+
+@then(parsers.parse("Alertmanager's first notification of an alert with {labels} leaves "
+                    "within {delay}"))
+def first_notification_within(labels: str, delay: str, stack_dir: Path) -> None:
+    config = alertrouting.load(stack_dir / "alertmanager" / "alertmanager.yml")
+    label_set = ruletests.parse_labels(labels) or {}
+    waits = config.first_notification_waits(label_set)
+    evidence.record("check", f"group_wait for {label_set}", waits)
+    late = {r: w for r, w in waits.items() if parse_duration(w) > parse_duration(delay)}
+    assert not late, (f"{config.path}: an alert with {label_set} waits {late} (group_wait) "
+                      f"before its first notification, more than {delay}")
 
 
 @then("with these alerts firing together, Alertmanager mutes exactly the marked ones:")

@@ -127,3 +127,45 @@ def test_high_latency_boundary_around_1s(slow_percent: int) -> None:
     expected = [ruletests.ExpectedAlert("5m15s", "HighLatency", labels if fires else None)]
     result, generated = ruletests.run_table(RULES, "15s", series, expected)
     assert result.ok, f"{slow_percent}% slow:\n{result.output}\n{generated}"
+
+
+def test_receivers_that_would_not_say_an_alert_resolved_are_named(tmp_path: Path) -> None:
+    config = tmp_path / "am.yml"
+    config.write_text(
+        "route: {receiver: a}\n"
+        "receivers:\n"
+        "  - name: a\n"
+        "    webhook_configs:\n"
+        "      - url: http://x/hook\n"          # default true: fine
+        "    email_configs:\n"
+        "      - to: a@example.com\n"           # default false
+        "  - name: b\n"
+        "    slack_configs:\n"
+        "      - api_url: http://x/slack\n"
+        "        send_resolved: true\n"
+        "    pagerduty_configs:\n"
+        "      - routing_key: k\n"
+        "        send_resolved: false\n")
+    assert alertrouting.silent_on_resolve(config) == [
+        f"{config}:7: receiver a email_configs[0]: send_resolved defaults to false",
+        f"{config}:13: receiver b pagerduty_configs[0]: send_resolved is false"]
+    stack = Path(__file__).resolve().parents[1] / "stack" / "alertmanager" / "alertmanager.yml"
+    assert alertrouting.silent_on_resolve(stack) == []
+
+
+def test_group_wait_is_inherited_down_the_routing_tree(tmp_path: Path) -> None:
+    config = tmp_path / "am.yml"
+    config.write_text(
+        "route:\n  receiver: a\n  group_wait: 10s\n  routes:\n"
+        "    - matchers: ['severity=\"critical\"']\n      receiver: b\n      continue: true\n"
+        "      routes:\n        - matchers: ['team=\"db\"']\n          receiver: c\n"
+        "          group_wait: 2m\n"
+        "    - matchers: ['severity=~\"critical|warning\"']\n      receiver: d\n"
+        "receivers: [{name: a}, {name: b}, {name: c}, {name: d}]\n")
+    loaded = alertrouting.load(config)
+    assert loaded.first_notification_waits({"severity": "critical", "team": "db"}) == {
+        "c": "2m", "d": "10s"}
+    assert loaded.first_notification_waits({"severity": "info"}) == {"a": "10s"}
+    default = tmp_path / "default.yml"
+    default.write_text("route: {receiver: a}\nreceivers: [{name: a}]\n")
+    assert alertrouting.load(default).first_notification_waits({}) == {"a": "30s"}

@@ -14,6 +14,7 @@ from obsharness.errors import (
     ComponentDiedError,
     ComponentStartError,
     ComponentUnavailableError,
+    ConfigError,
     PortInUseError,
 )
 from obsharness.ports import is_free
@@ -143,3 +144,37 @@ def test_use_only_parks_the_alternatives_until_chosen_again(manifest: Manifest,
         assert stack.executors["flask-app"].is_running()
         assert not stack.executors["node-app"].is_running()
         assert requests.get(stack.url("flask-app") + "/health", timeout=5).ok
+
+
+def test_reload_takes_changed_files_in_place_and_refuses_a_broken_one(
+    stack_copy: Path, tmp_path: Path, sinks: dict[str, str]
+) -> None:
+    """What `obsharness mutate` relies on: Prometheus through /-/reload, returning only
+    once it scrapes the new targets; an app by a restart on its port; a file the tools
+    reject raises ConfigError and leaves the running config alone."""
+    manifest = load_manifest(stack_copy / "stack.yaml")
+    with ProcessStack(manifest, tmp_path / "run", time_scale=60, sink_addresses=sinks,
+                      only=["prometheus", "flask-app"]) as stack:
+        prometheus = stack.url("prometheus")
+        config = stack_copy / "prometheus" / "prometheus.yml"
+        config.write_text(config.read_text().replace(
+            "  - job_name: flask-app\n", "  - job_name: flask-app\n    metrics_path: /metricsx\n", 1))
+        started = stack.pids()["prometheus"]
+        stack.reload(["prometheus"])
+        assert stack.pids()["prometheus"] == started  # reloaded, not restarted
+        targets = requests.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
+        [flask] = [t for t in targets["activeTargets"] if t["labels"]["job"] == "flask-app"]
+        assert flask["discoveredLabels"]["__metrics_path__"] == "/metricsx"
+        assert flask["health"] == "down"  # already scraped with the new path
+
+        port, app_pid = stack.ports["flask-app"], stack.pids()["flask-app"]
+        stack.reload(["flask-app"])
+        assert stack.pids()["flask-app"] != app_pid
+        assert stack.ports["flask-app"] == port
+        assert requests.get(stack.url("flask-app") + "/health", timeout=5).ok
+
+        rules = stack_copy / "prometheus" / "rules" / "alerts.yml"
+        rules.write_text(rules.read_text().replace("for: 1m", "for: 1m)", 1))
+        with pytest.raises(ConfigError, match="(?s)prometheus.*promtool"):
+            stack.reload(["prometheus"])
+        assert requests.get(f"{prometheus}/-/ready", timeout=5).ok

@@ -72,3 +72,17 @@ def test_absence_check_fails_when_a_notification_arrives() -> None:
         requests.post(sink.url, json=_payload("firing", _now_rfc3339()), timeout=5)
         with pytest.raises(AssertionError, match="absence of a firing HighErrorRate"):
             sink.assert_none_for("HighErrorRate", duration=0.3)
+
+
+def test_a_notification_to_another_path_is_refused_as_the_real_receiver_would() -> None:
+    """A webhook `url` with the wrong path loses the notification in production:
+    the sink answers 404 and the wait's failure says where it went."""
+    with WebhookSink() as sink:
+        wrong = sink.url.replace("/alerts", "/alertsx")
+        response = requests.post(wrong, json=_payload("firing", _now_rfc3339()), timeout=5)
+        assert response.status_code == 404
+        assert sink.notifications() == []
+        with pytest.raises(WaitTimeout) as caught:
+            sink.wait_for("HighErrorRate", timeout=0.3)
+    assert "refused: POST /alertsx: not the receiver's path /alerts (answered 404)" in str(
+        caught.value)

@@ -51,3 +51,15 @@ def test_nightly_splits_the_scenarios_over_runners_and_merges_one_report() -> No
     assert merging["if"] == "always()"  # a failed group still gets its report merged
     assert "obsharness report --merge" in _runs(merging)
     assert "--check" in _runs(merging)
+
+
+def test_nightly_runs_a_mutation_campaign_with_a_budget_and_keeps_its_report() -> None:
+    job = _load("nightly.yml")["jobs"]["mutation"]
+    runs = _runs(job)
+    assert "make mutate" in runs
+    assert "--budget 30m" in runs
+    assert "--min-score 0.95" in runs
+    [upload] = [s for s in job["steps"] if str(s.get("uses", "")).startswith(
+        "actions/upload-artifact")]
+    assert upload["if"] == "always()"
+    assert "reports/mutation.json" in upload["with"]["path"]

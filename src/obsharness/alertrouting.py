@@ -63,6 +63,7 @@ class Route:
     routes: list[Route]
     line: int | None
     receiver_line: int | None
+    group_wait: str = "30s"  # Alertmanager's default; children inherit their parent's
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         if not all(m.matches(labels) for m in self.matchers):
@@ -97,6 +98,10 @@ class AlertmanagerConfig:
 
     def receivers_for(self, labels: Mapping[str, str]) -> list[str]:
         return [route.receiver for route in self.root.match(labels)]
+
+    def first_notification_waits(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """Receiver -> the group_wait before a new alert's first notification to it."""
+        return {route.receiver: route.group_wait for route in self.root.match(labels)}
 
     def inhibited(self, firing: list[Mapping[str, str]]) -> list[bool]:
         """For each firing alert, whether another firing alert inhibits it."""
@@ -150,15 +155,18 @@ def _matchers(raw: dict[str, Any], key_prefix: str = "") -> list[Matcher]:
     return found
 
 
-def _route(raw: dict[str, Any], parent_receiver: str | None) -> Route:
+def _route(raw: dict[str, Any], parent_receiver: str | None,
+           parent_wait: str = "30s") -> Route:
     receiver = raw.get("receiver") or parent_receiver or ""
+    wait = str(raw.get("group_wait") or parent_wait)
     return Route(
         receiver=receiver,
         matchers=_matchers(raw),
         continue_=bool(raw.get("continue", False)),
-        routes=[_route(child, receiver) for child in raw.get("routes") or []],
+        routes=[_route(child, receiver, wait) for child in raw.get("routes") or []],
         line=raw.get("__line__"),
         receiver_line=raw.get("__lines__", {}).get("receiver"),
+        group_wait=wait,
     )
 
 
@@ -217,3 +225,29 @@ def check(config_path: Path, rule_files: Iterable[Path]) -> AlertmanagerConfig:
             )
         chains.extend((child, needed) for child in route.routes)
     return config
+
+
+# Alertmanager's default of `send_resolved` per integration (its configuration docs).
+SEND_RESOLVED_DEFAULT = {
+    "webhook_configs": True, "email_configs": False, "slack_configs": False,
+    "pagerduty_configs": True, "opsgenie_configs": True, "victorops_configs": True,
+    "pushover_configs": True, "wechat_configs": False, "telegram_configs": True,
+    "sns_configs": True, "webex_configs": True, "msteams_configs": True,
+    "msteamsv2_configs": True, "discord_configs": True, "jira_configs": True,
+    "rocketchat_configs": True,
+}
+
+
+def silent_on_resolve(path: Path) -> list[str]:
+    """Every integration of every receiver that would not say an alert resolved."""
+    raw = yaml.load(path.read_text(), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    found = []
+    for receiver in raw.get("receivers") or []:
+        for kind, default in SEND_RESOLVED_DEFAULT.items():
+            for index, config in enumerate(receiver.get(kind) or []):
+                value = config.get("send_resolved", default)
+                if value is not True:
+                    how = "is false" if "send_resolved" in config else "defaults to false"
+                    found.append(f"{path}:{config.get('__line__')}: receiver "
+                                 f"{receiver.get('name')} {kind}[{index}]: send_resolved {how}")
+    return found

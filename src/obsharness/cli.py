@@ -1,4 +1,4 @@
-"""The `obsharness` command: doctor, fetch, up, validate, report, diagrams."""
+"""The `obsharness` command: doctor, fetch, up, validate, report, diagrams, mutate."""
 
 from __future__ import annotations
 
@@ -201,6 +201,38 @@ def _up(backend: str, time_scale: float, run_dir: Path) -> int:
     return cmd_up(backend, time_scale, run_dir)
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    """A mutation campaign; exit 1 when a survivor has no recorded reason or the score
+    is under --min-score."""
+    from obsharness.mutation import campaign
+
+    only = tuple(f for part in args.only for f in part.split(",") if f)
+    options = campaign.Options(
+        project=Path.cwd(), reports_dir=args.reports_dir,
+        budget_s=campaign.parse_budget(args.budget), only=only,
+        max_mutants=args.max_mutants, seed=args.seed,
+        scenarios_per_mutant=args.scenarios_per_mutant, ids=tuple(args.mutant),
+        workers=args.workers)
+    try:
+        report = campaign.run(options)
+    except KeyboardInterrupt:
+        print("obsharness mutate: interrupted; every session and its stack were stopped",
+              file=sys.stderr)
+        return 130
+    print(campaign.summary(report))
+    print(f"report: {args.reports_dir / 'mutation.json'} ({report['duration_s']} s)")
+    from obsharness.report.results import RESULTS_FILE
+
+    if (args.reports_dir / RESULTS_FILE).is_file():
+        cmd_report(args.reports_dir)  # the living document gains its mutation section
+    score = report["score"]["score"]
+    if score is not None and score < args.min_score:
+        print(f"obsharness mutate: score {score:.0%} is under --min-score {args.min_score:.0%}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="obsharness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +264,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="fail when a diagram and the manifest disagree")
     composed = sub.add_parser("compose", help="write stack/docker-compose.yml from the manifest")
     composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"))
+    mutate = sub.add_parser("mutate", help="break the monitoring on purpose: does the "
+                            "suite notice? (writes reports/mutation.json)")
+    mutate.add_argument("--budget", default="30m", help="stop starting mutants after this "
+                        "long (30m, 1h, 600s); the rest are reported as not run")
+    mutate.add_argument("--only", action="append", default=[], metavar="FLOWS",
+                        help="comma-separated flows: rules, alertmanager, prometheus, logs, "
+                             "grafana, apps, infra")
+    mutate.add_argument("--max-mutants", type=int, default=None, metavar="N",
+                        help="run at most N mutants, drawn with --seed across the flows")
+    mutate.add_argument("--seed", type=int, default=0, help="which mutants --max-mutants draws")
+    mutate.add_argument("--mutant", action="append", default=[], metavar="ID",
+                        help="run exactly this mutant (repeatable), e.g. a survivor's id")
+    mutate.add_argument("--scenarios-per-mutant", type=int, default=3, metavar="N",
+                        help="behavioural scenarios tried per mutant after the static checks")
+    mutate.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="sessions side by side, each with its own stack (make mutate: "
+                             "cores + 1)")
+    mutate.add_argument("--min-score", type=float, default=0.0,
+                        help="fail when fewer than this share of the mutants run are caught")
+    mutate.add_argument("--reports-dir", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     commands: dict[str, Callable[[], int]] = {
         "doctor": lambda: cmd_doctor(args.stack_backend),
@@ -241,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": lambda: cmd_report(args.reports_dir, args.check, args.merge),
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),
+        "mutate": lambda: cmd_mutate(args),
     }
     try:
         return commands[args.command]()

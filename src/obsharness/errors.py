@@ -126,3 +126,8 @@ class ComponentUnavailableError(ObsharnessError):
 
 class ManifestError(ObsharnessError):
     """stack/stack.yaml does not describe a usable stack."""
+
+
+class MutationError(ObsharnessError):
+    """`obsharness mutate` was asked for something it cannot do (an unknown flow,
+    a budget that does not parse, a project without stack/)."""

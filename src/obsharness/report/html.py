@@ -16,7 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from obsharness.report import plot
+from obsharness.report import mutation_section, plot
 from obsharness.report.results import RunResults, ScenarioResult, StepResult
 from obsharness.report.timeline import Timeline
 
@@ -124,7 +124,7 @@ TIME_COMPRESSION_SECTIONS = (
 
 
 def render(results: RunResults, diagrams: dict[str, str] | None = None,
-           draw_diagrams: bool = False) -> str:
+           draw_diagrams: bool = False, mutation: dict[str, Any] | None = None) -> str:
     counts = results.counts()
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(results.started_at))
     skipped = [s for s in results.scenarios if s.outcome == "skipped"]
@@ -154,6 +154,8 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
         ordered = sorted(scenarios, key=lambda s: s.outcome != "skipped")
         body.extend(_scenario(s) for s in ordered)
         body.append("</section>")
+    if mutation:
+        body.append(mutation_section.render(mutation))
     if diagrams:
         body.append("<section id='architecture'><h2>Architecture (generated from the manifest)"
                     "</h2>")
@@ -201,5 +203,6 @@ def write(results: RunResults, reports_dir: Path,
     if bundle is not None:
         shutil.copyfile(bundle, reports_dir / "mermaid.min.js")
     path = reports_dir / "index.html"
-    path.write_text(render(results, diagrams, draw_diagrams=bundle is not None))
+    path.write_text(render(results, diagrams, draw_diagrams=bundle is not None,
+                           mutation=mutation_section.load(reports_dir)))
     return path

@@ -74,6 +74,14 @@ class WebhookSink(RecordingSink[Notification]):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if self.path.split("?", 1)[0] != sink.path:
+                    # The real receiver answers 404 too: a notification sent to the
+                    # wrong path is lost, and a scenario must see it lost.
+                    sink.rejected.append(f"POST {self.path}: not the receiver's path "
+                                         f"{sink.path} (answered 404)")
+                    self.send_response(404)
+                    self.end_headers()
+                    return
                 try:
                     payload = json.loads(body)
                     if not isinstance(payload, dict):
@@ -150,7 +158,9 @@ class WebhookSink(RecordingSink[Notification]):
     def _describe(self, alertname: str, status: str, labels: Mapping[str, str] | None) -> str:
         received = [n.summary() for n in self.notifications()]
         seen = "; ".join(received[-8:]) if received else "no notification at all"
-        return f"{status} {alertname} {dict(labels or {})} at {self.url} (received so far: {seen})"
+        refused = f"; refused: {'; '.join(self.rejected[-3:])}" if self.rejected else ""
+        return (f"{status} {alertname} {dict(labels or {})} at {self.url} "
+                f"(received so far: {seen}{refused})")
 
     def wait_for(
         self,

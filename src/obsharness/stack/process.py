@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +28,7 @@ from obsharness.errors import (
     BinaryNotFoundError,
     ComponentStartError,
     ComponentUnavailableError,
+    ConfigError,
     ManifestError,
     PortInUseError,
 )
@@ -35,6 +36,7 @@ from obsharness.ports import LOOPBACK, free_port, holder_of, is_free
 from obsharness.report import evidence
 from obsharness.stack.executor import ProcessExecutor, tail
 from obsharness.stack.manifest import CHAOS_TOKEN_ENV, Command, Component, Manifest
+from obsharness.stack.prometheus_targets import wait_until_current
 from obsharness.stack.render import RenderedStack, address_rewriter, render_stack
 
 DEFAULT_START_TIMEOUT_S = 30.0
@@ -204,6 +206,7 @@ class ProcessStack:
         # A partial stack (only=...) scrapes only what it runs.
         absent = frozenset(set(self.manifest.components) - {c.name for c in self.selected}
                            ) if self._only else frozenset()
+        self._render_inputs = (addresses, absent)
         self.rendered = render_stack(
             self.manifest, self.run_dir, addresses=addresses, time_scale=self.time_scale,
             absent=absent,
@@ -445,6 +448,38 @@ class ProcessStack:
         if executor not in self._started:
             self._started.append(executor)
         self._wait_ready([executor])
+
+    def reload(self, components: Iterable[str]) -> None:
+        """Render stack/ again and take it in place: Prometheus and Alertmanager
+        (started with --web.enable-lifecycle) through `POST /-/reload`, the others by a
+        restart on the same port and data. A config the tools reject raises ConfigError
+        (from promtool/amtool or the component's own answer) and leaves it running as it was."""
+        addresses, absent = self._render_inputs
+        self.rendered = render_stack(self.manifest, self.run_dir, addresses=addresses,
+                                     time_scale=self.time_scale, absent=absent)
+        for name in components:
+            executor = self.executors.get(name)
+            if executor is None or name in self._parked:
+                continue
+            comp = self.manifest.component(name)
+            args = comp.process.args if comp.process else []
+            if comp.binary in ("prometheus", "alertmanager") and \
+                    "--web.enable-lifecycle" in args:
+                answer = requests.post(f"{self.url(name)}/-/reload", timeout=30)
+                if answer.status_code != 200:
+                    raise ConfigError(component=name, path=self.rendered.configs.get(name, "?"),
+                                      detail=f"refused at reload (HTTP {answer.status_code}): "
+                                             f"{answer.text.strip()}",
+                                      checked_with=f"{name} /-/reload")
+                if comp.binary == "prometheus" and name in self.rendered.configs:
+                    wait_until_current(self.url(name), self.rendered.configs[name])
+                continue
+            executor.stop()
+            self._stopped_on_purpose.discard(name)
+            executor.spawn()
+            if executor not in self._started:
+                self._started.append(executor)
+            self._wait_ready([executor])
 
     def freeze(self) -> None:
         """Stop every component's CPU use, state kept (while another parallel worker's

@@ -1,0 +1,265 @@
+"""`obsharness mutate`: how much of the monitoring would the suite notice breaking?
+
+A campaign copies the project's stack/ and infra/ into a workspace (stack/ is
+never touched), generates the mutants, runs them all in one pytest session
+(obsharness.mutation.session) against one stack reloaded in place, and writes
+reports/mutation.json with the score per flow and every survivor's diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsharness.binaries import cache_dir
+from obsharness.errors import MutationError
+from obsharness.mutation.generate import all_mutants, select
+from obsharness.mutation.model import FLOWS, Mutant
+
+SURVIVORS_FILE = "mutation-survivors.yml"
+CAUGHT = ("caught by validation", "caught by behaviour")
+# Big, generated or installed trees are linked into the workspace, not copied.
+_LINKED = ("node_modules", "dist", ".terraform", "__pycache__")
+
+
+def parse_budget(text: str) -> float:
+    """'30m', '1h', '90s' or a number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise MutationError(f"--budget {text!r}: give a duration such as 30m, 1h or 600s")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+@dataclass
+class Options:
+    project: Path
+    reports_dir: Path
+    budget_s: float = 1800.0
+    only: tuple[str, ...] = ()
+    max_mutants: int | None = None
+    seed: int = 0
+    scenarios_per_mutant: int = 3
+    time_scale: float | None = None
+    ids: tuple[str, ...] = ()  # exactly these mutants (e.g. to rerun a survivor)
+    workers: int = 1  # sessions side by side, each with its own workspace and stack
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    links: list[Path] = []
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        skipped = [n for n in names if n in _LINKED]
+        links.extend(Path(folder) / n for n in skipped if n != "__pycache__")
+        return skipped
+
+    shutil.copytree(source, target, ignore=ignore, symlinks=True)
+    for link in links:
+        (target / link.relative_to(source)).symlink_to(link)
+
+
+def make_workspace(project: Path, into: Path) -> Path:
+    """A copy of the project's stack/ and infra/ that mutants may be written to."""
+    if not (project / "stack" / "stack.yaml").is_file():
+        raise MutationError(f"{project}: no stack/stack.yaml here; run obsharness mutate "
+                            "from the project's root")
+    workspace = into / "project"
+    workspace.mkdir(parents=True)
+    for folder in ("stack", "infra"):
+        if (project / folder).is_dir():
+            _copy_tree(project / folder, workspace / folder)
+    return workspace
+
+
+def load_reasons(project: Path) -> dict[str, str]:
+    """Survivors the team has looked at: mutant id -> why it is left (equivalent
+    mutant, out of reach here)."""
+    path = project / "stack" / SURVIVORS_FILE
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise MutationError(f"{path}: expected a mapping of mutant id to reason")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _plan(mutants: list[Mutant], workspace: Path, work: Path, options: Options,
+          deadline: float) -> Path:
+    folder = work / "mutants"
+    folder.mkdir()
+    entries = []
+    for mutant in mutants:
+        mutated = folder / f"{mutant.id}.mutant"
+        original = folder / f"{mutant.id}.original"
+        mutated.write_text(mutant.mutated)
+        original.write_text((workspace / mutant.path).read_text())
+        entries.append({"id": mutant.id, "flow": mutant.flow, "path": mutant.path,
+                        "subjects": list(mutant.subjects), "mutated_file": str(mutated),
+                        "original_file": str(original)})
+    plan = work / "plan.json"
+    plan.write_text(json.dumps({
+        "project": str(workspace), "results": str(work / "results.json"),
+        "deadline": deadline, "scenarios_per_mutant": options.scenarios_per_mutant,
+        "mutants": entries}, indent=1))
+    return plan
+
+
+def choose(generated: list[Mutant], options: Options) -> list[Mutant]:
+    if options.ids:
+        unknown = set(options.ids) - {m.id for m in generated}
+        if unknown:
+            raise MutationError(f"--mutant: no such mutant {', '.join(sorted(unknown))} "
+                                "(ids change when the file or the mistake changes)")
+        return [m for m in generated if m.id in options.ids]
+    return select(generated, options.only, options.max_mutants, options.seed)
+
+
+def run(options: Options, echo: Any = print) -> dict[str, Any]:
+    """Run a campaign; returns (and writes) the mutation report."""
+    began = time.time()
+    deadline = began + options.budget_s
+    generated = all_mutants(options.project)  # reads only; mutants go to workspaces
+    chosen = choose(generated, options)
+    workers = max(1, min(options.workers, len(chosen)))
+    echo(f"obsharness mutate: {len(generated)} mutants generated, {len(chosen)} chosen "
+         f"(seed {options.seed}), {workers} session(s), budget {options.budget_s:.0f} s")
+    with tempfile.TemporaryDirectory(prefix="obsharness-mutate-") as tmp:
+        sessions = []
+        for index in range(workers):
+            work = Path(tmp) / f"s{index}"
+            workspace = make_workspace(options.project, work)
+            # Round robin keeps every session's share of each flow (and of slow ones).
+            plan = _plan(chosen[index::workers], workspace, work, options, deadline)
+            sessions.append((work, _argv(plan, work, options),
+                             {**os.environ,
+                              "OBSHARNESS_STACK": str(workspace / "stack" / "stack.yaml"),
+                              # The workspace is another project root: keep the binary cache.
+                              "OBSHARNESS_CACHE": str(cache_dir())}))
+        outputs = _sessions(sessions, options.project)
+        results: dict[str, dict[str, Any]] = {}
+        for (work, _, _), output in zip(sessions, outputs, strict=True):
+            results_path = work / "results.json"
+            if not results_path.is_file():
+                raise MutationError("a mutation session ended before its first mutant:\n"
+                                    + output[-3000:])
+            results.update({r["id"]: r for r in json.loads(results_path.read_text())})
+    report = build_report(chosen, results, load_reasons(options.project), len(generated),
+                          options, time.time() - began)
+    options.reports_dir.mkdir(parents=True, exist_ok=True)
+    (options.reports_dir / "mutation.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def _argv(plan: Path, work: Path, options: Options) -> list[str]:
+    argv = [sys.executable, "-m", "pytest", "steps", "-p", "no:cacheprovider",
+            "-p", "obsharness.mutation.session", f"--mutation-plan={plan}",
+            f"--run-dir={work / 'reports' / 'run'}", "-q", "-n", "0",
+            # Reloading in place is the process backend's (ProcessStack.reload).
+            "--stack-backend=process",
+            "-o", f"addopts=--junitxml={work / 'junit.xml'} "
+            "--cucumberjson=" + str(work / "cucumber.json")]
+    if options.time_scale:
+        argv.append(f"--time-scale={options.time_scale}")
+    return argv
+
+
+def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path) -> list[str]:
+    """Run the pytest sessions side by side; on Ctrl-C or SIGTERM each is stopped the
+    way pytest tears its stack down (SIGTERM, then wait), never left running."""
+    children: list[subprocess.Popen[str]] = []
+    previous = signal.signal(signal.SIGTERM, _interrupt) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        for work, argv, env in sessions:
+            with (work / "session.log").open("w") as out:
+                children.append(subprocess.Popen(argv, cwd=cwd, env=env, stdout=out,
+                                                 stderr=subprocess.STDOUT, text=True))
+        for child in children:
+            child.wait()
+    except BaseException:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=120)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return [(work / "session.log").read_text() for work, _, _ in sessions]
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# Not in the score: never started (budget), or a scenario that failed on the
+# unmutated stack too (a loaded machine, not a catch).
+UNSCORED = ("not run", "undecided")
+
+
+def _score(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    ran = [e for e in entries if e["outcome"] not in UNSCORED]
+    counts = {outcome: sum(1 for e in entries if e["outcome"] == outcome)
+              for outcome in (*CAUGHT, "survived", "out of reach", *UNSCORED)}
+    caught = counts[CAUGHT[0]] + counts[CAUGHT[1]]
+    return {**counts, "run": len(ran),
+            "score": round(caught / len(ran), 4) if ran else None}
+
+
+def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
+                 reasons: dict[str, str], generated: int, options: Options,
+                 seconds: float) -> dict[str, Any]:
+    entries = []
+    for mutant in chosen:
+        result = results.get(mutant.id, {"outcome": "not run",
+                                         "detail": "the session stopped before it"})
+        entry = {**mutant.as_dict(), **result}
+        if entry["outcome"] in ("survived", "out of reach"):
+            entry["reason"] = reasons.get(mutant.id)
+        entries.append(entry)
+    per_flow = {flow: _score([e for e in entries if e["flow"] == flow])
+                for flow in FLOWS if any(e["flow"] == flow for e in entries)}
+    return {
+        "generated": generated, "chosen": len(chosen), "seed": options.seed,
+        "only": list(options.only), "max_mutants": options.max_mutants,
+        "budget_s": options.budget_s, "duration_s": round(seconds, 1),
+        "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "score": _score(entries), "per_flow": per_flow,
+        "unexplained_survivors": [e["id"] for e in entries
+                                  if e["outcome"] in ("survived", "out of reach")
+                                  and not e.get("reason")],
+        "mutants": entries,
+    }
+
+
+def summary(report: dict[str, Any]) -> str:
+    """The table printed at the end of a campaign."""
+    lines = [f"{'flow':<13} {'run':>4} {'validation':>10} {'behaviour':>9} {'survived':>8} "
+             f"{'no reach':>8} {'undecided':>9} {'not run':>7} {'score':>6}"]
+    for flow, s in [*report["per_flow"].items(), ("all", report["score"])]:
+        score = f"{s['score']:.0%}" if s["score"] is not None else "-"
+        lines.append(f"{flow:<13} {s['run']:>4} {s[CAUGHT[0]]:>10} {s[CAUGHT[1]]:>9} "
+                     f"{s['survived']:>8} {s['out of reach']:>8} {s['undecided']:>9} "
+                     f"{s['not run']:>7} {score:>6}")
+    for entry in report["mutants"]:
+        if entry["outcome"] == "undecided":
+            lines.append(f"  undecided: {entry['id']} {entry['path']}: {entry['description']} "
+                         f"({entry['by']} failed on the unmutated stack too)")
+        if entry["outcome"] in ("survived", "out of reach"):
+            why = entry.get("reason") or "no reason recorded"
+            lines.append(f"  {entry['outcome']}: {entry['id']} {entry['path']}: "
+                         f"{entry['description']} ({why})")
+    return "\n".join(lines)

@@ -1,0 +1,222 @@
+"""The pytest side of `obsharness mutate`: one session, one stack, every mutant.
+
+Loaded with `-p obsharness.mutation.session --mutation-plan=PLAN`. Instead of
+running each scenario once, the session takes the plan's mutants in turn:
+writes the mutant into the workspace's stack/, runs the scenarios that can see
+it (static checks first, then the behavioural scenarios that name what the
+mutant touched), stops at the first that fails, and puts the file back. The
+stack is started once and takes each change in place (`ProcessStack.reload`:
+Prometheus and Alertmanager through /-/reload, other components restarted).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest.runner import runtestprotocol
+
+from obsharness.durations import load as load_durations
+from obsharness.mutation.model import FLOW_TAGS
+from obsharness.stack.manifest import LOG_AGENTS
+
+# Markers of scenarios that only read files: they need no stack and no reload.
+FILE_ONLY_TAGS = {"static", "infrastructure"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--mutation-plan", default=None,
+                     help="obsharness mutate: the plan of mutants this session runs.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plan = config.getoption("mutation_plan")
+    if plan:
+        config.pluginmanager.register(MutationSession(Path(plan)), "obsharness-mutation")
+
+
+@dataclass
+class State:
+    project: Path
+    dirty: set[str] = field(default_factory=set)  # paths under stack/ changed since the reload
+
+
+def components_of(manifest: Any, stack_path: str) -> set[str]:
+    """The running components that read a file under stack/: by their config
+    folder, their container mounts, or (apps) the source folder in their command."""
+    found: set[str] = set()
+    for name, comp in manifest.components.items():
+        folders = set(comp.container.mounts) if comp.container else set()
+        if comp.config:
+            folders.add(str(Path(comp.config).parent))
+        args = " ".join(comp.process.args) if comp.process else ""
+        mounted = any(stack_path == f or stack_path.startswith(f.rstrip("/") + "/")
+                      for f in folders)
+        runs_from = stack_path.startswith("apps/") and f"apps/{stack_path.split('/')[1]}" in args
+        if mounted or runs_from:
+            found.add(name)
+    if not found and stack_path.startswith("apps/"):
+        # Shared code of the apps (a contract module): every app that runs from apps/.
+        found = {name for name, comp in manifest.components.items()
+                 if comp.process and "apps/" in " ".join(comp.process.args)}
+    return found
+
+
+class MutationSession:
+    def __init__(self, plan_path: Path) -> None:
+        self.plan = json.loads(plan_path.read_text())
+        self.results_path = Path(self.plan["results"])
+        self.state = State(Path(self.plan["project"]))
+        self.items: list[pytest.Item] = []
+
+    @pytest.fixture(autouse=True)
+    def _mutant_in_place(self, request: pytest.FixtureRequest) -> None:
+        """Before a scenario that uses the stack: the stack takes the current files."""
+        markers = {m.name for m in request.node.iter_markers()}
+        if not self.state.dirty or markers <= FILE_ONLY_TAGS | {"slow"}:
+            return
+        stack = request.getfixturevalue("stack")
+        changed = set().union(*(components_of(stack.manifest, p) for p in self.state.dirty))
+        self.state.dirty.clear()
+        stack.reload(sorted(changed))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.items = list(items)
+
+    def _text(self, item: pytest.Item) -> str:
+        from obsharness.report_plugin import _template
+
+        template = _template(item)
+        words = [item.nodeid, item.nodeid.replace("_", " ")]
+        if template is not None:
+            example = getattr(item, "callspec", None)
+            params = example.params.get("_pytest_bdd_example", {}) if example else {}
+            words += [step.name for step in template.render(params).steps]
+        return " ".join(words)
+
+    def candidates(self, mutant: dict[str, Any], durations: dict[str, float]
+                   ) -> tuple[list[pytest.Item], list[pytest.Item]]:
+        """(static checks, behavioural scenarios) that can see the mutant, best first."""
+        tags = set(FLOW_TAGS[mutant["flow"]])
+        subjects = [s for s in mutant["subjects"] if s]
+        path = mutant["path"]
+        # A scenario run with one log agent cannot see a mistake in the other's config.
+        other_agents = {a for a in LOG_AGENTS if f"/{a}/" not in path} \
+            if any(f"stack/{a}/" in path for a in LOG_AGENTS) else set()
+        static, behaviour = [], []
+        for item in self.items:
+            markers = {m.name for m in item.iter_markers()}
+            if not markers & tags or "exclusive" in markers or \
+                    any(item.nodeid.endswith(f"[{a}]") for a in other_agents):
+                continue
+            if markers & FILE_ONLY_TAGS:
+                static.append(item)
+                continue
+            text = self._text(item)
+            # A phrase from a scenario's own words is a stronger hint than one name.
+            hits = sum(2 if " " in s else 1 for s in subjects
+                       if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", text, re.I))
+            behaviour.append((-hits, durations.get(item.nodeid, 30.0), item))
+        behaviour.sort(key=lambda t: (t[0], t[1]))
+        limit = int(self.plan.get("scenarios_per_mutant", 3))
+        # Those naming what the mutant touched first, then the shortest of the flow.
+        return static, [item for _, _, item in behaviour][:limit]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        durations = load_durations(Path(session.config.rootpath) / ".test_durations")
+        deadline = float(self.plan["deadline"])
+        results: list[dict[str, Any]] = []
+        last: pytest.Item | None = None
+        for mutant in self.plan["mutants"]:
+            if time.time() > deadline:
+                results.append({"id": mutant["id"], "outcome": "not run",
+                                "detail": "the budget ran out first"})
+                continue
+            static, behaviour = self.candidates(mutant, durations)
+            began = time.monotonic()
+            self._write(mutant["path"], Path(mutant["mutated_file"]).read_text())
+            try:
+                result, last = self._run(static, behaviour, last)
+            finally:
+                self._write(mutant["path"], Path(mutant["original_file"]).read_text())
+            if result["outcome"] == "caught by behaviour":
+                last = self._confirm(result, last)
+            result.update(id=mutant["id"], seconds=round(time.monotonic() - began, 2))
+            results.append(result)
+            self.results_path.write_text(json.dumps(results, indent=1))
+            if session.shouldstop:
+                break
+        self.results_path.write_text(json.dumps(results, indent=1))
+        return True
+
+    def _write(self, path: str, text: str) -> None:
+        (self.state.project / path).write_text(text)
+        if path.startswith("stack/"):
+            self.state.dirty.add(path[len("stack/"):])
+
+    def _once(self, item: pytest.Item, last: pytest.Item | None) -> list[pytest.TestReport]:
+        if last is item:
+            item._initrequest()  # type: ignore[attr-defined]  # run it again, afresh
+        return runtestprotocol(item, log=False, nextitem=self._keeper(item))
+
+    def _confirm(self, result: dict[str, Any], last: pytest.Item | None) -> pytest.Item | None:
+        """A scenario failure counts as a kill only if the same scenario passes on the
+        unmutated stack right after: a failure from a loaded machine is no catch."""
+        item = next(i for i in self.items if i.nodeid == result["by"])
+        began = time.monotonic()
+        reports = self._once(item, last)
+        result["confirm_s"] = round(time.monotonic() - began, 2)
+        failed = [r for r in reports if r.failed]
+        if failed:
+            result["outcome"] = "undecided"
+            result["detail"] += ("\n-- and on the unmutated stack it failed too:\n"
+                                 + _last_lines(failed[0].longreprtext))
+        return item
+
+    def _run(self, static: list[pytest.Item], behaviour: list[pytest.Item],
+             last: pytest.Item | None) -> tuple[dict[str, Any], pytest.Item | None]:
+        tried: list[str] = []
+        skipped: list[str] = []
+        seconds: dict[str, float] = {}
+        for kind, items in (("validation", static), ("behaviour", behaviour)):
+            for item in items:
+                began = time.monotonic()
+                reports = self._once(item, last)
+                seconds[item.nodeid] = round(time.monotonic() - began, 2)
+                last = item
+                tried.append(item.nodeid)
+                failed = [r for r in reports if r.failed]
+                if failed:
+                    # A stack that refused the changed config fails the set-up: validation.
+                    how = "validation" if kind == "validation" or failed[0].when == "setup" \
+                        else "behaviour"
+                    return {"outcome": f"caught by {how}", "by": item.nodeid,
+                            "detail": _last_lines(failed[0].longreprtext), "tried": tried,
+                            "scenario_s": seconds}, last
+                if any(r.skipped for r in reports):
+                    skipped.append(item.nodeid)
+        # Out of reach: every scenario that could see it skipped here (Alloy, Grafana).
+        seeing = [i.nodeid for i in behaviour] or [i.nodeid for i in static]
+        ran = [t for t in seeing if t not in skipped]
+        should = behaviour[0].nodeid if behaviour else None
+        return {"outcome": "survived" if ran else "out of reach",
+                "tried": tried, "skipped": skipped, "should_have_caught": should,
+                "scenario_s": seconds}, last
+
+    def _keeper(self, item: pytest.Item) -> pytest.Item | None:
+        """An item other than `item`, so its teardown keeps the session's fixtures
+        (the stack) but drops its own."""
+        return next((other for other in self.items if other is not item), None)
+
+
+def _last_lines(text: str, limit: int = 8) -> str:
+    """The end of a failure: the assertion or error message, not the traceback."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return "\n".join(lines[-limit:])

@@ -1,0 +1,136 @@
+"""The campaign's pieces without a stack: workspace, which components a file
+reloads, the score, the report and its living-document section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from obsharness.errors import MutationError
+from obsharness.mutation import campaign
+from obsharness.mutation.generate import mutants_of_file
+from obsharness.mutation.session import components_of
+from obsharness.report import mutation_section
+from obsharness.stack.manifest import Manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RULE = """\
+groups:
+  - name: g
+    rules:
+      - alert: Down
+        expr: up == 0
+        for: 1m
+        labels: {severity: critical}
+"""
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("1h", 3600), ("90s", 90),
+                                               ("600", 600), ("1.5h", 5400)])
+def test_budget_parses_durations(text: str, seconds: float) -> None:
+    assert campaign.parse_budget(text) == seconds
+
+
+def test_a_budget_that_does_not_parse_is_refused() -> None:
+    with pytest.raises(MutationError, match=r"--budget '30 minutes'"):
+        campaign.parse_budget("30 minutes")
+
+
+def test_the_workspace_is_a_copy_that_links_installed_trees(tmp_path: Path) -> None:
+    workspace = campaign.make_workspace(ROOT, tmp_path)
+    rules = workspace / "stack" / "prometheus" / "rules" / "alerts.yml"
+    original = (ROOT / "stack" / "prometheus" / "rules" / "alerts.yml").read_text()
+    assert rules.read_text() == original
+    assert not rules.is_symlink()
+    rules.write_text("broken")  # a mutant written to the copy ...
+    assert (ROOT / "stack" / "prometheus" / "rules" / "alerts.yml").read_text() == original
+    modules = workspace / "stack" / "apps" / "node_app" / "node_modules"
+    if (ROOT / "stack" / "apps" / "node_app" / "node_modules").exists():
+        assert modules.is_symlink()
+    assert (workspace / "infra" / "terraform" / "main.tf").is_file()
+
+
+def test_a_project_without_a_manifest_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(MutationError, match="no stack/stack.yaml"):
+        campaign.make_workspace(tmp_path, tmp_path / "ws")
+
+
+def test_a_file_reloads_the_components_that_read_it(manifest: Manifest) -> None:
+    assert components_of(manifest, "prometheus/rules/alerts.yml") == {"prometheus"}
+    assert components_of(manifest, "alertmanager/alertmanager.yml") == {"alertmanager"}
+    assert components_of(manifest, "promtail/promtail.yml") == {"promtail"}
+    assert components_of(manifest, "apps/node_app/server.js") == {"node-app"}
+    # The apps' shared contract module: every app that runs from apps/.
+    assert components_of(manifest, "apps/contract/obs_contract.py") >= {"flask-app",
+                                                                          "fastapi-app"}
+    assert components_of(manifest, "grafana/dashboards/application.json") == {"grafana"}
+
+
+def _report(outcomes: dict[str, str], reasons: dict[str, str] | None = None
+            ) -> dict[str, object]:
+    mutants = list(mutants_of_file("stack/prometheus/rules/r.yml", RULE))
+    results = {m.id: {"outcome": outcomes.get(m.operator, "caught by validation"),
+                      "by": "steps/test_scenarios.py::test_x"} for m in mutants}
+    for m in mutants:
+        if results[m.id]["outcome"] == "survived":
+            results[m.id]["should_have_caught"] = "steps/test_scenarios.py::test_down"
+    options = campaign.Options(project=ROOT, reports_dir=ROOT / "reports", seed=3)
+    reasons = {m.id: reasons[m.operator] for m in mutants if reasons and m.operator in reasons}
+    return campaign.build_report(mutants, results, reasons, len(mutants) + 4, options, 12.5)
+
+
+def test_score_counts_validation_and_behaviour_apart_and_lists_survivors() -> None:
+    report = _report({"severity changed": "survived", "for changed": "caught by behaviour",
+                      "rule deleted": "not run"})
+    score = report["score"]
+    assert isinstance(score, dict)
+    assert score["run"] == score["caught by validation"] + 2
+    assert score["caught by behaviour"] == 1
+    assert score["survived"] == 1
+    assert score["not run"] == 1
+    assert score["score"] == round((score["run"] - 1) / score["run"], 4)
+    unexplained = report["unexplained_survivors"]
+    assert isinstance(unexplained, list)
+    assert len(unexplained) == 1
+    text = campaign.summary(report)
+    assert "severity critical -> warning (no reason recorded)" in text
+    explained = _report({"severity changed": "survived"},
+                        {"severity changed": "equivalent: one receiver for both"})
+    assert explained["unexplained_survivors"] == []
+    assert "(equivalent: one receiver for both)" in campaign.summary(explained)
+
+
+def test_the_living_document_shows_the_score_and_each_survivors_diff() -> None:
+    report = _report({"severity changed": "survived"})
+    page = mutation_section.render(report)  # type: ignore[arg-type]
+    assert "Would the suite notice?" in page
+    assert "<td>all</td>" in page
+    assert "Down: severity critical -&gt; warning" in page
+    assert "-        labels: {severity: critical}" in page  # the diff
+    assert "+        labels: {severity: warning}" in page
+    assert "steps/test_scenarios.py::test_down" in page
+    assert "no reason recorded" in page
+
+
+def test_survivor_reasons_come_from_the_teams_file(tmp_path: Path) -> None:
+    (tmp_path / "stack").mkdir()
+    assert campaign.load_reasons(tmp_path) == {}
+    (tmp_path / "stack" / campaign.SURVIVORS_FILE).write_text(
+        "rules-0123456789: equivalent, the route has one receiver\n")
+    assert campaign.load_reasons(tmp_path) == {
+        "rules-0123456789": "equivalent, the route has one receiver"}
+    (tmp_path / "stack" / campaign.SURVIVORS_FILE).write_text("- a list\n")
+    with pytest.raises(MutationError, match="mapping of mutant id to reason"):
+        campaign.load_reasons(tmp_path)
+
+
+def test_a_scenario_that_fails_on_the_unmutated_stack_too_is_no_catch() -> None:
+    report = _report({"severity changed": "undecided", "rule deleted": "caught by behaviour"})
+    score = report["score"]
+    assert isinstance(score, dict)
+    assert score["undecided"] == 1
+    assert score["run"] == score["caught by validation"] + 1  # undecided is not scored
+    assert score["score"] == 1.0
+    assert "undecided: " in campaign.summary(report)
