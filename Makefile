@@ -82,8 +82,9 @@ scenarios: setup
 # (three known mutants: one a validator catches, one a scenario catches, one
 # equivalent that must survive).
 MUTATE_ARGS ?= --budget 30m
+MUTATE_WORKERS ?= $(SCENARIO_WORKERS)
 mutate: setup
-	$(BIN)/obsharness mutate $(MUTATE_ARGS)
+	$(BIN)/obsharness mutate --workers $(MUTATE_WORKERS) $(MUTATE_ARGS)
 
 mutate-smoke: setup
 	$(BIN)/pytest tests -m mutation_smoke --junitxml=reports/mutate-smoke-junit.xml --cucumberjson=reports/mutate-smoke-cucumber.json
