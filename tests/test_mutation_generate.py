@@ -339,3 +339,33 @@ def test_a_key_added_to_a_route_with_child_routes_lands_in_that_route() -> None:
     assert routes[0]["continue"] is True
     assert "continue" not in routes[1]
     assert "continue" not in routes[0]["routes"][0]
+
+
+def test_the_remaining_operators_on_their_own_shapes() -> None:
+    # The Alertmanager target of a Prometheus config.
+    config = PROMETHEUS + ("alerting:\n  alertmanagers:\n    - static_configs:\n"
+                           "        - targets: [\"am.monitoring:9093\"]\n")
+    described = {m.description for m in mutants_of_file("stack/p/prometheus.yml", config)}
+    assert "alertmanager am.monitoring:9093 -> am.monitoring:9094" in described
+    # Alloy: a label no longer promoted, a per-request field promoted.
+    alloy = ('loki.process "p" {\n  stage.json {\n    expressions = {lvl = "level", '
+             'svc = "service"}\n  }\n  stage.labels {\n    values = {lvl = "", svc = ""}\n'
+             '  }\n  forward_to = []\n}\n')
+    found = {m.description: m for m in mutants_of_file("stack/alloy/team.alloy", alloy)}
+    assert 'values = {svc = ""}' in found["stage.labels: lvl no longer a label"].mutated
+    promoted = found["request_id promoted to a label (one stream per value)"].mutated
+    assert 'svc = "service", request_id = "request_id"}' in promoted
+    assert 'svc = "", request_id = ""}' in promoted
+    # A JavaScript client that sends the request id on its outgoing call.
+    js = ('await fetch(url, { headers: { "content-type": "application/json", '
+          '"x-request-id": req.requestId } });\n')
+    [dropped] = mutants_of_file("stack/apps/web_app/server.js", js)
+    assert dropped.description == "line 1: x-request-id header no longer sent"
+    assert "x-request-id" not in dropped.mutated
+    assert '"content-type": "application/json"' in dropped.mutated
+    assert dropped.subjects[0] == "web-app"  # the service scenarios name
+    # Terraform: a private port opened to the users' networks.
+    tf = 'locals {\n  sources = contains(a, n) ? var.user_cidrs : [var.vpc_cidr]\n}\n'
+    widened = {m.description for m in mutants_of_file("infra/terraform/t.tf", tf)}
+    assert widened == {'line 2: [var.vpc_cidr] -> ["0.0.0.0/0"] (the world)',
+                       "line 2: [var.vpc_cidr] -> var.user_cidrs (the users)"}
