@@ -20,10 +20,17 @@ from obsharness.waiting import eventually
 TYPES = {"Duration": seconds}
 
 
-@then("every scrape target is up")
-def every_target_up(prometheus: PrometheusClient, stack: StackHandle) -> None:
+@then("Prometheus scrapes these jobs, every target up:")
+def these_jobs_up(prometheus: PrometheusClient, stack: StackHandle,
+                  datatable: list[list[str]]) -> None:
+    running = set(stack.components())
+    # A partial stack (--stack-only) does not scrape what it does not run.
+    wanted = {job for job, component in datatable[1:] if component in running}
+    missing = sorted(wanted - set(stack.rendered.scrape_jobs))
+    assert not missing, (f"prometheus.yml has no scrape job {', '.join(missing)}; "
+                         f"it has {', '.join(stack.rendered.scrape_jobs)}")
     # The stack's start already waited for its first scrapes; a target down now stays down.
-    wait_for_targets(prometheus, set(stack.rendered.scrape_jobs), timeout=15)
+    wait_for_targets(prometheus, wanted | set(stack.rendered.scrape_jobs), timeout=15)
 
 
 @then("the host metrics of node-exporter and the database metrics of postgres-exporter are present")
