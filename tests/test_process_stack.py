@@ -159,9 +159,11 @@ def test_reload_takes_changed_files_in_place_and_refuses_a_broken_one(
         config = stack_copy / "prometheus" / "prometheus.yml"
         config.write_text(config.read_text().replace(
             "  - job_name: flask-app\n", "  - job_name: flask-app\n    metrics_path: /metricsx\n", 1))
-        started = stack.pids()["prometheus"]
-        stack.reload(["prometheus"])
-        assert stack.pids()["prometheus"] == started  # reloaded, not restarted
+        started = stack.pids()
+        stack.reload(["prometheus", "alertmanager"])
+        # Reloaded, not restarted: Alertmanager keeps its silences and notification log.
+        assert stack.pids()["prometheus"] == started["prometheus"]
+        assert stack.pids()["alertmanager"] == started["alertmanager"]
         targets = requests.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
         [flask] = [t for t in targets["activeTargets"] if t["labels"]["job"] == "flask-app"]
         assert flask["discoveredLabels"]["__metrics_path__"] == "/metricsx"

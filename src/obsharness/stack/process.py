@@ -450,8 +450,8 @@ class ProcessStack:
         self._wait_ready([executor])
 
     def reload(self, components: Iterable[str]) -> None:
-        """Render stack/ again and take it in place: Prometheus and Alertmanager
-        (started with --web.enable-lifecycle) through `POST /-/reload`, the others by a
+        """Render stack/ again and take it in place: Alertmanager, and Prometheus started
+        with --web.enable-lifecycle, through `POST /-/reload`; the others by a
         restart on the same port and data. A config the tools reject raises ConfigError
         (from promtool/amtool or the component's own answer) and leaves it running as it was."""
         addresses, absent = self._render_inputs
@@ -463,8 +463,9 @@ class ProcessStack:
                 continue
             comp = self.manifest.component(name)
             args = comp.process.args if comp.process else []
-            if comp.binary in ("prometheus", "alertmanager") and \
-                    "--web.enable-lifecycle" in args:
+            # Alertmanager always serves /-/reload; Prometheus with --web.enable-lifecycle.
+            if comp.binary == "alertmanager" or (
+                    comp.binary == "prometheus" and "--web.enable-lifecycle" in args):
                 answer = requests.post(f"{self.url(name)}/-/reload", timeout=30)
                 if answer.status_code != 200:
                     raise ConfigError(component=name, path=self.rendered.configs.get(name, "?"),
