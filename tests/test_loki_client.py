@@ -79,6 +79,10 @@ def test_queries_labels_and_series(recorded_loki: tuple[str, list[Any]]) -> None
     assert client.label_values("service") == ["fastapi-app", "flask-app", "node-app"]
     assert client.series('{service="flask-app"}')[0]["level"] == "info"
     assert seen[-1]["params"]["match[]"] == ['{service="flask-app"}']
+    assert "start" not in seen[-1]["params"]
+    client.series('{service="flask-app"}', start_ns=5)
+    assert seen[-1]["params"]["start"] == ["5"]
+    assert int(seen[-1]["params"]["end"][0]) > 5
 
 
 def test_push_sends_the_documented_shape(recorded_loki: tuple[str, list[Any]]) -> None:

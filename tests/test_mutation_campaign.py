@@ -134,3 +134,14 @@ def test_a_scenario_that_fails_on_the_unmutated_stack_too_is_no_catch() -> None:
     assert score["run"] == score["caught by validation"] + 1  # undecided is not scored
     assert score["score"] == 1.0
     assert "undecided: " in campaign.summary(report)
+
+
+def test_an_out_of_reach_mutant_carries_the_skip_reason() -> None:
+    [mutant, *_] = list(mutants_of_file("stack/prometheus/rules/r.yml", RULE))
+    skip = "alloy is not available here, so ...: set OBSHARNESS_ALLOY_BIN"
+    report = campaign.build_report(
+        [mutant], {mutant.id: {"outcome": "out of reach", "detail": skip}}, {}, 1,
+        campaign.Options(project=ROOT, reports_dir=ROOT / "reports"), 1.0)
+    [entry] = report["mutants"]
+    assert entry["reason"] == f"out of reach here: {skip}"
+    assert report["unexplained_survivors"] == []

@@ -95,8 +95,13 @@ class LokiClient(JsonHTTP):
         params = {"query": query} if query else {}
         return list(self._data(f"/label/{name}/values", **params))
 
-    def series(self, match: str) -> list[dict[str, str]]:
-        return [dict(s) for s in self._data("/series", **{"match[]": match})]
+    def series(self, match: str, *, start_ns: int | None = None) -> list[dict[str, str]]:
+        """Streams matching the selector; from `start_ns` on (Loki's default: the
+        last hour, which holds earlier runs' streams too)."""
+        params: dict[str, Any] = {"match[]": match}
+        if start_ns is not None:
+            params.update(start=start_ns, end=time.time_ns())
+        return [dict(s) for s in self._data("/series", **params)]
 
 
 def sent_labels(stream: dict[str, str]) -> dict[str, str]:

@@ -227,8 +227,12 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
         result = results.get(mutant.id, {"outcome": "not run",
                                          "detail": "the session stopped before it"})
         entry = {**mutant.as_dict(), **result}
-        if entry["outcome"] in ("survived", "out of reach"):
+        if entry["outcome"] == "survived":
             entry["reason"] = reasons.get(mutant.id)
+        elif entry["outcome"] == "out of reach":
+            # The skip says why: a component this machine cannot run.
+            entry["reason"] = reasons.get(mutant.id) or (
+                f"out of reach here: {entry['detail']}" if entry.get("detail") else None)
         entries.append(entry)
     per_flow = {flow: _score([e for e in entries if e["flow"] == flow])
                 for flow in FLOWS if any(e["flow"] == flow for e in entries)}

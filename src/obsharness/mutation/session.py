@@ -184,6 +184,7 @@ class MutationSession:
              last: pytest.Item | None) -> tuple[dict[str, Any], pytest.Item | None]:
         tried: list[str] = []
         skipped: list[str] = []
+        reasons: dict[str, str] = {}  # skipped scenario -> why
         seconds: dict[str, float] = {}
         for kind, items in (("validation", static), ("behaviour", behaviour)):
             for item in items:
@@ -200,15 +201,22 @@ class MutationSession:
                     return {"outcome": f"caught by {how}", "by": item.nodeid,
                             "detail": _last_lines(failed[0].longreprtext), "tried": tried,
                             "scenario_s": seconds}, last
-                if any(r.skipped for r in reports):
+                skips = [r for r in reports if r.skipped]
+                if skips:
                     skipped.append(item.nodeid)
+                    longrepr = skips[0].longrepr
+                    reasons.setdefault(item.nodeid, str(longrepr[2] if isinstance(
+                        longrepr, tuple) else longrepr))
         # Out of reach: every scenario that could see it skipped here (Alloy, Grafana).
         seeing = [i.nodeid for i in behaviour] or [i.nodeid for i in static]
         ran = [t for t in seeing if t not in skipped]
         should = behaviour[0].nodeid if behaviour else None
-        return {"outcome": "survived" if ran else "out of reach",
-                "tried": tried, "skipped": skipped, "should_have_caught": should,
-                "scenario_s": seconds}, last
+        result: dict[str, Any] = {"outcome": "survived" if ran else "out of reach",
+                                  "tried": tried, "skipped": skipped,
+                                  "should_have_caught": should, "scenario_s": seconds}
+        if not ran and reasons:
+            result["detail"] = next(iter(reasons.values()))
+        return result, last
 
     def _keeper(self, item: pytest.Item) -> pytest.Item | None:
         """An item other than `item`, so its teardown keeps the session's fixtures
