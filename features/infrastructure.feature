@@ -33,6 +33,13 @@ Feature: Infrastructure — Terraform provisions the hosts, Ansible deploys the 
   Scenario: The firewall computed from the manifest opens only the architecture's ports
     When Terraform plans the topology module with the default placement
     Then the rules open exactly the ports of the deployed components, plus SSH
+    And each component's port is open to its audience only:
+      | component    | audience          |
+      | node-app     | the users         |
+      | grafana      | the users         |
+      | prometheus   | the admin network |
+      | alertmanager | the admin network |
+      | any other    | the VPC           |
     And each of the 3 hosts gets one SSH rule, from the admin network only
     And the topology module's own Terraform tests pass
 

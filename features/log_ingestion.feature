@@ -28,6 +28,23 @@ Feature: Logs flow — apps write JSON lines, an agent ships them, Loki indexes 
     When someone fails to log in to fastapi-app 5 times
     Then Loki holds security lines of fastapi-app with level warning
 
+  Scenario Outline: <service> hands a caller's request id back and audits its faults
+    A caller's request id comes back in the response: it is the caller's key
+    into the logs. Changing or clearing a fault leaves a security line: the
+    chaos API is an attack surface, and its use is on record.
+    When <service> serves 5 requests tagged for this scenario
+    Then every response carried its request id back
+    When errors are injected into <service> at 20%
+    And the errors in <service> stop
+    Then Loki holds security lines of <service> with level warning
+    And Loki holds security lines of <service> with level info
+
+    Examples:
+      | service     |
+      | flask-app   |
+      | node-app    |
+      | fastapi-app |
+
   Scenario: Labels are the low-cardinality set; a request id is found by a line filter
     When flask-app serves 20 requests tagged for this scenario
     Then the Loki streams of flask-app carry exactly the labels level, log_type and service

@@ -102,6 +102,22 @@ def rules_ports(topology_plan: tf.Plan, stack_manifest: Manifest) -> None:
     assert set(deployed) == drift.deployed_components(stack_manifest, "alloy")
 
 
+@then("each component's port is open to its audience only:")
+def audiences(topology_plan: tf.Plan, infra_layout: InfraLayout,
+              datatable: list[list[str]]) -> None:
+    networks = topology_variables(infra_layout)
+    audience = {"the users": list(networks["user_cidrs"]),
+                "the admin network": [networks["admin_cidr"]],
+                "the VPC": [networks["vpc_cidr"]]}
+    wanted = {row[0]: audience[row[1]] for row in datatable[1:]}
+    wrong = [f"{r['host']} {r['component']}:{r['port']} open to {r['sources']}, "
+             f"not {wanted.get(r['component'], wanted['any other'])}"
+             for r in topology_plan.outputs()["rules"] if r["port"] != 22
+             and sorted(r["sources"]) != sorted(wanted.get(r["component"], wanted["any other"]))]
+    assert not wrong, "ports open to more (or other) networks than their audience:\n" + \
+        "\n".join(wrong)
+
+
 @then(parsers.parse("each of the {count:d} hosts gets one SSH rule, from the admin network only"))
 def ssh_rules(count: int, topology_plan: tf.Plan) -> None:
     ssh = [r for r in topology_plan.outputs()["rules"] if r["port"] == 22]

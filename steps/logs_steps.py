@@ -11,6 +11,7 @@ from obsharness import logql
 from obsharness.browser import PageLoad
 from obsharness.clients.loki import INGEST_DEADLINE_S, LogLine, LokiClient, sent_labels
 from obsharness.pytest_plugin import ScenarioContext
+from obsharness.report import evidence
 from obsharness.sinks.webhook import AlertMatch
 from obsharness.stack.handle import StackHandle
 from obsharness.waiting import eventually
@@ -32,10 +33,21 @@ def tagged_requests(component: str, count: str, stack: StackHandle,
                     scenario_ctx: ScenarioContext) -> None:
     tag = f"obsh-{uuid.uuid4().hex[:12]}"
     scenario_ctx.facts["tag"] = tag
+    returned: dict[str, str | None] = {}
     with requests.Session() as session:
         for i in range(int(count)):  # bounded: the count the scenario names
-            session.get(stack.url(component) + "/", timeout=10,
-                        headers={"X-Request-ID": f"{tag}-{i}"})
+            response = session.get(stack.url(component) + "/", timeout=10,
+                                   headers={"X-Request-ID": f"{tag}-{i}"})
+            returned[f"{tag}-{i}"] = response.headers.get("X-Request-ID")
+    scenario_ctx.facts["returned_request_ids"] = returned
+
+
+@then("every response carried its request id back")
+def request_ids_returned(scenario_ctx: ScenarioContext) -> None:
+    returned = scenario_ctx.facts["returned_request_ids"]
+    wrong = {sent: got for sent, got in returned.items() if got != sent}
+    evidence.record("check", "X-Request-ID of each response", returned)
+    assert not wrong, f"responses whose X-Request-ID is not the one sent (sent: got): {wrong}"
 
 
 @then(parsers.parse("Loki holds {count:d} access lines of {service} tagged for this scenario, "

@@ -57,6 +57,19 @@ def test_an_undeclared_port_is_caught(tree: Path) -> None:
     assert "8080, 8081" in violation.message
 
 
+def test_a_computed_port_opened_to_a_literal_world_is_caught(tree: Path) -> None:
+    """The security module applies the topology's rules: a hand-written 0.0.0.0/0 there
+    opens every private component (Prometheus, PostgreSQL...) to the Internet."""
+    security = tree / "modules" / "security" / "main.tf"
+    security.write_text(security.read_text().replace(
+        "cidr_ipv4         = each.value.cidr", 'cidr_ipv4         = "0.0.0.0/0"', 1))
+    [violation] = hclpolicy.check_tree(tree, PORTS)
+    assert violation.policy == "no-literal-world"
+    assert violation.file == security
+    assert "aws_vpc_security_group_ingress_rule.port opens its port to the whole Internet" in \
+        violation.message
+
+
 def test_a_manifest_port_from_the_vpc_is_fine(tree: Path) -> None:
     _add(tree, 'resource "aws_vpc_security_group_ingress_rule" "prom" {\n'
                '  security_group_id = "sg-1"\n  cidr_ipv4 = "10.0.0.0/8"\n'

@@ -3,6 +3,8 @@ provider and no Terraform run, so they hold everywhere.
 
 - every variable is typed and described;
 - no ingress rule opens SSH (22) to the whole Internet;
+- no ingress rule opens any port to a literal 0.0.0.0/0 or ::/0 (a public port's
+  sources are the users' networks, a variable);
 - every literal port an ingress rule opens is a port of the stack manifest (or SSH).
 
 Ports computed from the manifest (the topology module) are proven by the
@@ -145,6 +147,11 @@ def check_file(path: Path, allowed_ports: set[int]) -> list[Violation]:
                                     and low <= SSH <= high)):
             violations.append(Violation(path, line, "no-world-ssh",
                                         f"{where} opens SSH (22) to the whole Internet"))
+        elif world:
+            violations.append(Violation(
+                path, line, "no-literal-world",
+                f"{where} opens its port to the whole Internet by a literal 0.0.0.0/0: take "
+                "the sources from the computed rules (the users' networks are a variable)"))
         if all_ports:
             violations.append(Violation(path, line, "manifest-ports-only",
                                         f"{where} opens every port"))

@@ -15,7 +15,7 @@ FLOW_TAGS: dict[str, tuple[str, ...]] = {
     "prometheus": ("static", "metrics", "alerting", "visualisation"),
     "logs": ("static", "logs"),
     "grafana": ("static", "visualisation"),
-    "apps": ("metrics", "logs", "alerting"),
+    "apps": ("metrics", "logs", "alerting", "visualisation"),
     "infra": ("infrastructure",),
 }
 FLOWS = tuple(FLOW_TAGS)
