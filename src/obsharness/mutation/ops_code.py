@@ -36,7 +36,7 @@ def _split_args(args: str) -> list[tuple[int, int]]:
 
 
 # What a scenario that can see the mistake talks about, per operator.
-_APP_SUBJECTS = {"status label constant": ("HighErrorRate", "error ratio",
+_APP_SUBJECTS = {"status label constant": ("HighErrorRate", "reports rate, errors",
                                            "every prometheus panel"),
                  "log type changed": ("Loki", "log_type"),
                  "request id not propagated": ("request id", "X-Request-ID")}
