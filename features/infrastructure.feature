@@ -15,6 +15,7 @@ Feature: Infrastructure — Terraform provisions the hosts, Ansible deploys the 
     Then no Terraform file needs formatting
     And every variable is typed and described
     And every port an ingress rule opens by hand is a port of the manifest
+    And no ingress rule opens a port to a literal 0.0.0.0/0
 
   Scenario Outline: checkov finds nothing to fix in <code>, and every skip says why
     checkov runs offline with its own checks; what it flags is fixed, or skipped

@@ -69,6 +69,11 @@ def no_world_ssh(tf_checks: dict[str, Any]) -> None:
     _no_violation(tf_checks, "no-world-ssh")
 
 
+@then("no ingress rule opens a port to a literal 0.0.0.0/0")
+def no_literal_world(tf_checks: dict[str, Any]) -> None:
+    _no_violation(tf_checks, "no-literal-world")
+
+
 def _no_violation(tf_checks: dict[str, Any], policy: str) -> None:
     found = [str(v) for v in tf_checks["violations"] if v.policy == policy]
     assert not found, "\n".join(found)

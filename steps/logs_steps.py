@@ -71,6 +71,17 @@ def typed_lines(log_type: str, service: str, level: str, loki: LokiClient,
     assert all(line.json().get("log_type") == log_type for line in found)
 
 
+@then(parsers.parse('Loki holds a {log_type} line of {service} saying "{text}"'))
+def line_saying(log_type: str, service: str, text: str, loki: LokiClient,
+                scenario_ctx: ScenarioContext) -> None:
+    query = logql.contains(logql.selector(service=service, log_type=log_type), text)
+    found = eventually(lambda: loki.query_range(query, start_ns=int(scenario_ctx.started_at * 1e9)),
+                       bool, what=f"a line for {query}", timeout=INGEST_DEADLINE_S,
+                       interval=0.5).value
+    assert all(line.json().get("message") == text for line in found), \
+        [line.json().get("message") for line in found]
+
+
 @then(parsers.parse("the Loki streams of {service} carry exactly the labels {names}"))
 def exact_labels(service: str, names: str, loki: LokiClient,
                  scenario_ctx: ScenarioContext) -> None:

@@ -8,6 +8,7 @@ reports/mutation.json with the score per flow and every survivor's diff.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,7 +26,8 @@ from typing import Any
 import yaml
 
 from obsharness.binaries import cache_dir
-from obsharness.errors import MutationError
+from obsharness.errors import MutationError, ObsharnessError
+from obsharness.infra.checkov import CHECKOV_ENV, find_checkov
 from obsharness.mutation.generate import all_mutants, select
 from obsharness.mutation.model import FLOWS, Mutant
 
@@ -142,11 +144,7 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
             workspace = make_workspace(options.project, work)
             # Round robin keeps every session's share of each flow (and of slow ones).
             plan = _plan(chosen[index::workers], workspace, work, options, deadline)
-            sessions.append((work, _argv(plan, work, options),
-                             {**os.environ,
-                              "OBSHARNESS_STACK": str(workspace / "stack" / "stack.yaml"),
-                              # The workspace is another project root: keep the binary cache.
-                              "OBSHARNESS_CACHE": str(cache_dir())}))
+            sessions.append((work, _argv(plan, work, options), _env(workspace)))
         outputs = _sessions(sessions, options.project)
         results: dict[str, dict[str, Any]] = {}
         for (work, _, _), output in zip(sessions, outputs, strict=True):
@@ -160,6 +158,16 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
     options.reports_dir.mkdir(parents=True, exist_ok=True)
     (options.reports_dir / "mutation.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def _env(workspace: Path) -> dict[str, str]:
+    """The workspace is another project root: the team's binary cache and checkov
+    (in the project's own virtualenv) are named so the scenarios find them."""
+    env = {**os.environ, "OBSHARNESS_STACK": str(workspace / "stack" / "stack.yaml"),
+           "OBSHARNESS_CACHE": str(cache_dir())}
+    with contextlib.suppress(ObsharnessError):
+        env.setdefault(CHECKOV_ENV, str(find_checkov()))
+    return env
 
 
 def _argv(plan: Path, work: Path, options: Options) -> list[str]:

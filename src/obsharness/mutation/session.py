@@ -97,7 +97,8 @@ class MutationSession:
         if template is not None:
             example = getattr(item, "callspec", None)
             params = example.params.get("_pytest_bdd_example", {}) if example else {}
-            words += [step.name for step in template.render(params).steps]
+            scenario = template.render(params)
+            words += [scenario.name, *(step.name for step in scenario.steps)]
         return " ".join(words)
 
     def candidates(self, mutant: dict[str, Any], durations: dict[str, float]
@@ -106,14 +107,15 @@ class MutationSession:
         tags = set(FLOW_TAGS[mutant["flow"]])
         subjects = [s for s in mutant["subjects"] if s]
         path = mutant["path"]
-        # A scenario run with one log agent cannot see a mistake in the other's config.
-        other_agents = {a for a in LOG_AGENTS if f"/{a}/" not in path} \
-            if any(f"stack/{a}/" in path for a in LOG_AGENTS) else set()
+        # A log agent's config is seen only by the scenarios run with that agent.
+        agent = next((a for a in LOG_AGENTS if path.startswith(f"stack/{a}/")), None)
         static, behaviour = [], []
         for item in self.items:
             markers = {m.name for m in item.iter_markers()}
-            if not markers & tags or "exclusive" in markers or \
-                    any(item.nodeid.endswith(f"[{a}]") for a in other_agents):
+            if not markers & tags or "exclusive" in markers:
+                continue
+            if agent and not markers & FILE_ONLY_TAGS and \
+                    not re.search(rf"[\[-]{agent}[\]-]", item.nodeid):
                 continue
             if markers & FILE_ONLY_TAGS:
                 static.append(item)
