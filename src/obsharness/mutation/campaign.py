@@ -1,9 +1,10 @@
 """`obsharness mutate`: how much of the monitoring would the suite notice breaking?
 
-A campaign copies the project's stack/ and infra/ into a workspace (stack/ is
-never touched), generates the mutants, runs them all in one pytest session
-(obsharness.mutation.session) against one stack reloaded in place, and writes
-reports/mutation.json with the score per flow and every survivor's diff.
+A campaign generates the mutants from the project (reading only), gives each
+of its `workers` pytest sessions (obsharness.mutation.session) a copy of
+stack/ and infra/ and a share of the mutants, each run against that session's
+one stack reloaded in place, and writes reports/mutation.json with the score
+per flow and every survivor's diff. stack/ itself is never written.
 """
 
 from __future__ import annotations
@@ -152,7 +153,12 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
             if not results_path.is_file():
                 raise MutationError("a mutation session ended before its first mutant:\n"
                                     + output[-3000:])
-            results.update({r["id"]: r for r in json.loads(results_path.read_text())})
+            finished = json.loads(results_path.read_text())
+            planned = len(json.loads((work / "plan.json").read_text())["mutants"])
+            if len(finished) < planned:  # a session that died says why
+                echo(f"obsharness mutate: session {work.name} stopped after {len(finished)} "
+                     f"of {planned} mutants; its last lines:\n{output[-2000:]}")
+            results.update({r["id"]: r for r in finished})
     report = build_report(chosen, results, load_reasons(options.project), len(generated),
                           options, time.time() - began)
     options.reports_dir.mkdir(parents=True, exist_ok=True)
