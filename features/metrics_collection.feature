@@ -72,6 +72,13 @@ Feature: Metrics flow — apps expose /metrics, Prometheus scrapes them, PromQL 
     When PostgreSQL is started again
     Then fastapi-app answers 200 on /api/items
 
+  Scenario: With fastapi-app down, node-app answers 502, logs the upstream error and recovers
+    When fastapi-app is stopped
+    Then node-app answers 502 on /api/items
+    And node-app logged an error line "upstream fastapi-app unreachable"
+    When fastapi-app is started again
+    Then node-app answers 200 on /api/items
+
   Scenario: Every alerting and recording rule reads series this stack really has
     A rule whose selector matches nothing can never fire, and nothing says so:
     the classic silent blind spot of a rule pack copied from elsewhere. Each

@@ -88,6 +88,16 @@ def postgres_started(stack: StackHandle) -> None:
     stack.restart_component("postgres")
 
 
+@when(parsers.re(r"(?P<component>[\w-]+-app) is stopped"))
+def app_stopped(component: str, stack: StackHandle) -> None:
+    stack.stop_component(component)  # restore() brings it back if the scenario fails
+
+
+@when(parsers.re(r"(?P<component>[\w-]+-app) is started again"))
+def app_started(component: str, stack: StackHandle) -> None:
+    stack.restart_component(component)
+
+
 @then(parsers.parse("{component} answers {status:d} on {path}"))
 def answers_status(component: str, status: int, path: str, stack: StackHandle) -> None:
     url = stack.url(component) + path

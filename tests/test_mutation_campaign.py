@@ -78,7 +78,7 @@ def _report(outcomes: dict[str, str], reasons: dict[str, str] | None = None
             results[m.id]["should_have_caught"] = "steps/test_scenarios.py::test_down"
     options = campaign.Options(project=ROOT, reports_dir=ROOT / "reports", seed=3)
     reasons = {m.id: reasons[m.operator] for m in mutants if reasons and m.operator in reasons}
-    return campaign.build_report(mutants, results, reasons, len(mutants) + 4, options, 12.5)
+    return campaign.build_report(mutants, results, reasons, mutants, options, 12.5)
 
 
 def test_score_counts_validation_and_behaviour_apart_and_lists_survivors() -> None:
@@ -140,8 +140,11 @@ def test_an_out_of_reach_mutant_carries_the_skip_reason() -> None:
     [mutant, *_] = list(mutants_of_file("stack/prometheus/rules/r.yml", RULE))
     skip = "alloy is not available here, so ...: set OBSHARNESS_ALLOY_BIN"
     report = campaign.build_report(
-        [mutant], {mutant.id: {"outcome": "out of reach", "detail": skip}}, {}, 1,
+        [mutant], {mutant.id: {"outcome": "out of reach", "detail": skip}},
+        {"rules-0000000000": "a mutant of an older file"}, [mutant],
         campaign.Options(project=ROOT, reports_dir=ROOT / "reports"), 1.0)
     [entry] = report["mutants"]
     assert entry["reason"] == f"out of reach here: {skip}"
     assert report["unexplained_survivors"] == []
+    assert report["stale_reasons"] == ["rules-0000000000"]
+    assert "stale reason: rules-0000000000" in campaign.summary(report)

@@ -225,12 +225,18 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
     if (args.reports_dir / RESULTS_FILE).is_file():
         cmd_report(args.reports_dir)  # the living document gains its mutation section
+    status = 0
     score = report["score"]["score"]
     if score is not None and score < args.min_score:
         print(f"obsharness mutate: score {score:.0%} is under --min-score {args.min_score:.0%}",
               file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    if report["unexplained_survivors"]:
+        print(f"obsharness mutate: {len(report['unexplained_survivors'])} survivor(s) with no "
+              f"reason: add a scenario or check that catches each, or say why none can in "
+              f"stack/{campaign.SURVIVORS_FILE}", file=sys.stderr)
+        status = 1
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -159,7 +159,7 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
                 echo(f"obsharness mutate: session {work.name} stopped after {len(finished)} "
                      f"of {planned} mutants; its last lines:\n{output[-2000:]}")
             results.update({r["id"]: r for r in finished})
-    report = build_report(chosen, results, load_reasons(options.project), len(generated),
+    report = build_report(chosen, results, load_reasons(options.project), generated,
                           options, time.time() - began)
     options.reports_dir.mkdir(parents=True, exist_ok=True)
     (options.reports_dir / "mutation.json").write_text(json.dumps(report, indent=1))
@@ -234,7 +234,7 @@ def _score(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
-                 reasons: dict[str, str], generated: int, options: Options,
+                 reasons: dict[str, str], generated: list[Mutant], options: Options,
                  seconds: float) -> dict[str, Any]:
     entries = []
     for mutant in chosen:
@@ -251,11 +251,13 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
     per_flow = {flow: _score([e for e in entries if e["flow"] == flow])
                 for flow in FLOWS if any(e["flow"] == flow for e in entries)}
     return {
-        "generated": generated, "chosen": len(chosen), "seed": options.seed,
+        "generated": len(generated), "chosen": len(chosen), "seed": options.seed,
         "only": list(options.only), "max_mutants": options.max_mutants,
         "budget_s": options.budget_s, "duration_s": round(seconds, 1),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "score": _score(entries), "per_flow": per_flow,
+        # Reasons kept for mutants no longer generated: the file or the mistake changed.
+        "stale_reasons": sorted(set(reasons) - {m.id for m in generated}),
         "unexplained_survivors": [e["id"] for e in entries
                                   if e["outcome"] in ("survived", "out of reach")
                                   and not e.get("reason")],
@@ -272,6 +274,8 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(f"{flow:<13} {s['run']:>4} {s[CAUGHT[0]]:>10} {s[CAUGHT[1]]:>9} "
                      f"{s['survived']:>8} {s['out of reach']:>8} {s['undecided']:>9} "
                      f"{s['not run']:>7} {score:>6}")
+    for stale in report.get("stale_reasons", []):
+        lines.append(f"  stale reason: {stale} in stack/{SURVIVORS_FILE} is no mutant any more")
     for entry in report["mutants"]:
         if entry["outcome"] == "undecided":
             lines.append(f"  undecided: {entry['id']} {entry['path']}: {entry['description']} "

@@ -20,13 +20,36 @@ def is_alertmanager_config(node: yamltext.Node | None) -> bool:
         yamltext.get(node, "receivers") is not None
 
 
-def _routes(route: yamltext.Node | None, depth: int = 0
-            ) -> Iterator[tuple[yamltext.Node, int]]:
+def _routes(route: yamltext.Node | None, depth: int = 0, later: tuple[yamltext.Node, ...] = ()
+            ) -> Iterator[tuple[yamltext.Node, int, tuple[yamltext.Node, ...]]]:
+    """Every route with its depth and the siblings after it."""
     if route is None:
         return
-    yield route, depth
-    for child in yamltext.items(yamltext.get(route, "routes")):
-        yield from _routes(child, depth + 1)
+    yield route, depth, later
+    children = yamltext.items(yamltext.get(route, "routes"))
+    for index, child in enumerate(children):
+        yield from _routes(child, depth + 1, tuple(children[index + 1:]))
+
+
+def _equalities(route: yamltext.Node) -> dict[str, str]:
+    found = {}
+    for item in yamltext.items(yamltext.get(route, "matchers")):
+        match = _MATCHER.match(yamltext.scalar(item) or "")
+        if match and match.group(2) == "=":
+            found[match.group(1)] = match.group(3)
+    match_node = yamltext.get(route, "match")
+    if isinstance(match_node, yamltext.MappingNode):
+        found.update({k.value: yamltext.scalar(v) or "" for k, v in match_node.value})
+    return found
+
+
+def _continue_changes_nothing(route: yamltext.Node, later: tuple[yamltext.Node, ...]) -> bool:
+    """`continue: true` is equivalent by construction when no later sibling can match
+    an alert this route matches: none is left, or each asks another value of a label
+    this route fixes (severity="warning" after severity="critical")."""
+    mine = _equalities(route)
+    return all(any(label in mine and mine[label] != value
+                   for label, value in _equalities(sibling).items()) for sibling in later)
 
 
 def _terms(route: yamltext.Node) -> list[str]:
@@ -90,8 +113,8 @@ def mutants(path: str, text: str) -> Iterator[Mutant]:
                     (*subjects, *more, *topic))
 
     found: list[Mutant | None] = []
-    for route, depth in _routes(yamltext.get(root, "route")):
-        found.extend(_route_mutants(text, route, depth, names, m))
+    for route, depth, later in _routes(yamltext.get(root, "route")):
+        found.extend(_route_mutants(text, route, depth, later, names, m))
     found.extend(_receiver_mutants(text, root, m))
     for index, rule in enumerate(yamltext.items(yamltext.get(root, "inhibit_rules"))):
         equal = yamltext.get(rule, "equal")
@@ -104,7 +127,8 @@ def mutants(path: str, text: str) -> Iterator[Mutant]:
     yield from (x for x in found if x is not None)
 
 
-def _route_mutants(text: str, route: yamltext.Node, depth: int, names: list[str],
+def _route_mutants(text: str, route: yamltext.Node, depth: int,
+                   later: tuple[yamltext.Node, ...], names: list[str],
                    m: Maker) -> Iterator[Mutant | None]:
     where = "root route" if depth == 0 else f"route at line {route.start_mark.line + 1}"
     receiver_node = yamltext.get(route, "receiver")
@@ -133,7 +157,7 @@ def _route_mutants(text: str, route: yamltext.Node, depth: int, names: list[str]
             flipped = "false" if (yamltext.scalar(cont) or "").lower() == "true" else "true"
             yield m("continue flipped", f"{where}: continue -> {flipped}",
                     yamltext.replace(text, cont, flipped), receiver or "")
-        else:
+        elif not _continue_changes_nothing(route, later):
             yield m("continue flipped", f"{where}: continue (false) -> true",
                     yamltext.add_key(text, route, "continue", "true"), receiver or "")
     wait = yamltext.get(route, "group_wait")

@@ -11,7 +11,8 @@ from obsharness.mutation.model import Mutant, make
 
 _LABELS_CALL = re.compile(r"\.labels\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)")
 _LOG_TYPE_CALL = re.compile(
-    r"""(\w+\(\s*["'](?:debug|info|warn|warning|error)["']\s*,\s*)(["'])(\w+)\2""")
+    r"""(\w+\(\s*["'](?:debug|info|warn|warning|error)["']\s*,\s*)(["'])(\w+)\2"""
+    r"""(?:\s*,\s*(["'`])([^"'`$]*))?""")
 _OTHER_LOG_TYPE = {"access": "performance", "error": "access", "performance": "access",
                    "security": "access"}
 _HEADER_ENTRY = re.compile(r"""\s*,?\s*["']x-request-id["']\s*:\s*[^,}\n]+,?""", re.I)
@@ -75,8 +76,11 @@ def app_mutants(path: str, text: str) -> Iterator[Mutant]:
         if kind in _OTHER_LOG_TYPE:
             other = _OTHER_LOG_TYPE[kind]
             line = text.count("\n", 0, call.start()) + 1
+            # The line's message (up to a placeholder) names the scenario that reads it.
+            message = (call.group(5) or "").strip()
             found.append(m("log type changed", f"line {line}: log type {kind} -> {other}",
-                           text[:call.start(3)] + other + text[call.end(3):], "log_type", kind))
+                           text[:call.start(3)] + other + text[call.end(3):], "log_type", kind,
+                           message))
     for entry in _HEADER_ENTRY.finditer(text):
         line = text.count("\n", 0, entry.start()) + 1
         removed = entry.group(0)

@@ -83,7 +83,12 @@ class MutationSession:
         stack = request.getfixturevalue("stack")
         changed = set().union(*(components_of(stack.manifest, p) for p in self.state.dirty))
         self.state.dirty.clear()
-        stack.reload(sorted(changed))
+        if stack.reload(sorted(changed)):
+            # A restarted app starts its counters afresh, but the rules' windows still
+            # hold the old process's samples: a check made now could pass on them.
+            timing = stack.rendered.timing
+            time.sleep(max(timing.alert_window_ms.values(), default=0) / 1000
+                       + 2 * timing.scrape_interval_ms / 1000)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:

@@ -449,14 +449,16 @@ class ProcessStack:
             self._started.append(executor)
         self._wait_ready([executor])
 
-    def reload(self, components: Iterable[str]) -> None:
+    def reload(self, components: Iterable[str]) -> list[str]:
         """Render stack/ again and take it in place: Alertmanager, and Prometheus started
         with --web.enable-lifecycle, through `POST /-/reload`; the others by a
         restart on the same port and data. A config the tools reject raises ConfigError
-        (from promtool/amtool or the component's own answer) and leaves it running as it was."""
+        (from promtool/amtool or the component's own answer) and leaves it running as it was.
+        Returns the components restarted."""
         addresses, absent = self._render_inputs
         self.rendered = render_stack(self.manifest, self.run_dir, addresses=addresses,
                                      time_scale=self.time_scale, absent=absent)
+        restarted: list[str] = []
         for name in components:
             executor = self.executors.get(name)
             if executor is None or name in self._parked:
@@ -481,6 +483,8 @@ class ProcessStack:
             if executor not in self._started:
                 self._started.append(executor)
             self._wait_ready([executor])
+            restarted.append(name)
+        return restarted
 
     def freeze(self) -> None:
         """Stop every component's CPU use, state kept (while another parallel worker's
