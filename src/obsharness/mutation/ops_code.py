@@ -37,8 +37,7 @@ def _split_args(args: str) -> list[tuple[int, int]]:
 
 
 # What a scenario that can see the mistake talks about, per operator.
-_APP_SUBJECTS = {"status label constant": ("HighErrorRate", "reports rate, errors",
-                                           "every prometheus panel"),
+_APP_SUBJECTS = {
                  "log type changed": ("Loki", "log_type"),
                  "request id not propagated": ("request id", "X-Request-ID")}
 
@@ -68,9 +67,15 @@ def app_mutants(path: str, text: str) -> Iterator[Mutant]:
                 value = arg.split("=", 1)[0] + '="200"' if re.match(r"\w+\s*=", arg) \
                     else '"200"'
                 line = text.count("\n", 0, begin) + 1
+                # A counted request (`.inc()`) is seen by the per-service measures and
+                # the error alerts; a series created at zero (`.inc(0)` or none) by the
+                # panels, first on a fresh process, before a fault creates it.
+                counted = text[call.end():call.end() + 6] == ".inc()"
+                hints = ("reports rate, errors", "HighErrorRate") if counted else \
+                    ("every prometheus panel",)
                 found.append(m("status label constant",
                                f"line {line}: status label {arg} -> {value}",
-                               text[:begin] + value + text[stop:], "status"))
+                               text[:begin] + value + text[stop:], "status", *hints))
     for call in _LOG_TYPE_CALL.finditer(text):
         kind = call.group(3)
         if kind in _OTHER_LOG_TYPE:

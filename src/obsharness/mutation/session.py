@@ -131,9 +131,9 @@ class MutationSession:
                        if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", text, re.I))
             behaviour.append((-hits, durations.get(item.nodeid, 30.0), item))
         behaviour.sort(key=lambda t: (t[0], t[1]))
-        limit = int(self.plan.get("scenarios_per_mutant", 3))
-        # Those naming what the mutant touched first, then the shortest of the flow.
-        return static, [item for _, _, item in behaviour][:limit]
+        # Those naming what the mutant touched first, then the shortest of the flow;
+        # _run stops after scenarios_per_mutant of them have run (skips do not count).
+        return static, [item for _, _, item in behaviour]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -193,8 +193,12 @@ class MutationSession:
         skipped: list[str] = []
         reasons: dict[str, str] = {}  # skipped scenario -> why
         seconds: dict[str, float] = {}
+        limit = int(self.plan.get("scenarios_per_mutant", 3))
+        ran_behaviour: list[pytest.Item] = []
         for kind, items in (("validation", static), ("behaviour", behaviour)):
             for item in items:
+                if kind == "behaviour" and len(ran_behaviour) >= limit:
+                    break
                 began = time.monotonic()
                 reports = self._once(item, last)
                 seconds[item.nodeid] = round(time.monotonic() - began, 2)
@@ -209,13 +213,16 @@ class MutationSession:
                             "detail": _last_lines(failed[0].longreprtext), "tried": tried,
                             "scenario_s": seconds}, last
                 skips = [r for r in reports if r.skipped]
+                if kind == "behaviour" and not skips:
+                    ran_behaviour.append(item)
                 if skips:
                     skipped.append(item.nodeid)
                     longrepr = skips[0].longrepr
                     reasons.setdefault(item.nodeid, str(longrepr[2] if isinstance(
                         longrepr, tuple) else longrepr))
         # Out of reach: every scenario that could see it skipped here (Alloy, Grafana).
-        seeing = [i.nodeid for i in behaviour] or [i.nodeid for i in static]
+        seeing = [i.nodeid for i in behaviour if i.nodeid in tried] or \
+            [i.nodeid for i in static]
         ran = [t for t in seeing if t not in skipped]
         should = behaviour[0].nodeid if behaviour else None
         result: dict[str, Any] = {"outcome": "survived" if ran else "out of reach",
