@@ -180,8 +180,10 @@ def test_a_teams_own_feature_file_is_collected(tmp_path: Path) -> None:
     assert len(collected) == 1 + sum("::test_" in line for line in sample.stdout.splitlines())
     # @logs scenarios run once per log agent (the harness's pytest_bdd_apply_tag; pytest-bdd
     # has its own, which must not win whatever order the plugins load in).
-    assert "steps/test_scenarios.py::test_failed_logins_leave_security_lines[promtail]" in collected
-    assert "steps/test_scenarios.py::test_failed_logins_leave_security_lines[alloy]" in collected
+    assert "steps/test_scenarios.py::test_every_request_leaves_one_access_line_in_loki_counted_" \
+        "within_1[promtail]" in collected
+    assert "steps/test_scenarios.py::test_every_request_leaves_one_access_line_in_loki_counted_" \
+        "within_1[alloy]" in collected
 
 
 TEAM_RULES = """\
