@@ -78,7 +78,7 @@ class MutationSession:
     def _mutant_in_place(self, request: pytest.FixtureRequest) -> None:
         """Before a scenario that uses the stack: the stack takes the current files."""
         markers = {m.name for m in request.node.iter_markers()}
-        if not self.state.dirty or markers <= FILE_ONLY_TAGS | {"slow"}:
+        if not self.state.dirty or markers & FILE_ONLY_TAGS:
             return
         stack = request.getfixturevalue("stack")
         changed = set().union(*(components_of(stack.manifest, p) for p in self.state.dirty))
@@ -140,8 +140,12 @@ class MutationSession:
         durations = load_durations(Path(session.config.rootpath) / ".test_durations")
         deadline = float(self.plan["deadline"])
         results: list[dict[str, Any]] = []
-        last: pytest.Item | None = None
+        last, baseline_error = self._baseline()
         for mutant in self.plan["mutants"]:
+            if baseline_error:
+                results.append({"id": mutant["id"], "outcome": "not run",
+                                "detail": baseline_error})
+                continue
             if time.time() > deadline:
                 results.append({"id": mutant["id"], "outcome": "not run",
                                 "detail": "the budget ran out first"})
@@ -167,6 +171,22 @@ class MutationSession:
         (self.state.project / path).write_text(text)
         if path.startswith("stack/"):
             self.state.dirty.add(path[len("stack/"):])
+
+    def _baseline(self) -> tuple[pytest.Item | None, str | None]:
+        """Start the stack on the unmutated files with one behavioural scenario: every
+        mutant then arrives by reload, and a suite red before any mutant stops here."""
+        item = next((i for i in self.items if {m.name for m in i.iter_markers()}
+                     & {"metrics", "alerting", "logs", "visualisation"}
+                     and not {m.name for m in i.iter_markers()} & {"exclusive", "browser"}),
+                    None)
+        if item is None:
+            return None, None
+        reports = self._once(item, None)
+        failed = [r for r in reports if r.failed]
+        if failed:
+            return item, (f"the unmutated stack failed {item.nodeid}, so no mutant can be "
+                          f"judged:\n{_last_lines(failed[0].longreprtext)}")
+        return item, None
 
     def _once(self, item: pytest.Item, last: pytest.Item | None) -> list[pytest.TestReport]:
         if last is item:
