@@ -33,6 +33,13 @@ def _template(item: pytest.Item) -> Any:
     return scenario_wrapper_template_registry.get(function) if function else None
 
 
+def example_params(item: pytest.Item) -> dict[str, Any]:
+    """The Examples row a scenario outline's test runs with ({} for a plain scenario)."""
+    callspec = getattr(item, "callspec", None)
+    params: dict[str, Any] = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
+    return params
+
+
 WORKERS_DIR = "workers"
 
 
@@ -68,9 +75,7 @@ class ReportCollector:
             template = _template(item)
             if template is None:
                 continue
-            example = getattr(item, "callspec", None)
-            params = example.params.get("_pytest_bdd_example", {}) if example else {}
-            scenario = template.render(params)
+            scenario = template.render(example_params(item))
             feature = template.feature
             result = ScenarioResult(
                 nodeid=item.nodeid, feature=feature.name, feature_file=feature.rel_filename,

@@ -17,20 +17,19 @@ import pytest
 
 def undefined_steps(items: Sequence[pytest.Item], session: pytest.Session) -> list[str]:
     """One message per step sentence (file and line) that no step definition matches."""
-    from pytest_bdd.scenario import find_fixturedefs_for_step, scenario_wrapper_template_registry
+    from pytest_bdd.scenario import find_fixturedefs_for_step
     from pytest_bdd.steps import step_function_context_registry
+
+    from obsharness.report_plugin import _template, example_params
 
     known = [(c.type, str(c.parser.name)) for c in step_function_context_registry.values()]
     manager = session._fixturemanager
     messages: dict[tuple[str, int], str] = {}
     for item in items:
-        function = getattr(item, "function", None)
-        template = scenario_wrapper_template_registry.get(function) if function else None
+        template = _template(item)
         if template is None:
             continue
-        callspec = getattr(item, "callspec", None)
-        example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
-        for step in template.render(example).steps:
+        for step in template.render(example_params(item)).steps:
             where = (template.feature.rel_filename, step.line_number)
             if where in messages or any(find_fixturedefs_for_step(step, manager, item)):
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # The flows a mutant can belong to (`obsharness mutate --only`), and the scenario
@@ -58,3 +59,7 @@ def make(flow: str, operator: str, path: str, description: str, original: str, m
         return None
     return Mutant(flow, operator, path, description, original, mutated,
                   tuple(dict.fromkeys(s for s in subjects if s)))
+
+
+# An operator module's local `m(operator, description, mutated, *subjects)`.
+Maker = Callable[..., "Mutant | None"]

@@ -4,14 +4,13 @@ a label dropped or a high-cardinality field promoted, the push URL changed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from obsharness.mutation import yamltext
-from obsharness.mutation.model import Mutant, make
+from obsharness.mutation.model import Maker, Mutant, make
 
 # Fields that vary per request: promoted to a label, each makes a stream per value.
 PROMOTION_CANDIDATES = ("request_id", "trace_id", "user_id", "route")
-Maker = Callable[..., "Mutant | None"]
 # Words of the log scenarios that can see each kind of mistake.
 _TOPICS = {"push URL changed": ("access line in Loki",),
            "label dropped": ("low-cardinality set", "Loki panel"),

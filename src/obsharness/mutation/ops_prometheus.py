@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from obsharness.mutation import yamltext
-from obsharness.mutation.model import Mutant, make
+from obsharness.mutation.model import Maker, Mutant, make
 from obsharness.mutation.promqltext import misspell
 
 _PORT = re.compile(r":(\d+)$")
 
 
-Maker = Callable[..., "Mutant | None"]
 
 
 def is_prometheus_config(node: yamltext.Node | None) -> bool:

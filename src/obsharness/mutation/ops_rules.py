@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from obsharness.mutation import promqltext, yamltext
-from obsharness.mutation.model import Mutant, make
+from obsharness.mutation.model import Maker, Mutant, make
 from obsharness.timing import parse_duration
-
-Maker = Callable[[str, str, str], "Mutant | None"]
 
 _SEVERITY_SWAP = {"critical": "warning", "warning": "critical", "page": "ticket",
                   "ticket": "page", "info": "warning", "error": "warning"}

@@ -73,11 +73,12 @@ class MutationSession:
         self.results_path = Path(self.plan["results"])
         self.state = State(Path(self.plan["project"]))
         self.items: list[pytest.Item] = []
+        self._texts: dict[str, str] = {}
 
     @pytest.fixture(autouse=True)
     def _mutant_in_place(self, request: pytest.FixtureRequest) -> None:
         """Before a scenario that uses the stack: the stack takes the current files."""
-        markers = {m.name for m in request.node.iter_markers()}
+        markers = _markers(request.node)
         if not self.state.dirty or markers & FILE_ONLY_TAGS:
             return
         stack = request.getfixturevalue("stack")
@@ -95,16 +96,17 @@ class MutationSession:
         self.items = list(items)
 
     def _text(self, item: pytest.Item) -> str:
-        from obsharness.report_plugin import _template
+        """What a scenario says (id, name, steps): asked once per item, not per mutant."""
+        if item.nodeid not in self._texts:
+            from obsharness.report_plugin import _template, example_params
 
-        template = _template(item)
-        words = [item.nodeid, item.nodeid.replace("_", " ")]
-        if template is not None:
-            example = getattr(item, "callspec", None)
-            params = example.params.get("_pytest_bdd_example", {}) if example else {}
-            scenario = template.render(params)
-            words += [scenario.name, *(step.name for step in scenario.steps)]
-        return " ".join(words)
+            template = _template(item)
+            words = [item.nodeid, item.nodeid.replace("_", " ")]
+            if template is not None:
+                scenario = template.render(example_params(item))
+                words += [scenario.name, *(step.name for step in scenario.steps)]
+            self._texts[item.nodeid] = " ".join(words)
+        return self._texts[item.nodeid]
 
     def candidates(self, mutant: dict[str, Any], durations: dict[str, float]
                    ) -> tuple[list[pytest.Item], list[pytest.Item]]:
@@ -116,7 +118,7 @@ class MutationSession:
         agent = next((a for a in LOG_AGENTS if path.startswith(f"stack/{a}/")), None)
         static, behaviour = [], []
         for item in self.items:
-            markers = {m.name for m in item.iter_markers()}
+            markers = _markers(item)
             if not markers & tags or "exclusive" in markers:
                 continue
             if agent and not markers & FILE_ONLY_TAGS and \
@@ -175,10 +177,9 @@ class MutationSession:
     def _baseline(self) -> tuple[pytest.Item | None, str | None]:
         """Start the stack on the unmutated files with one behavioural scenario: every
         mutant then arrives by reload, and a suite red before any mutant stops here."""
-        item = next((i for i in self.items if {m.name for m in i.iter_markers()}
+        item = next((i for i in self.items if _markers(i)
                      & {"metrics", "alerting", "logs", "visualisation"}
-                     and not {m.name for m in i.iter_markers()} & {"exclusive", "browser"}),
-                    None)
+                     and not _markers(i) & {"exclusive", "browser"}), None)
         if item is None:
             return None, None
         reports = self._once(item, None)
@@ -256,6 +257,10 @@ class MutationSession:
         """An item other than `item`, so its teardown keeps the session's fixtures
         (the stack) but drops its own."""
         return next((other for other in self.items if other is not item), None)
+
+
+def _markers(item: pytest.Item) -> set[str]:
+    return {m.name for m in item.iter_markers()}
 
 
 def _last_lines(text: str, limit: int = 8) -> str:
