@@ -301,3 +301,64 @@ def test_parallel_runs_refuse_what_one_stack_per_worker_cannot_share(tmp_path: P
     external = _pytest(folder, "-n", "2", "--stack-backend", "external")
     assert external.returncode == 4, external.stdout + external.stderr
     assert "run it serially (-n 0)" in external.stdout + external.stderr
+
+
+# The components no registry here ships: a machine without them (every user's, before
+# the first release download) must see their tests skip, never error.
+OPTIONAL = "loki,promtail,alloy,grafana"
+
+
+def test_without_loki_promtail_alloy_and_grafana_nothing_errors_at_set_up(
+        tmp_path: Path) -> None:
+    """Collection and every fixture's set-up, library tests and scenarios, with the
+    optional components hidden ($OBSHARNESS_ABSENT): a test that needs one and forgets
+    to skip fails here, on every machine, not only on one without Loki."""
+    me = "tests/test_harness_plumbing.py::" + \
+        test_without_loki_promtail_alloy_and_grafana_nothing_errors_at_set_up.__name__
+    env = {k: v for k, v in _env(OBSHARNESS_ABSENT=OPTIONAL).items()
+           if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests", "steps", "--setup-only", "-q", "-rs",
+         "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts=", "--strict-markers",
+         "-m", "not mutation_smoke", "--deselect", me, "--run-dir", str(tmp_path / "run")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=400, check=False)
+    # --setup-only prints every test's plan: show the errors, not the plan.
+    output = result.stdout[result.stdout.find("= ERRORS ="):] + result.stderr
+    summary = (result.stdout.strip().splitlines() or [""])[-1]
+    assert result.returncode == 0, output[-6000:]
+    assert " error" not in summary, output[-6000:]
+    assert "failed" not in summary, output[-6000:]
+    skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    hidden = [line for line in skips if "$OBSHARNESS_ABSENT" in line]
+    # Not vacuous: the switch took effect, and each such skip says how to get the component.
+    assert hidden, output[-3000:]
+    assert all("o get it" in line for line in hidden), "\n".join(hidden)
+    assert not [line for line in skips if "not part of this run" in line], "\n".join(skips)
+
+
+OWN_LOKI_STACK = '''
+import pytest
+from obsharness.stack.manifest import default_manifest_path, load_manifest
+from obsharness.stack.process import ProcessStack
+
+@pytest.fixture
+def own_loki(tmp_path):
+    with ProcessStack(load_manifest(default_manifest_path()), tmp_path, time_scale=60,
+                      only=["loki"]) as stack:
+        yield stack.url("loki")
+
+def test_needs_its_own_loki(own_loki):
+    pass
+'''
+
+
+def test_a_fixture_whose_component_is_missing_skips_the_test_naming_it(tmp_path: Path) -> None:
+    folder = _project(tmp_path, OWN_LOKI_STACK)
+    skipped = _pytest(folder, OBSHARNESS_ABSENT="loki")
+    assert skipped.returncode == 0, skipped.stdout
+    assert "1 skipped" in skipped.stdout, skipped.stdout
+    assert "loki unavailable" in skipped.stdout
+    assert "How to get it" in skipped.stdout
+    failed = _pytest(folder, "--require-all", OBSHARNESS_ABSENT="loki")
+    assert failed.returncode == 1, failed.stdout
+    assert "--require-all: loki unavailable" in failed.stdout

@@ -148,3 +148,26 @@ def test_an_out_of_reach_mutant_carries_the_skip_reason() -> None:
     assert report["unexplained_survivors"] == []
     assert report["stale_reasons"] == ["rules-0000000000"]
     assert "stale reason: rules-0000000000" in campaign.summary(report)
+
+
+def test_out_of_reach_mutants_are_counted_apart_from_the_score_one_line_per_reason() -> None:
+    mutants = list(mutants_of_file("stack/prometheus/rules/r.yml", RULE))[:4]
+    skip = "loki is not available: binary 'loki' not found. To get it: download Loki"
+    results = {mutants[0].id: {"outcome": "caught by validation", "by": "t"},
+               mutants[1].id: {"outcome": "survived"},
+               mutants[2].id: {"outcome": "out of reach", "detail": skip},
+               mutants[3].id: {"outcome": "out of reach", "detail": skip}}
+    report = campaign.build_report(
+        mutants, results, {mutants[1].id: "equivalent"}, mutants,
+        campaign.Options(project=ROOT, reports_dir=ROOT / "reports"), 1.0)
+    score = report["score"]
+    assert (score["run"], score["judged"], score["out of reach"]) == (4, 2, 2)
+    assert score["score"] == 0.5  # one caught of the two this machine could judge
+    text = campaign.summary(report)
+    assert text.count("out of reach (") == 1
+    assert f"2 out of reach ({mutants[2].id}, {mutants[3].id}): out of reach here: {skip}" in text
+    # Nothing judged at all: no score rather than 0%.
+    only_unreached = campaign.build_report(
+        mutants[2:], results, {}, mutants,
+        campaign.Options(project=ROOT, reports_dir=ROOT / "reports"), 1.0)
+    assert only_unreached["score"]["score"] is None

@@ -232,7 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "time_to_alert_s": _stats(alerts),
         "floor_s": round(floor, 3),
         "time_to_alert_p50_over_floor": round(percentile(alerts, 0.5) / floor, 3),
-        "log_latency_s": log_latency,
+        # Without Loki or an agent: null, and the reason with the way to get them.
+        "log_latency_s": None if "skipped" in log_latency else log_latency,
+        "log_latency_skipped": log_latency.get("skipped"),
         "per_alert": {
             name: {"time_to_alert_s": _stats(samples) if samples else {"n": 0},
                    "floor_s": round(f, 3), "missed_trials": misses,

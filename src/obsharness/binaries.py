@@ -34,6 +34,7 @@ from pathlib import Path
 
 import requests
 
+from obsharness.absent import ABSENT_ENV, absent_reason
 from obsharness.errors import BinaryNotFoundError, BinaryVersionWarning
 from obsharness.versions import VERSIONS
 
@@ -675,6 +676,10 @@ def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
     """Find or provision binary `name`; BinaryNotFoundError lists every route tried."""
     spec = SPECS[name]
     attempts: list[str] = []
+    hidden = absent_reason(spec.component) or absent_reason(name)
+    if hidden:
+        raise BinaryNotFoundError(binary=name, component=spec.component, attempts=[hidden],
+                                  hint=f"Unset ${ABSENT_ENV}. {spec.how_to_get}")
     explicit = os.environ.get(spec.env_var)
     if explicit:
         path = Path(explicit)

@@ -229,8 +229,11 @@ def _score(entries: list[dict[str, Any]]) -> dict[str, Any]:
     counts = {outcome: sum(1 for e in entries if e["outcome"] == outcome)
               for outcome in (*CAUGHT, "survived", "out of reach", *UNSCORED)}
     caught = counts[CAUGHT[0]] + counts[CAUGHT[1]]
-    return {**counts, "run": len(ran),
-            "score": round(caught / len(ran), 4) if ran else None}
+    # Out of reach (every scenario that sees it skipped: no Loki here) is neither caught
+    # nor missed: the score is over the mutants this machine could judge, counted apart.
+    judged = len(ran) - counts["out of reach"]
+    return {**counts, "run": len(ran), "judged": judged,
+            "score": round(caught / judged, 4) if judged else None}
 
 
 def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
@@ -280,8 +283,16 @@ def summary(report: dict[str, Any]) -> str:
         if entry["outcome"] == "undecided":
             lines.append(f"  undecided: {entry['id']} {entry['path']}: {entry['description']} "
                          f"({entry['by']} failed on the unmutated stack too)")
-        if entry["outcome"] in ("survived", "out of reach"):
+        if entry["outcome"] == "survived":
             why = entry.get("reason") or "no reason recorded"
             lines.append(f"  {entry['outcome']}: {entry['id']} {entry['path']}: "
                          f"{entry['description']} ({why})")
+    # One line per reason, not per mutant: "12 out of reach: loki is not available ...".
+    unreached: dict[str, list[str]] = {}
+    for entry in report["mutants"]:
+        if entry["outcome"] == "out of reach":
+            unreached.setdefault(entry.get("reason") or "no reason recorded",
+                                 []).append(entry["id"])
+    for why, ids in unreached.items():
+        lines.append(f"  {len(ids)} out of reach ({', '.join(ids)}): {why}")
     return "\n".join(lines)

@@ -42,7 +42,9 @@ def render(report: dict[str, Any]) -> str:
         "into a copy of stack/ or infra/ and run against the scenarios that can see it. "
         "Caught by validation: a tool rejected the file or the stack refused it; caught by "
         "behaviour: a scenario failed, and passed again on the unmutated stack (undecided: "
-        "it failed there too, so it proves nothing and is left out of the score).</p>",
+        "it failed there too, so it proves nothing and is left out of the score). Out of "
+        "reach: every scenario that could see it skipped on this machine (a component it "
+        "lacks); counted apart, never as caught nor as missed.</p>",
         f"<table><tr><th>flow</th>{head}<th>score</th></tr>{''.join(rows)}</table>",
     ]
     left = [m for m in report["mutants"] if m["outcome"] in ("survived", "out of reach")]

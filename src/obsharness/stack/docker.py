@@ -26,7 +26,13 @@ from typing import Any
 
 import yaml
 
-from obsharness.errors import ComponentStartError, ComponentUnavailableError, ObsharnessError
+from obsharness.absent import ABSENT_ENV, absent_reason
+from obsharness.errors import (
+    ComponentStartError,
+    ComponentUnavailableError,
+    ManifestError,
+    ObsharnessError,
+)
 from obsharness.report import evidence
 from obsharness.stack.containers import CLASSES, RUN_LABEL, StackContainer
 from obsharness.stack.manifest import CHAOS_TOKEN_ENV, Component, Manifest
@@ -168,6 +174,13 @@ class DockerStack:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         addresses = {name: f"{name}:{comp.port}" for name, comp in self.manifest.components.items()}
         addresses.update(self.sink_addresses)
+        for comp in [c for c in self.selected if c.optional]:
+            hidden = absent_reason(comp.name) or next(
+                (f"it needs {dep}" for dep in comp.depends_on if absent_reason(dep)), None)
+            if hidden:
+                self.unavailable[comp.name] = ComponentUnavailableError(
+                    component=comp.name, reason=hidden, how_to_get=f"unset ${ABSENT_ENV}")
+        self.selected = [c for c in self.selected if c.name not in self.unavailable]
         chosen = {c.name for c in self.selected}
         self.rendered = render_stack(self.manifest, self.run_dir, addresses=addresses,
                                      time_scale=self.time_scale,
@@ -221,6 +234,11 @@ class DockerStack:
 
     # The surface the fixtures and steps use.
     def url(self, component: str) -> str:
+        if component in self.unavailable:  # callers turn this into a skip naming the route
+            raise self.unavailable[component]
+        if component not in self.containers:
+            raise ManifestError(f"component {component!r} is not part of this run; running: "
+                                f"{', '.join(sorted(self.containers))}")
         return self.containers[component].url()
 
     def components(self) -> list[str]:

@@ -189,6 +189,9 @@ class ProcessStack:
             except ComponentUnavailableError as exc:
                 self.unavailable[comp.name] = exc
         self.selected = [c for c in self.selected if c.name not in self.unavailable]
+        named = [name for name in (self._only or []) if name in self.unavailable]
+        if named:  # the caller asked for exactly these: a skip, never a stack without them
+            raise self.unavailable[named[0]]
         programs = resolve_programs(self.selected)
         self._allocate_ports()
         addresses = {name: f"{LOOPBACK}:{port}" for name, port in self.ports.items()}
@@ -390,6 +393,8 @@ class ProcessStack:
     def url(self, component: str) -> str:
         if component in self.sink_addresses:
             return f"http://{self.sink_addresses[component]}"
+        if component in self.unavailable:  # callers turn this into a skip naming the route
+            raise self.unavailable[component]
         if component not in self.ports:
             raise ManifestError(
                 f"component {component!r} is not part of this run; running: "
