@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -377,7 +377,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any],  # noqa: ARG001 - hook signature
-                         request: pytest.FixtureRequest) -> Iterator[object]:
+                         request: pytest.FixtureRequest) -> Generator[None, object, object]:
     """A fixture that finds its component unavailable (a test's own stack with only=loki
     on a machine without Loki) skips the test the same way, never errors it."""
     try:
