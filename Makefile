@@ -12,7 +12,7 @@ CHECKOV_STAMP := .venv-checkov/.installed-$(CHECKOV_VERSION)
 BINARIES := prometheus promtool alertmanager amtool node_exporter postgres_exporter
 # Optional components: fetched where a route has them (e.g. $$OBSHARNESS_BINARY_DIR),
 # otherwise their scenarios skip naming how to get them.
-OPTIONAL_BINARIES := loki promtail alloy
+OPTIONAL_BINARIES := loki promtail alloy grafana
 
 .PHONY: setup binaries validate test unit scenarios mutate mutate-smoke docker-smoke lint typecheck bench soak doctor clean
 

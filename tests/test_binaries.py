@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import lzma
 import subprocess
 import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +139,139 @@ def test_release_download_fails_fast_when_unreachable(tmp_path: Path) -> None:
     assert time.monotonic() - began < 5
 
 
-def test_release_without_pinned_digest_is_skipped(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="no pinned sha256"):
-        download_release(_spec_with(None, None), tmp_path)
+def test_release_without_pin_or_checksum_file_is_refused(tmp_path: Path) -> None:
+    spec = _spec_with(None, None)
+    assert spec.release is not None
+    bare = dataclasses.replace(spec, release=dataclasses.replace(spec.release, checksums=None))
+    with pytest.raises(RuntimeError, match="publishes no checksum file; refusing an unverified"):
+        download_release(bare, tmp_path, base_url=f"http://127.0.0.1:{free_port()}")
+
+
+# The release's own checksum file, the way each project publishes it.
+def _sha256sums(folder: Path, name: str, entries: dict[str, bytes]) -> None:
+    (folder / name).write_text("".join(f"{hashlib.sha256(data).hexdigest()}  {file}\n"
+                                       for file, data in entries.items()))
+
+
+def _prometheus_archive_name() -> str:
+    spec = SPECS["prometheus"]
+    assert spec.release is not None
+    return f"prometheus-{spec.release.version}.linux-{ARCH}.tar.gz"
+
+
+def test_release_is_verified_against_its_own_sha256sums(release_server: tuple[str, Path],
+                                                        tmp_path: Path) -> None:
+    url, folder = release_server
+    data = _publish(folder, b"#!/bin/sh\necho prometheus, version 3\n")
+    _sha256sums(folder, "sha256sums.txt", {"other.tar.gz": b"x", _prometheus_archive_name(): data})
+    found = download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
+    assert found.route.endswith("verified against the release's own sha256sums.txt")
+    recorded = json.loads((tmp_path / "cache" / "bin" / "prometheus.source").read_text())
+    assert recorded["sha256"] == hashlib.sha256(data).hexdigest()
+    assert "sha256sums.txt" in recorded["route"]
+
+
+def test_an_archive_the_checksum_file_contradicts_is_refused(
+        release_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = release_server
+    _publish(folder, b"#!/bin/sh\necho tampered\n")
+    _sha256sums(folder, "sha256sums.txt", {_prometheus_archive_name(): b"the real archive"})
+    with pytest.raises(RuntimeError, match="sha256 mismatch"):
+        download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
+    assert not (tmp_path / "cache" / "bin" / "prometheus").exists()
+
+
+def test_a_missing_checksum_file_refuses_the_download(release_server: tuple[str, Path],
+                                                      tmp_path: Path) -> None:
+    url, folder = release_server
+    _publish(folder, b"#!/bin/sh\n")
+    with pytest.raises(RuntimeError, match=r"sha256sums.txt failed: 404.*refusing an unverified"):
+        download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
+
+
+def test_a_checksum_file_without_the_archives_name_refuses_it(
+        release_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = release_server
+    data = _publish(folder, b"#!/bin/sh\n")
+    _sha256sums(folder, "sha256sums.txt", {"prometheus-3.5.3.linux-riscv64.tar.gz": data})
+    with pytest.raises(RuntimeError, match=f"lists no digest for {_prometheus_archive_name()}"):
+        download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
+
+
+def test_a_pinned_digest_the_published_one_contradicts_refuses(
+        release_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = release_server
+    data = _publish(folder, b"#!/bin/sh\n")
+    _sha256sums(folder, "sha256sums.txt", {_prometheus_archive_name(): data})
+    with pytest.raises(RuntimeError, match="pinned sha256 .* disagrees with"):
+        download_release(_spec_with(None, "f" * 64), tmp_path / "cache", base_url=url)
+
+
+def test_an_archive_cut_short_is_refused(tmp_path: Path) -> None:
+    data = _archive("prometheus-3.5.3.linux-amd64/prometheus", b"#!/bin/sh\n" * 5000)
+    name = _prometheus_archive_name()
+    sums = f"{hashlib.sha256(data).hexdigest()}  {name}\n".encode()
+
+    class CutShort(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = sums if self.path.endswith("sha256sums.txt") else data
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            # The archive stops half way and the connection closes.
+            self.wfile.write(body if body is sums else body[: len(body) // 2])
+            self.close_connection = True
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    with local_http_server(CutShort) as url, pytest.raises(RuntimeError, match=name):
+        download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
+    assert not (tmp_path / "cache" / "bin" / "prometheus").exists()
+
+
+def test_grafana_is_unpacked_with_its_homepath_and_checked_by_its_sha256_file(
+        release_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = release_server
+    spec = SPECS["grafana"]
+    assert spec.release is not None
+    version = spec.release.version
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for member, content, mode in (
+                (f"grafana-v{version}/bin/grafana", b"#!/bin/sh\necho Version 13\n", 0o755),
+                (f"grafana-v{version}/conf/defaults.ini", b"[paths]\n", 0o644),
+                (f"grafana-v{version}/public/build/app.js", b"//\n", 0o644)):
+            info = tarfile.TarInfo(member)
+            info.size, info.mode = len(content), mode
+            archive.addfile(info, io.BytesIO(content))
+    data = buffer.getvalue()
+    tarball = f"grafana-{version}.linux-{ARCH}.tar.gz"
+    (folder / tarball).write_bytes(data)
+    # Grafana publishes a lone digest beside each tarball.
+    (folder / f"{tarball}.sha256").write_text(hashlib.sha256(data).hexdigest() + "\n")
+    found = download_release(spec, tmp_path / "cache", base_url=url)
+    assert found.route.endswith(f"verified against the release's own {tarball}.sha256")
+    home = found.path.resolve().parent.parent  # what the process backend passes --homepath
+    assert (home / "conf" / "defaults.ini").is_file()
+    assert (home / "public" / "build" / "app.js").is_file()
+    assert binaries._from_cache(spec, tmp_path / "cache") is not None
+
+
+def test_a_failed_release_download_is_not_retried_within_the_hour_except_by_fetch(
+        isolated: Path, monkeypatch: pytest.MonkeyPatch, release_server: tuple[str, Path],
+) -> None:
+    url, folder = release_server
+    monkeypatch.setitem(SPECS, "prometheus", _spec_with(None, None))
+    monkeypatch.setenv("OBSHARNESS_RELEASE_MIRROR", url)
+    monkeypatch.setattr(binaries, "extract_debian_package", _no_debian)
+    with pytest.raises(BinaryNotFoundError, match="sha256sums.txt failed: 404"):
+        resolve("prometheus")
+    data = _publish(folder, b"#!/bin/sh\n")
+    _sha256sums(folder, "sha256sums.txt", {_prometheus_archive_name(): data})
+    with pytest.raises(BinaryNotFoundError, match="min ago; `obsharness fetch prometheus`"):
+        resolve("prometheus")
+    assert resolve("prometheus", retry=True).route.startswith("official release")
 
 
 @pytest.fixture
@@ -151,23 +282,27 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("OBSHARNESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(binaries.BINARY_DIR_ENV, raising=False)
+    monkeypatch.delenv("OBSHARNESS_ABSENT", raising=False)
+    # The release route asks a closed local port, never a host on the internet.
+    monkeypatch.setenv("OBSHARNESS_RELEASE_MIRROR", f"http://127.0.0.1:{free_port()}")
     for spec in SPECS.values():
         monkeypatch.delenv(spec.env_var, raising=False)
     return tmp_path
 
 
-def test_missing_binary_lists_every_route(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_debian(spec: Any, cache: Path) -> Any:
-        raise RuntimeError("apt-get download prometheus failed: E: Unable to locate package")
+def _no_debian(spec: Any, cache: Path) -> Any:
+    raise RuntimeError("apt-get download prometheus failed: E: Unable to locate package")
 
-    monkeypatch.setattr(binaries, "extract_debian_package", no_debian)
+
+def test_missing_binary_lists_every_route(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(binaries, "extract_debian_package", _no_debian)
     with pytest.raises(BinaryNotFoundError) as caught:
         resolve("prometheus")
     message = str(caught.value)
     assert message.startswith("prometheus: binary 'prometheus' not found. Tried:")
     for route in ("$OBSHARNESS_PROMETHEUS_BIN not set", "PATH has no prometheus",
                   "not in the project cache", "$OBSHARNESS_BINARY_DIR not set",
-                  "official release: no pinned sha256",
+                  "official release: no sha256 for prometheus",
                   "Debian package: apt-get download prometheus failed"):
         assert route in message
     assert "make setup" in message

@@ -47,12 +47,22 @@ AM_ASSET_LINK = "amtmpl"
 
 @dataclass(frozen=True)
 class Release:
-    """An official release archive. sha256 maps arch -> digest; no digest, no download."""
+    """An official release archive, verified before anything is unpacked.
+
+    `checksums` is the checksum file the project publishes with the release (Loki's
+    and Alloy's `SHA256SUMS`, Prometheus's `sha256sums.txt`, Grafana's `.sha256`
+    beside each tarball); `sha256` (arch -> digest) pins a digest, the stronger
+    route: a pinned value the published file contradicts refuses the download.
+    Neither, no download. `unpack_tree` keeps the whole archive (Grafana needs its
+    homepath beside the binary).
+    """
 
     version: str
     url: str  # may use {version} {arch}
     member: str  # path of the binary inside the archive
     sha256: dict[str, str] = field(default_factory=dict)
+    checksums: str | None = None  # may use {version} {arch} {url}
+    unpack_tree: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,11 +96,12 @@ _AM_RELEASE_URL = (
     "https://github.com/prometheus/alertmanager/releases/download/"
     "v{version}/alertmanager-{version}.linux-{arch}.tar.gz"
 )
-# Digests are deliberately empty: this project has not yet been able to fetch
-# and verify the release archives (no access to the release host from where it
-# is built). Paste the values from the release's sha256sums.txt to enable the
-# route; until then it is skipped with that reason rather than trusting an
-# unverified download.
+# Every release is checked against the checksum file its project publishes beside
+# it, fetched over HTTPS from the same release. No digest is pinned here: this
+# project cannot reach the release hosts to read them; a team that pins one (a
+# reviewed value) gets a download refused when the published file disagrees.
+_PROM_SUMS = "https://github.com/prometheus/prometheus/releases/download/v{version}/sha256sums.txt"
+_AM_SUMS = "https://github.com/prometheus/alertmanager/releases/download/v{version}/sha256sums.txt"
 PROMETHEUS_RELEASE_VERSION = VERSIONS["prometheus"].version
 ALERTMANAGER_RELEASE_VERSION = VERSIONS["alertmanager"].version
 GRAFANA_RELEASE_VERSION = VERSIONS["grafana"].version
@@ -110,6 +121,7 @@ SPECS: dict[str, BinarySpec] = {
             PROMETHEUS_RELEASE_VERSION,
             _PROM_RELEASE_URL,
             "prometheus-{version}.linux-{arch}/prometheus",
+            checksums=_PROM_SUMS,
         ),
         how_to_get="Run `make setup` (Debian package route), install Debian's 'prometheus' "
         "package, or set OBSHARNESS_PROMETHEUS_BIN to a prometheus binary.",
@@ -126,6 +138,7 @@ SPECS: dict[str, BinarySpec] = {
             PROMETHEUS_RELEASE_VERSION,
             _PROM_RELEASE_URL,
             "prometheus-{version}.linux-{arch}/promtool",
+            checksums=_PROM_SUMS,
         ),
         how_to_get="Run `make setup`, install Debian's 'prometheus' package, or set "
         "OBSHARNESS_PROMTOOL_BIN.",
@@ -141,6 +154,7 @@ SPECS: dict[str, BinarySpec] = {
             ALERTMANAGER_RELEASE_VERSION,
             _AM_RELEASE_URL,
             "alertmanager-{version}.linux-{arch}/alertmanager",
+            checksums=_AM_SUMS,
         ),
         how_to_get="Run `make setup`, install Debian's 'prometheus-alertmanager' package, "
         "or set OBSHARNESS_ALERTMANAGER_BIN.",
@@ -156,6 +170,7 @@ SPECS: dict[str, BinarySpec] = {
             ALERTMANAGER_RELEASE_VERSION,
             _AM_RELEASE_URL,
             "alertmanager-{version}.linux-{arch}/amtool",
+            checksums=_AM_SUMS,
         ),
         how_to_get="Run `make setup`, install Debian's 'prometheus-alertmanager' package, "
         "or set OBSHARNESS_AMTOOL_BIN.",
@@ -170,10 +185,12 @@ SPECS: dict[str, BinarySpec] = {
             GRAFANA_RELEASE_VERSION,
             "https://dl.grafana.com/oss/release/grafana-{version}.linux-{arch}.tar.gz",
             "grafana-v{version}/bin/grafana",
+            checksums="{url}.sha256",
+            unpack_tree=True,
         ),
-        how_to_get="Download Grafana OSS from grafana.com (linux tarball), point "
-        "OBSHARNESS_GRAFANA_BIN at its bin/grafana (its homepath is the folder above), "
-        "or pin the tarball's sha256 in obsharness.binaries, or use the docker backend.",
+        how_to_get="Let `make setup` download Grafana OSS from dl.grafana.com (verified "
+        "against the tarball's own .sha256), point OBSHARNESS_GRAFANA_BIN at the bin/grafana "
+        "of an unpacked tarball (its homepath is the folder above), or use the docker backend.",
     ),
     **{
         name: BinarySpec(
@@ -187,9 +204,12 @@ SPECS: dict[str, BinarySpec] = {
                 f"https://github.com/grafana/{repo}/releases/download/v{{version}}/"
                 f"{name}-linux-{{arch}}.zip",
                 f"{name}-linux-{{arch}}",
+                checksums=f"https://github.com/grafana/{repo}/releases/download/"
+                "v{version}/SHA256SUMS",
             ),
-            how_to_get=f"Download {title} from its GitHub releases (linux-amd64), set "
-            f"OBSHARNESS_{name.upper()}_BIN to the binary, or use the docker backend.",
+            how_to_get=f"Let `make setup` download {title} from its GitHub release (verified "
+            f"against the release's own SHA256SUMS), set OBSHARNESS_{name.upper()}_BIN to the "
+            "binary, or use the docker backend.",
         )
         for name, title, repo, version in (
             ("loki", "Loki 3.x", "loki", LOKI_RELEASE_VERSION),
@@ -333,7 +353,7 @@ _VERSION = re.compile(r"\bversion v?(\d+\.\d+[^\s,()]*)")
 
 def _install_into_cache(
     spec: BinarySpec, source: Path, cache: Path, route: str, links: dict[str, Path] | None = None,
-    version: str | None = None, fallback: bool = False,
+    version: str | None = None, fallback: bool = False, sha256: str | None = None,
 ) -> ResolvedBinary:
     """Copy into the cache, recording the route and the version (the route's own word, else
     what `--version` says), and whether it is a fallback of another line."""
@@ -350,7 +370,8 @@ def _install_into_cache(
         found = _VERSION.search(version_of(resolved))
         version = found.group(1) if found else ""
     _source_file(target).write_text(json.dumps(
-        {"route": route, "version": version, **({"fallback": True} if fallback else {})}))
+        {"route": route, "version": version, **({"fallback": True} if fallback else {}),
+         **({"sha256": sha256} if sha256 else {})}))
     return resolved
 
 
@@ -424,43 +445,121 @@ def from_binary_dir(spec: BinarySpec, cache: Path, folder: Path) -> ResolvedBina
     raise RuntimeError(f"{folder} has no {wanted}")
 
 
-def download_release(
-    spec: BinarySpec, cache: Path, *, base_url: str | None = None, timeout: float = 5.0
-) -> ResolvedBinary:
-    """Download the pinned release archive, verify its sha256, extract the binary.
-
-    Raises RuntimeError with the reason when the route cannot be used.
-    """
-    release = spec.release
-    if release is None:
-        raise RuntimeError("no official release is defined")
-    arch = _arch()
-    digest = release.sha256.get(arch)
-    if not digest:
-        raise RuntimeError(
-            f"no pinned sha256 for {spec.name} {release.version} linux-{arch}; "
-            f"refusing an unverified download"
-        )
-    url = release.url.format(version=release.version, arch=arch)
-    mirror = base_url or os.environ.get("OBSHARNESS_RELEASE_MIRROR")
-    if mirror:
-        url = mirror.rstrip("/") + "/" + url.rsplit("/", 1)[1]
+def _fetch(url: str, timeout: float) -> bytes:
     try:
         # Connect timeout fails fast where the release host is unreachable.
         response = requests.get(url, timeout=(timeout, 120))
         response.raise_for_status()
     except requests.RequestException as exc:
         raise RuntimeError(f"download of {url} failed: {exc}") from None
-    got = hashlib.sha256(response.content).hexdigest()
+    expected = response.headers.get("Content-Length")
+    if expected is not None and expected.isdigit() and int(expected) != len(response.content):
+        raise RuntimeError(f"download of {url} was cut short: {len(response.content)} of "
+                           f"{expected} bytes")
+    return response.content
+
+
+def published_digest(checksums_url: str, archive_name: str, timeout: float) -> str:
+    """The archive's sha256 as the release's own checksum file states it: a
+    `sha256sum` listing (SHA256SUMS, sha256sums.txt) or a lone digest (`<archive>.sha256`)."""
+    text = _fetch(checksums_url, timeout).decode("utf-8", "replace")
+    lines = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    if checksums_url.endswith(".sha256") and len(lines) == 1:
+        digest = lines[0][0].lower()
+        if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+            return digest
+        raise RuntimeError(f"{checksums_url} holds no sha256 digest: {text.strip()[:80]!r}")
+    for parts in lines:
+        if len(parts) == 2 and len(parts[0]) == 64 and parts[1].lstrip("*") == archive_name:
+            return parts[0].lower()
+    raise RuntimeError(f"{checksums_url} lists no digest for {archive_name}")
+
+
+def download_release(
+    spec: BinarySpec, cache: Path, *, base_url: str | None = None, timeout: float = 5.0
+) -> ResolvedBinary:
+    """Download the release archive, verify it, extract the binary (or the whole tree).
+
+    The digest is the release's own checksum file's, checked against a pinned one
+    where this module pins one. Raises RuntimeError with the reason when the route
+    cannot be used; nothing unverified is ever unpacked.
+    """
+    release = spec.release
+    if release is None:
+        raise RuntimeError("no official release is defined")
+    arch = _arch()
+    pinned = release.sha256.get(arch)
+    url = release.url.format(version=release.version, arch=arch)
+    sums_url = release.checksums.format(version=release.version, arch=arch, url=url) if (
+        release.checksums) else None
+    mirror = base_url or os.environ.get("OBSHARNESS_RELEASE_MIRROR")
+    if mirror:  # a flat folder: each archive and checksum file by its own name
+        url = mirror.rstrip("/") + "/" + url.rsplit("/", 1)[1]
+        if sums_url:
+            sums_url = mirror.rstrip("/") + "/" + sums_url.rsplit("/", 1)[1]
+    archive_name = url.rsplit("/", 1)[1]
+    published, why_not = None, "the release publishes no checksum file"
+    if sums_url:
+        try:
+            published = published_digest(sums_url, archive_name, timeout)
+        except RuntimeError as exc:
+            why_not = str(exc)
+    if pinned and published and pinned != published:
+        raise RuntimeError(f"the pinned sha256 of {archive_name} ({pinned}) disagrees with "
+                           f"{sums_url} ({published}); refusing the download")
+    digest = pinned or published
+    if not digest:
+        raise RuntimeError(f"no sha256 for {spec.name} {release.version} linux-{arch}: "
+                           f"{why_not}; refusing an unverified download")
+    if published and sums_url:
+        verified = f"verified against the release's own {sums_url.rsplit('/', 1)[1]}"
+    else:
+        verified = f"verified against the pinned sha256 ({why_not})"
+    data = _fetch(url, timeout)
+    got = hashlib.sha256(data).hexdigest()
     if got != digest:
-        raise RuntimeError(f"sha256 mismatch for {url}: expected {digest}, got {got}")
+        raise RuntimeError(f"sha256 mismatch for {url}: expected {digest}, got {got} "
+                           f"({len(data)} bytes; a download cut short or a changed file)")
     member = release.member.format(version=release.version, arch=arch)
-    data = _extract_member(response.content, member, url)
+    route = f"official release {release.version}, {verified}"
+    if release.unpack_tree:
+        return _install_tree(spec, cache, data, member, url, route, release.version, digest)
+    extracted = _extract_member(data, member, url)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / spec.name
-        staged.write_bytes(data)
-        return _install_into_cache(spec, staged, cache, f"official release {release.version}",
-                                   version=release.version)
+        staged.write_bytes(extracted)
+        return _install_into_cache(spec, staged, cache, route, version=release.version,
+                                   sha256=digest)
+
+
+def _install_tree(spec: BinarySpec, cache: Path, archive: bytes, member: str, url: str,
+                  route: str, version: str, digest: str) -> ResolvedBinary:
+    """Unpack a whole release tarball into the cache (Grafana's homepath: its public/ and
+    conf/ beside bin/) and link the binary into cache/bin, so `grafana server` runs there."""
+    home = cache / "opt" / f"{spec.name}-{version}"
+    staging = home.with_name(home.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tarball:
+            tarball.extractall(staging, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RuntimeError(f"{url} could not be unpacked: {exc}") from None
+    if not _is_executable(staging / member):
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RuntimeError(f"{url} has no executable {member}")
+    shutil.rmtree(home, ignore_errors=True)
+    staging.replace(home)
+    target = cache / "bin" / spec.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    link = target.with_suffix(".tmp")
+    link.unlink(missing_ok=True)
+    link.symlink_to(home / member)
+    link.replace(target)
+    _source_file(target).write_text(json.dumps(
+        {"route": route, "version": version, "sha256": digest}))
+    return ResolvedBinary(spec.name, target, route)
 
 
 def _extract_member(archive_bytes: bytes, member: str, url: str) -> bytes:
@@ -672,8 +771,54 @@ def _installing_routes(spec: BinarySpec, attempts: list[str]) -> list[tuple[str,
     return routes
 
 
-def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
-    """Find or provision binary `name`; BinaryNotFoundError lists every route tried."""
+# A release download that failed (no network, a refused digest) is not tried again
+# for this long by the tests' own lookups: `obsharness fetch` (make setup) retries.
+RELEASE_RETRY_S = 3600
+
+
+def _failed_release_file(cache: Path, name: str) -> Path:
+    return cache / "bin" / f"{name}.release-failed"
+
+
+def _recent_release_failure(cache: Path, name: str) -> str | None:
+    marker = _failed_release_file(cache, name)
+    try:
+        age = time.time() - marker.stat().st_mtime
+    except OSError:
+        return None
+    if age > RELEASE_RETRY_S:
+        return None
+    return f"{marker.read_text().strip()} ({age / 60:.0f} min ago; `obsharness fetch {name}` " \
+        "tries again now)"
+
+
+def _install(spec: BinarySpec, cache: Path, routes: list[tuple[str, Route]],
+             attempts: list[str], *, retry: bool) -> ResolvedBinary | None:
+    """The first installing route that works; each failure is added to `attempts`."""
+    marker = _failed_release_file(cache, spec.name)
+    for label, route in routes:
+        if label == "official release" and not retry:
+            failed = _recent_release_failure(cache, spec.name)
+            if failed:
+                attempts.append(f"{label}: {failed}")
+                continue
+        try:
+            found = route(spec, cache)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            attempts.append(f"{label}: {exc}")
+            if label == "official release":
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(str(exc))
+            continue
+        marker.unlink(missing_ok=True)
+        return found
+    return None
+
+
+def resolve(name: str, *, allow_install: bool = True, retry: bool = False) -> ResolvedBinary:
+    """Find or provision binary `name`; BinaryNotFoundError lists every route tried.
+
+    `retry` tries a release download that failed within the last hour again."""
     spec = SPECS[name]
     attempts: list[str] = []
     hidden = absent_reason(spec.component) or absent_reason(name)
@@ -706,11 +851,9 @@ def resolve(name: str, *, allow_install: bool = True) -> ResolvedBinary:
             cached = _from_cache(spec, cache)  # another process may have won the race
             if cached:
                 return cached
-            for label, route in routes:
-                try:
-                    return route(spec, cache)
-                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                    attempts.append(f"{label}: {exc}")
+            found = _install(spec, cache, routes, attempts, retry=retry)
+            if found:
+                return found
     elif routes:
         attempts.append("installing routes not allowed here")
     raise BinaryNotFoundError(
