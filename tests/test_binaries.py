@@ -514,8 +514,8 @@ def test_a_fallback_of_another_line_is_kept_a_day_then_the_suites_are_asked_agai
 
 
 def test_an_unpinned_cached_binary_is_taken_whatever_its_sidecar(tmp_path: Path) -> None:
-    _cached(tmp_path, "node_exporter", "not json")
-    found = binaries._from_cache(SPECS["node_exporter"], tmp_path)
+    _cached(tmp_path, "promtail", "not json")
+    found = binaries._from_cache(SPECS["promtail"], tmp_path)
     assert found is not None
     assert found.route == "project cache"
 
@@ -534,6 +534,34 @@ def test_versions_follow_one_table() -> None:
         assert SPECS[name].pinned == "prometheus"
     for name in ("alertmanager", "amtool"):
         assert SPECS[name].pinned == "alertmanager"
+    # The exporters too: the Debian route takes the newest suite with the images' line.
+    assert SPECS["node_exporter"].pinned == "node-exporter"
+    assert SPECS["postgres_exporter"].pinned == "postgres-exporter"
     assert VERSIONS["prometheus"].matches("3.5.3+ds1")
     assert not VERSIONS["prometheus"].matches("3.50.1")
     assert not VERSIONS["prometheus"].matches("2.53.5")
+
+
+@pytest.mark.parametrize(("component", "says", "differs"), [
+    ("node-exporter", "node_exporter, version 1.5.0 (branch: debian/sid, revision: 1.5.0-1+b6)",
+     "1.5.0"),
+    ("node-exporter", "node_exporter, version 1.11.1 (branch: HEAD)", None),
+    ("postgres-exporter", "postgres_exporter, version 0.11.1 (branch: debian/sid)", "0.11.1"),
+    ("postgres", "postgres (PostgreSQL) 15.2 (Debian 15.2-1)", None),  # the major is the line
+    ("postgres", "postgres (PostgreSQL) 17.6 (Debian 17.6-0+deb13u1)", "17.6"),
+    ("flask-app", "Python 3.11.7", None),  # nothing pinned
+])
+def test_a_binary_of_another_line_than_the_images_is_named_with_both_versions(
+        tmp_path: Path, component: str, says: str, differs: str | None) -> None:
+    from obsharness.versions import VERSIONS
+
+    script = tmp_path / "tool"
+    script.write_text(f"#!/bin/sh\necho '{says}'\n")
+    script.chmod(0o755)
+    message = binaries.version_mismatch(component, binaries.ResolvedBinary("t", script, "PATH"))
+    if differs is None:
+        assert message is None
+    else:
+        assert message is not None
+        assert differs in message
+        assert VERSIONS[component].image in message

@@ -59,7 +59,7 @@ def test_the_prometheus_specification(manifest: Manifest, rendered_dir: Path) ->
 
 
 def test_postgres_gets_its_password_and_a_port_wait(manifest: Manifest, rendered_dir: Path) -> None:
-    spec = specification_for(manifest.component("postgres"), rendered_dir, image="postgres:16.4",
+    spec = specification_for(manifest.component("postgres"), rendered_dir, image="postgres:15.18",
                              run_id="r1", secrets_=SECRETS)
     assert spec.env["POSTGRES_PASSWORD"] == "s3cret-db"
     assert spec.readiness is None  # pg_isready is a command: wait for the port instead

@@ -224,7 +224,15 @@ SPECS: dict[str, BinarySpec] = {
         path_names=("node_exporter", "prometheus-node-exporter"),
         debian_package="prometheus-node-exporter",
         debian_path="usr/bin/prometheus-node-exporter",
-        release=None,
+        pinned="node-exporter",
+        release=Release(
+            VERSIONS["node-exporter"].version,
+            "https://github.com/prometheus/node_exporter/releases/download/v{version}/"
+            "node_exporter-{version}.linux-{arch}.tar.gz",
+            "node_exporter-{version}.linux-{arch}/node_exporter",
+            checksums="https://github.com/prometheus/node_exporter/releases/download/"
+            "v{version}/sha256sums.txt",
+        ),
         how_to_get="Run `make setup`, install Debian's 'prometheus-node-exporter' package, or "
         "set OBSHARNESS_NODE_EXPORTER_BIN.",
     ),
@@ -234,7 +242,15 @@ SPECS: dict[str, BinarySpec] = {
         path_names=("postgres_exporter", "prometheus-postgres-exporter"),
         debian_package="prometheus-postgres-exporter",
         debian_path="usr/bin/prometheus-postgres-exporter",
-        release=None,
+        pinned="postgres-exporter",
+        release=Release(
+            VERSIONS["postgres-exporter"].version,
+            "https://github.com/prometheus-community/postgres_exporter/releases/download/"
+            "v{version}/postgres_exporter-{version}.linux-{arch}.tar.gz",
+            "postgres_exporter-{version}.linux-{arch}/postgres_exporter",
+            checksums="https://github.com/prometheus-community/postgres_exporter/releases/"
+            "download/v{version}/sha256sums.txt",
+        ),
         how_to_get="Run `make setup`, install Debian's 'prometheus-postgres-exporter' package, "
         "or set OBSHARNESS_POSTGRES_EXPORTER_BIN.",
     ),
@@ -872,3 +888,30 @@ def version_of(binary: ResolvedBinary) -> str:
         return f"unknown ({exc})"
     out = (proc.stdout or proc.stderr).strip().splitlines()
     return out[0] if out else "unknown"
+
+
+_VERSIONS_SEEN: dict[tuple[str, float], str] = {}
+
+
+def version_mismatch(component: str, binary: ResolvedBinary) -> str | None:
+    """Why `binary` is not of the release line the version table pins for `component`
+    (the line the docker backend's image runs), or None when it is or nothing is pinned."""
+    pinned = VERSIONS.get(component)
+    if pinned is None:
+        return None
+    try:
+        key = (str(binary.path.resolve()), binary.path.stat().st_mtime)
+    except OSError:
+        return None
+    if key not in _VERSIONS_SEEN:  # one `--version` per binary and process
+        _VERSIONS_SEEN[key] = version_of(binary)
+    found = _VERSION_ANYWHERE.search(_VERSIONS_SEEN[key])
+    if found is None or pinned.matches(found.group(1)):
+        return None
+    return (f"{component}: the process backend runs {found.group(1)} ({binary.path}, via "
+            f"{binary.route}), the docker backend {pinned.image}; findings that depend on "
+            f"the version (an exporter's series, a server's behaviour) may differ between them")
+
+
+# Either "version 1.11.1" (the Prometheus family) or "(PostgreSQL) 15.18" (postgres).
+_VERSION_ANYWHERE = re.compile(r"(?:version v?|\) )(\d+\.\d+[^\s,()]*)")

@@ -17,15 +17,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
 import requests
 
-from obsharness.binaries import ResolvedBinary, resolve
+from obsharness.binaries import ResolvedBinary, resolve, version_mismatch
 from obsharness.errors import (
     BinaryNotFoundError,
+    BinaryVersionWarning,
     ComponentStartError,
     ComponentUnavailableError,
     ConfigError,
@@ -193,6 +195,10 @@ class ProcessStack:
         if named:  # the caller asked for exactly these: a skip, never a stack without them
             raise self.unavailable[named[0]]
         programs = resolve_programs(self.selected)
+        for comp in self.selected:  # one version table for both backends: say where not
+            differs = version_mismatch(comp.name, programs[comp.name])
+            if differs:
+                warnings.warn(differs, BinaryVersionWarning, stacklevel=2)
         self._allocate_ports()
         addresses = {name: f"{LOOPBACK}:{port}" for name, port in self.ports.items()}
         missing_sinks = [
