@@ -174,6 +174,13 @@ def measure_log_latency(stack: ProcessStack, lines: int) -> dict[str, Any]:
             "loki": version_of(resolve("loki"))}
 
 
+def log_latency_fields(measured: dict[str, Any]) -> dict[str, Any]:
+    """bench.json's log fields: the numbers, or null and the reason with the way to get
+    Loki or an agent (a machine without them measures everything else)."""
+    skipped = measured.get("skipped")
+    return {"log_latency_s": None if skipped else measured, "log_latency_skipped": skipped}
+
+
 def measure_suite(root: Path, workers: int, *args: str) -> dict[str, Any]:
     """Wall time of one pytest run (the scenarios, or `tests` for the library's own) with
     `workers` parallel workers (0: serial), its reports kept out of reports/."""
@@ -232,9 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "time_to_alert_s": _stats(alerts),
         "floor_s": round(floor, 3),
         "time_to_alert_p50_over_floor": round(percentile(alerts, 0.5) / floor, 3),
-        # Without Loki or an agent: null, and the reason with the way to get them.
-        "log_latency_s": None if "skipped" in log_latency else log_latency,
-        "log_latency_skipped": log_latency.get("skipped"),
+        **log_latency_fields(log_latency),
         "per_alert": {
             name: {"time_to_alert_s": _stats(samples) if samples else {"n": 0},
                    "floor_s": round(f, 3), "missed_trials": misses,
