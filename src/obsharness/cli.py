@@ -28,7 +28,9 @@ def cmd_fetch(names: Sequence[str], optional: bool = False) -> int:
             print(f"unknown binary {name!r}; known: {', '.join(SPECS)}", file=sys.stderr)
             return 2
         try:
-            found = resolve(name, retry=True)
+            # Asked by name, a failed release download is tried again at once; `--optional`
+            # (every make target's set-up) keeps to the hourly retry.
+            found = resolve(name, retry=not optional)
         except BinaryNotFoundError as exc:
             if optional:
                 # Why the installing routes could not, then how to get it.
