@@ -469,7 +469,9 @@ def _fetch(url: str, timeout: float) -> bytes:
     except requests.RequestException as exc:
         raise RuntimeError(f"download of {url} failed: {exc}") from None
     expected = response.headers.get("Content-Length")
-    if expected is not None and expected.isdigit() and int(expected) != len(response.content):
+    # A compressed transfer is decoded, so its length is not the header's.
+    if expected is not None and expected.isdigit() and not response.headers.get(
+            "Content-Encoding") and int(expected) != len(response.content):
         raise RuntimeError(f"download of {url} was cut short: {len(response.content)} of "
                            f"{expected} bytes")
     return response.content
