@@ -3,6 +3,10 @@ reloads, the score, the report and its living-document section."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +175,54 @@ def test_out_of_reach_mutants_are_counted_apart_from_the_score_one_line_per_reas
         mutants[2:], results, {}, mutants,
         campaign.Options(project=ROOT, reports_dir=ROOT / "reports"), 1.0)
     assert only_unreached["score"]["score"] is None
+
+
+def test_progress_prints_each_finished_mutant_once_with_the_score_so_far(tmp_path: Path) -> None:
+    from obsharness.mutation.progress import Progress
+
+    lines: list[str] = []
+    flows = {"rules-1": "rules", "logs-2": "logs", "apps-3": "apps"}
+    progress = Progress(flows, deadline=time.time() + 600, echo=lines.append)
+    one, two = tmp_path / "s0.json", tmp_path / "s1.json"
+    one.write_text('[{"id": "rules-1", "outcome": "caught by validation", "seconds": 2.5}]')
+    two.write_text('[{"id": "logs-2", "outcome": "out of')  # being written: read next time
+    progress.poll([one, two, tmp_path / "not-yet.json"])
+    assert lines == ["[1/3] rules-1 rules: caught by validation 2.5 s; score so far 100%, "
+                     f"{lines[0].rsplit(', ', 1)[1]}"]
+    assert lines[0].endswith("s of budget left")
+    two.write_text(json.dumps([{"id": "logs-2", "outcome": "out of reach", "seconds": 1},
+                               {"id": "apps-3", "outcome": "survived", "seconds": 9}]))
+    progress.poll([one, two])
+    progress.poll([one, two])  # nothing new: nothing printed
+    assert len(lines) == 3
+    # Out of reach is not judged: one caught of the two judged.
+    assert lines[1].startswith("[2/3] logs-2 logs: out of reach 1.0 s; score so far 100%")
+    assert lines[2].startswith("[3/3] apps-3 apps: survived 9.0 s; score so far 50%")
+
+
+def test_sessions_report_mutants_while_they_run_not_only_at_the_end(tmp_path: Path) -> None:
+    from obsharness.mutation.progress import Progress
+
+    work = tmp_path / "s0"
+    work.mkdir()
+    # A stand-in session: two results, a second apart, then a marker that it went on.
+    script = (
+        "import json, time, pathlib\n"
+        f"out = pathlib.Path({str(work / 'results.json')!r})\n"
+        "out.write_text(json.dumps([{'id': 'a', 'outcome': 'survived'}]))\n"
+        "time.sleep(3)\n"
+        "out.write_text(json.dumps([{'id': 'a', 'outcome': 'survived'},"
+        " {'id': 'b', 'outcome': 'caught by behaviour'}]))\n")
+    seen_at: list[float] = []
+    lines: list[str] = []
+
+    def echo(text: str) -> None:
+        lines.append(text)
+        seen_at.append(time.monotonic())
+
+    began = time.monotonic()
+    campaign._sessions([(work, [sys.executable, "-c", script], dict(os.environ))], tmp_path,
+                       Progress({"a": "rules", "b": "apps"}, time.time() + 60, echo))
+    ended = time.monotonic()
+    assert [line.split()[1] for line in lines] == ["a", "b"]
+    assert seen_at[0] - began < ended - began - 1  # the first line came before the end

@@ -54,5 +54,9 @@ def test_a_small_campaign_catches_two_mutants_and_leaves_the_equivalent_one(
     assert report["unexplained_survivors"] == []
     assert report["score"]["score"] == round(2 / 3, 4)
     assert "equivalent" in done.stdout  # the summary names the survivor and why
+    # Each mutant was printed as it finished, before the table.
+    progress = [line for line in done.stdout.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in progress] == ["[1/3", "[2/3", "[3/3"], done.stdout
+    assert all(mutant_id in done.stdout for mutant_id in ids.values())
     # stack/ itself was never written.
     assert {p: p.read_bytes() for p in (ROOT / "stack").rglob("*.yml")} == before

@@ -221,7 +221,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         budget_s=campaign.parse_budget(args.budget), only=only,
         max_mutants=args.max_mutants, seed=args.seed,
         scenarios_per_mutant=args.scenarios_per_mutant, ids=tuple(args.mutant),
-        workers=args.workers)
+        workers=args.workers, quiet=args.quiet)
     try:
         report = campaign.run(options)
     except KeyboardInterrupt:
@@ -296,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mutate.add_argument("--workers", type=int, default=1, metavar="N",
                         help="sessions side by side, each with its own stack (make mutate: "
                              "cores + 1)")
+    mutate.add_argument("--quiet", action="store_true",
+                        help="no line per mutant while the campaign runs; only the table")
     mutate.add_argument("--min-score", type=float, default=0.0,
                         help="fail when fewer than this share of the mutants run are caught")
     mutate.add_argument("--reports-dir", type=Path, default=Path("reports"))

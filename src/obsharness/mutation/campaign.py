@@ -31,6 +31,7 @@ from obsharness.errors import MutationError, ObsharnessError
 from obsharness.infra.checkov import CHECKOV_ENV, find_checkov
 from obsharness.mutation.generate import all_mutants, select
 from obsharness.mutation.model import FLOWS, Mutant
+from obsharness.mutation.progress import Progress
 
 SURVIVORS_FILE = "mutation-survivors.yml"
 CAUGHT = ("caught by validation", "caught by behaviour")
@@ -58,6 +59,7 @@ class Options:
     time_scale: float | None = None
     ids: tuple[str, ...] = ()  # exactly these mutants (e.g. to rerun a survivor)
     workers: int = 1  # sessions side by side, each with its own workspace and stack
+    quiet: bool = False  # no line per mutant while it runs, only the table at the end
 
 
 def _copy_tree(source: Path, target: Path) -> None:
@@ -146,7 +148,9 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
             # Round robin keeps every session's share of each flow (and of slow ones).
             plan = _plan(chosen[index::workers], workspace, work, options, deadline)
             sessions.append((work, _argv(plan, work, options), _env(workspace)))
-        outputs = _sessions(sessions, options.project)
+        progress = Progress({m.id: m.flow for m in chosen}, deadline, echo) if (
+            not options.quiet) else None
+        outputs = _sessions(sessions, options.project, progress)
         results: dict[str, dict[str, Any]] = {}
         for (work, _, _), output in zip(sessions, outputs, strict=True):
             results_path = work / "results.json"
@@ -189,9 +193,15 @@ def _argv(plan: Path, work: Path, options: Options) -> list[str]:
     return argv
 
 
-def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path) -> list[str]:
-    """Run the pytest sessions side by side; on Ctrl-C or SIGTERM each is stopped the
-    way pytest tears its stack down (SIGTERM, then wait), never left running."""
+# How often a running campaign looks for finished mutants to print.
+PROGRESS_POLL_S = 2.0
+
+
+def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path,
+              progress: Progress | None = None) -> list[str]:
+    """Run the pytest sessions side by side, printing each mutant as it finishes; on
+    Ctrl-C or SIGTERM each is stopped the way pytest tears its stack down (SIGTERM,
+    then wait), never left running."""
     children: list[subprocess.Popen[str]] = []
     previous = signal.signal(signal.SIGTERM, _interrupt) \
         if threading.current_thread() is threading.main_thread() else None
@@ -200,8 +210,13 @@ def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path)
             with (work / "session.log").open("w") as out:
                 children.append(subprocess.Popen(argv, cwd=cwd, env=env, stdout=out,
                                                  stderr=subprocess.STDOUT, text=True))
-        for child in children:
-            child.wait()
+        results = [work / "results.json" for work, _, _ in sessions]
+        while any(child.poll() is None for child in children):
+            if progress is not None:
+                progress.poll(results)
+            time.sleep(PROGRESS_POLL_S if progress is not None else 0.2)
+        if progress is not None:
+            progress.poll(results)
     except BaseException:
         for child in children:
             if child.poll() is None:

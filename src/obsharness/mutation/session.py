@@ -163,11 +163,17 @@ class MutationSession:
                 last = self._confirm(result, last)
             result.update(id=mutant["id"], seconds=round(time.monotonic() - began, 2))
             results.append(result)
-            self.results_path.write_text(json.dumps(results, indent=1))
+            self._save(results)
             if session.shouldstop:
                 break
-        self.results_path.write_text(json.dumps(results, indent=1))
+        self._save(results)
         return True
+
+    def _save(self, results: list[dict[str, Any]]) -> None:
+        """Whole or not at all: the campaign reads the file while this session runs."""
+        partial = self.results_path.with_suffix(".partial")
+        partial.write_text(json.dumps(results, indent=1))
+        partial.replace(self.results_path)
 
     def _write(self, path: str, text: str) -> None:
         (self.state.project / path).write_text(text)
