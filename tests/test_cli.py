@@ -55,10 +55,28 @@ def test_report_without_a_run_says_what_to_do(tmp_path: Path,
     assert "run the scenarios first" in capsys.readouterr().err
 
 
-def test_diagrams_are_written_and_checked(tmp_path: Path) -> None:
+def test_diagrams_are_written_and_checked(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "architecture.md"
     assert main(["diagrams", "--out", str(out), "--check"]) == 0
     assert out.read_text().count("```mermaid") == 5
+    # A check says what it checked, not only that it wrote a file.
+    assert "checked 5 diagram(s) against the manifest: they agree" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "to_pytest"), [
+    (["validate", "-m", "alerting"], ["-m", "alerting"]),  # the help's own example
+    (["validate", "-k", "HighCPU", "-x"], ["-k", "HighCPU", "-x"]),
+    (["validate", "--", "-k", "HighCPU"], ["-k", "HighCPU"]),
+    (["validate"], []),
+    (["validate", "--help"], None),  # validate's own help
+    (["doctor"], None),
+])
+def test_validate_hands_pytests_options_over_as_typed(argv: list[str],
+                                                      to_pytest: list[str] | None) -> None:
+    from obsharness.cli import pytest_args_of_validate
+
+    assert pytest_args_of_validate(argv) == to_pytest
 
 
 def test_long_waits_report_what_they_await(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -174,12 +174,15 @@ def cmd_diagrams(out: Path, check: bool = False) -> int:
     drawn = diagrams.all_diagrams()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(diagrams.markdown(drawn))
-    print(f"wrote {out}")
     if not check:
+        print(f"wrote {out}")
         return 0
     disagreements = diagrams.disagreements(drawn)
     for line in disagreements:
         print(f"DIAGRAM PROBLEM {line}", file=sys.stderr)
+    verdict = f"{len(disagreements)} disagreement(s)" if disagreements else "they agree"
+    print(f"checked {len(drawn)} diagram(s) against the manifest: {verdict} "
+          f"({out} regenerated)")
     return 1 if disagreements else 0
 
 
@@ -248,7 +251,26 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     return status
 
 
+def pytest_args_of_validate(argv: Sequence[str]) -> list[str] | None:
+    """`obsharness validate -m alerting -k HighCPU`: everything after `validate` goes to
+    pytest as typed (a leading `--` is optional); None when it is not a validate command
+    or asks for validate's own help."""
+    if not argv or argv[0] != "validate" or list(argv[1:]) in (["-h"], ["--help"]):
+        return None
+    rest = list(argv[1:])
+    return rest[1:] if rest[:1] == ["--"] else rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # argparse would take pytest's own options (-m, -k, -x) for obsharness's.
+    passed = pytest_args_of_validate(argv)
+    if passed is not None:
+        try:
+            return cmd_validate(passed)
+        except ObsharnessError as exc:
+            print(f"obsharness: {exc}", file=sys.stderr)
+            return 1
     parser = argparse.ArgumentParser(prog="obsharness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     backends = ("auto", "process", "docker", "external")
@@ -263,7 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--time-scale", type=float, default=1.0,
                     help="1 = production timing (default); 60 = what the scenarios use")
     up.add_argument("--run-dir", type=Path, default=Path("reports/up"))
-    validate = sub.add_parser("validate", help="run the scenarios (as make validate)")
+    validate = sub.add_parser(
+        "validate", help="run the scenarios (as make validate)",
+        description="Check the diagrams, run the scenarios, rebuild and check the report. "
+        "Every argument after `validate` goes to pytest as typed.",
+        epilog="examples: obsharness validate -m alerting; obsharness validate -k HighCPU -x")
     validate.add_argument("pytest_args", nargs=argparse.REMAINDER,
                           help="passed to pytest, e.g. -m alerting")
     report = sub.add_parser("report", help="rebuild reports/index.html from the last run")
