@@ -181,21 +181,21 @@ def test_an_archive_the_checksum_file_contradicts_is_refused(
     assert not (tmp_path / "cache" / "bin" / "prometheus").exists()
 
 
-def test_a_missing_checksum_file_refuses_the_download(release_server: tuple[str, Path],
-                                                      tmp_path: Path) -> None:
-    url, folder = release_server
-    _publish(folder, b"#!/bin/sh\n")
-    with pytest.raises(RuntimeError, match=r"sha256sums.txt failed: 404.*refusing an unverified"):
-        download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
-
-
-def test_a_checksum_file_without_the_archives_name_refuses_it(
-        release_server: tuple[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("listed", "refusal"), [
+    (None, r"sha256sums.txt failed: 404.*refusing an unverified"),  # no checksum file
+    ("prometheus-3.5.3.linux-riscv64.tar.gz",  # a file without the archive's name
+     f"lists no digest for {_prometheus_archive_name()}"),
+])
+def test_a_download_the_checksum_file_cannot_vouch_for_is_refused(
+        release_server: tuple[str, Path], tmp_path: Path, listed: str | None,
+        refusal: str) -> None:
     url, folder = release_server
     data = _publish(folder, b"#!/bin/sh\n")
-    _sha256sums(folder, "sha256sums.txt", {"prometheus-3.5.3.linux-riscv64.tar.gz": data})
-    with pytest.raises(RuntimeError, match=f"lists no digest for {_prometheus_archive_name()}"):
+    if listed is not None:
+        _sha256sums(folder, "sha256sums.txt", {listed: data})
+    with pytest.raises(RuntimeError, match=refusal):
         download_release(_spec_with(None, None), tmp_path / "cache", base_url=url)
+    assert not (tmp_path / "cache" / "bin" / "prometheus").exists()
 
 
 def test_a_pinned_digest_the_published_one_contradicts_refuses(

@@ -182,7 +182,8 @@ def test_progress_prints_each_finished_mutant_once_with_the_score_so_far(tmp_pat
 
     lines: list[str] = []
     flows = {"rules-1": "rules", "logs-2": "logs", "apps-3": "apps"}
-    progress = Progress(flows, deadline=time.time() + 600, echo=lines.append)
+    progress = Progress(flows, deadline=time.time() + 600,
+                        score=lambda done: campaign._score(done)["score"], echo=lines.append)
     one, two = tmp_path / "s0.json", tmp_path / "s1.json"
     one.write_text('[{"id": "rules-1", "outcome": "caught by validation", "seconds": 2.5}]')
     two.write_text('[{"id": "logs-2", "outcome": "out of')  # being written: read next time
@@ -222,7 +223,8 @@ def test_sessions_report_mutants_while_they_run_not_only_at_the_end(tmp_path: Pa
 
     began = time.monotonic()
     campaign._sessions([(work, [sys.executable, "-c", script], dict(os.environ))], tmp_path,
-                       Progress({"a": "rules", "b": "apps"}, time.time() + 60, echo))
+                       Progress({"a": "rules", "b": "apps"}, time.time() + 60,
+                                lambda done: campaign._score(done)["score"], echo))
     ended = time.monotonic()
     assert [line.split()[1] for line in lines] == ["a", "b"]
     assert seen_at[0] - began < ended - began - 1  # the first line came before the end

@@ -364,7 +364,9 @@ def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
     return ResolvedBinary(spec.name, candidate, route, links)
 
 
-_VERSION = re.compile(r"\bversion v?(\d+\.\d+[^\s,()]*)")
+# "node_exporter, version 1.11.1 (...)" (the Prometheus family), or PostgreSQL's
+# "postgres (PostgreSQL) 15.18 (Debian ...)".
+_VERSION = re.compile(r"(?:\bversion v?|\(PostgreSQL\) )(\d+\.\d+[^\s,()]*)")
 
 
 def _install_into_cache(
@@ -385,10 +387,17 @@ def _install_into_cache(
     if version is None:
         found = _VERSION.search(version_of(resolved))
         version = found.group(1) if found else ""
+    _record_source(target, route, version, fallback=fallback, sha256=sha256)
+    return resolved
+
+
+def _record_source(target: Path, route: str, version: str, *, fallback: bool = False,
+                   sha256: str | None = None) -> None:
+    """The cache's sidecar: the route that filled it (doctor names it), the version,
+    whether it is a fallback of another line, the verified digest."""
     _source_file(target).write_text(json.dumps(
         {"route": route, "version": version, **({"fallback": True} if fallback else {}),
          **({"sha256": sha256} if sha256 else {})}))
-    return resolved
 
 
 BINARY_DIR_ENV = "OBSHARNESS_BINARY_DIR"
@@ -575,8 +584,7 @@ def _install_tree(spec: BinarySpec, cache: Path, archive: bytes, member: str, ur
     link.unlink(missing_ok=True)
     link.symlink_to(home / member)
     link.replace(target)
-    _source_file(target).write_text(json.dumps(
-        {"route": route, "version": version, "sha256": digest}))
+    _record_source(target, route, version, sha256=digest)
     return ResolvedBinary(spec.name, target, route)
 
 
@@ -907,13 +915,10 @@ def version_mismatch(component: str, binary: ResolvedBinary) -> str | None:
         return None
     if key not in _VERSIONS_SEEN:  # one `--version` per binary and process
         _VERSIONS_SEEN[key] = version_of(binary)
-    found = _VERSION_ANYWHERE.search(_VERSIONS_SEEN[key])
+    found = _VERSION.search(_VERSIONS_SEEN[key])
     if found is None or pinned.matches(found.group(1)):
         return None
     return (f"{component}: the process backend runs {found.group(1)} ({binary.path}, via "
             f"{binary.route}), the docker backend {pinned.image}; findings that depend on "
             f"the version (an exporter's series, a server's behaviour) may differ between them")
 
-
-# Either "version 1.11.1" (the Prometheus family) or "(PostgreSQL) 15.18" (postgres).
-_VERSION_ANYWHERE = re.compile(r"(?:version v?|\) )(\d+\.\d+[^\s,()]*)")

@@ -148,8 +148,8 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
             # Round robin keeps every session's share of each flow (and of slow ones).
             plan = _plan(chosen[index::workers], workspace, work, options, deadline)
             sessions.append((work, _argv(plan, work, options), _env(workspace)))
-        progress = Progress({m.id: m.flow for m in chosen}, deadline, echo) if (
-            not options.quiet) else None
+        progress = None if options.quiet else Progress(
+            {m.id: m.flow for m in chosen}, deadline, lambda done: _score(done)["score"], echo)
         outputs = _sessions(sessions, options.project, progress)
         results: dict[str, dict[str, Any]] = {}
         for (work, _, _), output in zip(sessions, outputs, strict=True):
@@ -210,12 +210,14 @@ def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path,
             with (work / "session.log").open("w") as out:
                 children.append(subprocess.Popen(argv, cwd=cwd, env=env, stdout=out,
                                                  stderr=subprocess.STDOUT, text=True))
-        results = [work / "results.json" for work, _, _ in sessions]
-        while any(child.poll() is None for child in children):
-            if progress is not None:
+        if progress is None:
+            for child in children:
+                child.wait()
+        else:
+            results = [work / "results.json" for work, _, _ in sessions]
+            while any(child.poll() is None for child in children):
                 progress.poll(results)
-            time.sleep(PROGRESS_POLL_S if progress is not None else 0.2)
-        if progress is not None:
+                time.sleep(PROGRESS_POLL_S)
             progress.poll(results)
     except BaseException:
         for child in children:

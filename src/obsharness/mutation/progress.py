@@ -11,18 +11,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-# Caught, in the order the score counts them (validation, behaviour).
-_CAUGHT = ("caught by validation", "caught by behaviour")
-_UNJUDGED = ("not run", "undecided", "out of reach")
+Score = Callable[[list[dict[str, Any]]], float | None]
 
 
 class Progress:
-    """Prints `[done/total] id flow outcome seconds; score so far; budget left`."""
+    """Prints `[done/total] id flow outcome seconds; score so far; budget left`.
 
-    def __init__(self, flows: dict[str, str], deadline: float,
+    `score` is the campaign's own rule (what is judged, what is caught), applied to
+    the results so far, so the line and the final table never disagree."""
+
+    def __init__(self, flows: dict[str, str], deadline: float, score: Score,
                  echo: Callable[[str], None] = print) -> None:
         self.flows = flows  # mutant id -> flow, for every mutant chosen
         self.deadline = deadline
+        self.score = score
         self.echo = echo
         self.seen: dict[str, dict[str, Any]] = {}
 
@@ -35,9 +37,8 @@ class Progress:
                     sys.stdout.flush()  # a CI log shows it now, not at the end
 
     def line(self, result: dict[str, Any]) -> str:
-        judged = [r for r in self.seen.values() if r.get("outcome") not in _UNJUDGED]
-        caught = sum(1 for r in judged if r.get("outcome") in _CAUGHT)
-        score = f"{caught / len(judged):.0%}" if judged else "-"
+        so_far = self.score(list(self.seen.values()))
+        score = "-" if so_far is None else f"{so_far:.0%}"
         left = max(0.0, self.deadline - time.time())
         seconds = result.get("seconds")
         took = f" {seconds:.1f} s" if isinstance(seconds, (int, float)) else ""
