@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from obsharness import dashboards
+from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import (
     ComponentDiedError,
     ComponentStartError,
@@ -22,6 +24,7 @@ from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.manifest import Manifest, load_manifest
 from obsharness.stack.process import ProcessStack
+from obsharness.waiting import eventually
 from tests.helpers import assert_all_gone
 
 pytestmark = pytest.mark.slow
@@ -180,3 +183,42 @@ def test_reload_takes_changed_files_in_place_and_refuses_a_broken_one(
         with pytest.raises(ConfigError, match="(?s)prometheus.*promtool"):
             stack.reload(["prometheus"])
         assert requests.get(f"{prometheus}/-/ready", timeout=5).ok
+
+
+def test_a_recording_rule_deleted_or_misspelt_by_a_reload_leaves_its_panels_empty_at_once(
+    stack_copy: Path, tmp_path: Path, sinks: dict[str, str]
+) -> None:
+    """The campaign's old survivors: after the reload, the panel check must not see the
+    old rule's last sample. Prometheus marks it stale at the new group's first
+    evaluation, which reload() waits for; the lookback delta is scaled besides."""
+    manifest = load_manifest(stack_copy / "stack.yaml")
+    rules = stack_copy / "prometheus" / "rules" / "recording.yml"
+    business = [stack_copy / "grafana" / "dashboards" / "business.json"]
+    datasources = dashboards.provisioned_datasources(stack_copy / "grafana" / "provisioning")
+    with ProcessStack(manifest, tmp_path / "run", time_scale=60, sink_addresses=sinks,
+                      only=["prometheus", "flask-app"]) as stack:
+        prometheus = PrometheusClient(stack.url("prometheus"))
+        flags = requests.get(stack.url("prometheus") + "/api/v1/status/flags", timeout=5).json()
+        assert flags["data"]["query.lookback-delta"] == "5s"  # 5m / 60
+
+        def empty_panels() -> str:
+            requests.get(stack.url("flask-app") + "/", timeout=5)
+            return "\n".join(dashboards.live_report(prometheus, business, datasources,
+                                                    ["flask-app"], "1s"))
+
+        # The summary names panels by title (the e2e one needs node-app: empty here).
+        eventually(empty_panels, lambda text: "Throughput (all services)" not in text
+                   and "Availability (all services)" not in text,
+                   timeout=30, interval=0.2, what="the global panels drawing flask-app's load")
+        text = rules.read_text()
+        deleted = "      - record: global:http_requests:rate5m\n" \
+                  "        expr: sum(rate(http_requests_total[5m]))\n"
+        assert deleted in text
+        text = text.replace(deleted, "")
+        text = text.replace('sum(rate(http_requests_total{status=~"5.."}[5m]))',
+                            'sum(rate(http_requsts_total{status=~"5.."}[5m]))', 1)
+        rules.write_text(text)
+        stack.reload(["prometheus"])
+        after = empty_panels()  # no wait: the reload is only over once the rules evaluated
+        assert "'Throughput (all services)'" in after, after
+        assert "'Availability (all services)'" in after, after

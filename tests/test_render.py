@@ -47,6 +47,9 @@ def test_render_rewrites_addresses_and_compresses_time(manifest: Manifest, tmp_p
     # Unit tests of the rules are not shipped with the compressed copy.
     assert not (tmp_path / "prometheus" / "tests").exists()
     timing = rendered.timing
+    # Prometheus' lookback delta is a duration too: 5m / 60, set on the command line.
+    assert rendered.argv("prometheus", ["--config.file=x"]) == [
+        "--config.file=x", "--query.lookback-delta=5s"]
     assert timing.floor_s("HighErrorRate") == pytest.approx(2 + 0.25 + 0.25 + 0.5)
     assert timing.alert_window_ms["HighErrorRate"] == 5000
     assert rendered.floors == []
@@ -57,6 +60,7 @@ def test_time_scale_one_keeps_production_timing(manifest: Manifest, tmp_path: Pa
     assert rendered.timing.alert_for_ms["HighErrorRate"] == 120_000
     assert rendered.timing.scrape_interval_ms == 15_000
     assert rendered.timing.floor_s("HighErrorRate") == 120 + 15 + 15 + 30
+    assert rendered.argv("prometheus", ["--web.enable-lifecycle"]) == ["--web.enable-lifecycle"]
 
 
 def test_extreme_scale_applies_floors_and_warns(manifest: Manifest, tmp_path: Path) -> None:
@@ -71,6 +75,42 @@ def test_extreme_scale_applies_floors_and_warns(manifest: Manifest, tmp_path: Pa
     # The floors keep the semantics: the window still holds 4 scrapes.
     assert rendered.timing.scrape_interval_ms == 100
     assert rendered.timing.alert_window_ms["HighErrorRate"] == 400
+
+
+def test_the_lookback_delta_outlasts_the_slowest_groups_interval(
+        stack_copy: Path, tmp_path: Path) -> None:
+    """A pack's group evaluated every 5m writes a sample every 5s at scale 60: a 5s
+    lookback would lose its series between two evaluations. Kept at two, and said."""
+    (stack_copy / "prometheus" / "rules" / "slow.yml").write_text(
+        "groups:\n  - name: slow\n    interval: 5m\n    rules:\n"
+        "      - record: job:up:sum\n        expr: sum by (job) (up)\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rendered = render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                                addresses=ADDRESSES, time_scale=60)
+    [lookback] = [f for f in rendered.floors if "lookback-delta" in f.where]
+    assert lookback.floor_ms == 10_000
+    assert "two scrapes or evaluations" in lookback.reason
+    assert rendered.argv("prometheus", [])[-1] == "--query.lookback-delta=10s"
+    assert any("lookback-delta" in str(w.message) for w in caught)
+
+
+def test_a_lookback_delta_the_manifest_sets_is_scaled_and_replaced(
+        stack_copy: Path, tmp_path: Path) -> None:
+    """A team's own `--query.lookback-delta 10m` (either spelling) is its production
+    value: scaled, and given once."""
+    path = stack_copy / "stack.yaml"
+    path.write_text(path.read_text().replace(
+        '"--web.enable-lifecycle"]', '"--web.enable-lifecycle", "--query.lookback-delta", "10m"]', 1))
+    manifest = load_manifest(path)
+    assert "10m" in manifest.component("prometheus").process.args  # type: ignore[union-attr]
+    rendered = render_stack(manifest, tmp_path / "run", addresses=ADDRESSES, time_scale=60)
+    args = ["--web.enable-lifecycle", "--query.lookback-delta", "10m"]
+    assert rendered.argv("prometheus", args) == [
+        "--web.enable-lifecycle", "--query.lookback-delta=10s"]
+    assert rendered.argv("prometheus", ["--query.lookback-delta=10m"]) == [
+        "--query.lookback-delta=10s"]
+    assert rendered.argv("alertmanager", args) == args  # only Prometheus has one
 
 
 def test_broken_rule_file_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:

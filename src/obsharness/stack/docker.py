@@ -96,7 +96,8 @@ def _host_path(source: str, rendered_dir: Path) -> str:
 
 
 def specification_for(comp: Component, rendered_dir: Path, *, image: str, run_id: str,
-                      secrets_: Mapping[str, str]) -> ContainerSpecification:
+                      secrets_: Mapping[str, str],
+                      rendered: RenderedStack | None = None) -> ContainerSpecification:
     """The container of one manifest component, from its `container:` recipe."""
     spec = comp.container
     if spec is None:
@@ -105,7 +106,8 @@ def specification_for(comp: Component, rendered_dir: Path, *, image: str, run_id
     return ContainerSpecification(
         component=comp.name, image=image, port=comp.port,
         readiness=comp.readiness if isinstance(comp.readiness, str) else None,
-        command=spec.command, env=spec.env_with(dict(secrets_)), mounts=mounts,
+        command=tuple(rendered.argv(comp.name, spec.command)) if rendered else spec.command,
+        env=spec.env_with(dict(secrets_)), mounts=mounts,
         # Data stays in the container's own layer, with the image's ownership (a tmpfs
         # over an image directory comes up root-owned, and the images run unprivileged);
         # it goes when the container is removed.
@@ -194,7 +196,8 @@ class DockerStack:
                          if c.name in chosen):
                 image = image_for(comp, self.images)
                 container = build_container(specification_for(
-                    comp, self.run_dir, image=image, run_id=self.run_id, secrets_=secrets_))
+                    comp, self.run_dir, image=image, run_id=self.run_id, secrets_=secrets_,
+                    rendered=self.rendered))
                 container.with_network(self.network)
                 if comp.role == "app":  # harness only: deployments leave chaos off
                     container.with_env(CHAOS_TOKEN_ENV, self.chaos_token)

@@ -38,7 +38,7 @@ from obsharness.ports import LOOPBACK, free_port, holder_of, is_free
 from obsharness.report import evidence
 from obsharness.stack.executor import ProcessExecutor, tail
 from obsharness.stack.manifest import CHAOS_TOKEN_ENV, Command, Component, Manifest
-from obsharness.stack.prometheus_targets import wait_until_current
+from obsharness.stack.prometheus_targets import wait_until_current, wait_until_rules_current
 from obsharness.stack.render import RenderedStack, address_rewriter, render_stack
 
 DEFAULT_START_TIMEOUT_S = 30.0
@@ -293,7 +293,8 @@ class ProcessStack:
             (argv_of(c), c.stdin.format(**values) if c.stdin else None)
             for c in comp.process.init
         ]
-        argv = [str(program.path), *(arg.format(**values) for arg in comp.process.args)]
+        argv = [str(program.path), *self.rendered.argv(
+            comp.name, [arg.format(**values) for arg in comp.process.args])]
         env = {k: rewrite(v.format(**values)) for k, v in comp.process.env.items()}
         env.setdefault("PORT", str(port))
         if comp.role == "app" and self.chaos_token:  # harness only: deployments leave it off
@@ -479,6 +480,7 @@ class ProcessStack:
             # Alertmanager always serves /-/reload; Prometheus with --web.enable-lifecycle.
             if comp.binary == "alertmanager" or (
                     comp.binary == "prometheus" and "--web.enable-lifecycle" in args):
+                since = time.time()
                 answer = requests.post(f"{self.url(name)}/-/reload", timeout=30)
                 if answer.status_code != 200:
                     raise ConfigError(component=name, path=self.rendered.configs.get(name, "?"),
@@ -487,6 +489,7 @@ class ProcessStack:
                                       checked_with=f"{name} /-/reload")
                 if comp.binary == "prometheus" and name in self.rendered.configs:
                     wait_until_current(self.url(name), self.rendered.configs[name])
+                    wait_until_rules_current(self.url(name), self.rendered.configs[name], since)
                 continue
             executor.stop()
             self._stopped_on_purpose.discard(name)

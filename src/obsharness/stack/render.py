@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,11 @@ DEFAULT_SCRAPE_INTERVAL_MS = 60_000  # Prometheus' default when the config sets 
 DEFAULT_EVAL_INTERVAL_MS = 60_000
 DEFAULT_GROUP_WAIT_MS = 30_000
 DEFAULT_GROUP_INTERVAL_MS = 300_000
+# Prometheus keeps a series' last sample in view this long when no newer one and no
+# staleness marker came. Not scaled, a rule deleted on a reloaded stack would still
+# answer for 5 wall minutes: 300 compressed ones at scale 60.
+LOOKBACK_FLAG = "--query.lookback-delta"
+DEFAULT_LOOKBACK_MS = 300_000
 
 
 @dataclass
@@ -54,6 +59,7 @@ class Timing:
     group_interval_ms: int = DEFAULT_GROUP_INTERVAL_MS
     alert_for_ms: dict[str, int] = field(default_factory=dict)
     alert_window_ms: dict[str, int] = field(default_factory=dict)
+    slowest_evaluation_ms: int = 0  # of the groups with an interval of their own
 
     def floor_s(self, alert: str) -> float:
         """Least time from fault to notification the config allows:
@@ -111,6 +117,35 @@ class RenderedStack:
     # Plain-number durations: scaled with certainty, or left and reported.
     horizons: list[ScaledHorizon] = field(default_factory=list)
     not_equivalent: list[NotEquivalent] = field(default_factory=list)
+    # Command-line flags the harness sets per component (a scaled lookback delta).
+    flags: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def argv(self, component: str, args: Sequence[str]) -> list[str]:
+        """`args` with the harness's flags for `component` in place of the manifest's own."""
+        flags = self.flags.get(component, {})
+        kept: list[str] = []
+        skip_value = False
+        for arg in args:
+            if skip_value:
+                skip_value = False
+                continue
+            name = arg.split("=", 1)[0]
+            if name in flags:
+                skip_value = "=" not in arg
+                continue
+            kept.append(arg)
+        return kept + [f"{name}={value}" for name, value in flags.items()]
+
+
+def flag_value(args: Sequence[str], flag: str) -> str | None:
+    """The value of `--flag=v` or `--flag v` in an argument list (the last one wins)."""
+    value = None
+    for index, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+        elif arg == flag and index + 1 < len(args):
+            value = args[index + 1]
+    return value
 
 
 class _LiteralDumper(yaml.SafeDumper):
@@ -259,6 +294,8 @@ class _Renderer:
                 group, "interval", group_where, floor_ms=MIN_INTERVAL_MS,
                 reason="an interval stays above what the tools can honour",
             ) or self.timing.evaluation_interval_ms
+            self.timing.slowest_evaluation_ms = max(self.timing.slowest_evaluation_ms,
+                                                    evaluation)
             for rule in group.get("rules") or []:
                 name = rule.get("alert") or rule.get("record")
                 rule_where = f"{group_where} rule {name}"
@@ -401,12 +438,29 @@ def render_stack(
                 toolchecks.check_prometheus_config(path)
             elif comp.binary == "alertmanager":
                 toolchecks.check_alertmanager_config(path)
+    flags = {comp.name: {LOOKBACK_FLAG: _lookback(comp, renderer.timing, scaler)}
+             for comp in manifest.components.values()
+             if comp.binary == "prometheus" and time_scale != 1}
     for floor in scaler.floors:
         warnings.warn(str(floor), TimeCompressionFloorWarning, stacklevel=2)
     for different in renderer.not_equivalent:
         warnings.warn(str(different), TimeCompressionMeaningWarning, stacklevel=2)
     return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors),
-                         renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent)
+                         renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent, flags)
+
+
+def _lookback(comp: Component, timing: Timing, scaler: TimeScaler) -> str:
+    """The component's lookback delta (its own flag, else Prometheus's 5m) scaled like
+    every other duration, kept above two scrapes or evaluations so that a live series
+    never drops out of view between two samples."""
+    args = comp.process.args if comp.process else comp.container.command if comp.container else ()
+    given = flag_value(list(args), LOOKBACK_FLAG)
+    production = parse_duration(given) if given else DEFAULT_LOOKBACK_MS
+    floor = 2 * max(timing.scrape_interval_ms, timing.evaluation_interval_ms,
+                    timing.slowest_evaluation_ms)
+    return format_duration(scaler.scale_ms(
+        production, floor_ms=floor, where=f"{comp.name} {LOOKBACK_FLAG}",
+        reason="a live series stays in view across two scrapes or evaluations"))
 
 
 def _render_component(
