@@ -29,15 +29,18 @@ def rendered_dir(manifest: Manifest, tmp_path_factory: pytest.TempPathFactory) -
     return run_dir
 
 
-def test_the_prometheus_container_gets_the_scaled_lookback_delta(
+def test_the_prometheus_container_gets_its_own_durations_scaled(
         manifest: Manifest, tmp_path: Path) -> None:
     names = {n: f"{n}:{c.port}" for n, c in manifest.components.items()}
     rendered = render_stack(manifest, tmp_path, addresses=names, time_scale=60, validate=False)
     spec = specification_for(manifest.component("prometheus"), tmp_path,
                              image="prom/prometheus:v3.5.3", run_id="r1", secrets_=SECRETS,
                              rendered=rendered)
-    assert spec.command[-1] == "--query.lookback-delta=5s"
-    assert spec.command[:-1] == manifest.component("prometheus").container.command  # type: ignore[union-attr]
+    own = manifest.component("prometheus").container.command  # type: ignore[union-attr]
+    assert spec.command[:len(own)] == own
+    assert spec.command[len(own):] == (
+        "--query.lookback-delta=5s", "--rules.alert.resend-delay=1s",
+        "--rules.alert.for-grace-period=10s", "--rules.alert.for-outage-tolerance=1m")
 
 
 def test_every_component_has_a_complete_specification(manifest: Manifest,

@@ -200,6 +200,7 @@ def test_a_recording_rule_deleted_or_misspelt_by_a_reload_leaves_its_panels_empt
         prometheus = PrometheusClient(stack.url("prometheus"))
         flags = requests.get(stack.url("prometheus") + "/api/v1/status/flags", timeout=5).json()
         assert flags["data"]["query.lookback-delta"] == "5s"  # 5m / 60
+        assert flags["data"]["rules.alert.resend-delay"] == "1s"
 
         def empty_panels() -> str:
             requests.get(stack.url("flask-app") + "/", timeout=5)

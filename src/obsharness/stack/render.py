@@ -42,11 +42,23 @@ DEFAULT_SCRAPE_INTERVAL_MS = 60_000  # Prometheus' default when the config sets 
 DEFAULT_EVAL_INTERVAL_MS = 60_000
 DEFAULT_GROUP_WAIT_MS = 30_000
 DEFAULT_GROUP_INTERVAL_MS = 300_000
-# Prometheus keeps a series' last sample in view this long when no newer one and no
-# staleness marker came. Not scaled, a rule deleted on a reloaded stack would still
-# answer for 5 wall minutes: 300 compressed ones at scale 60.
-LOOKBACK_FLAG = "--query.lookback-delta"
-DEFAULT_LOOKBACK_MS = 300_000
+# Durations Prometheus takes on its command line: (default ms, floor in slowest
+# scrape/evaluation intervals, why the floor). Unscaled, each kept production time
+# in a compressed stack:
+# - the lookback delta: a rule deleted on a reloaded stack answered for 5 wall minutes;
+# - the resend delay: an alert firing at start-up reached Alertmanager a minute late,
+#   and Alertmanager kept a vanished alert 4 wall minutes (4 resend delays);
+# - the `for` state restored after a restart: its grace and outage tolerance.
+PROMETHEUS_DURATION_FLAGS: dict[str, tuple[int, int, str]] = {
+    "--query.lookback-delta": (
+        300_000, 2, "a live series stays in view across two scrapes or evaluations"),
+    "--rules.alert.resend-delay": (
+        60_000, 1, "an alert is sent again no more often than it is evaluated"),
+    "--rules.alert.for-grace-period": (
+        600_000, 1, "the grace after a restart spans an evaluation"),
+    "--rules.alert.for-outage-tolerance": (
+        3_600_000, 1, "the tolerated outage spans an evaluation"),
+}
 
 
 @dataclass
@@ -438,7 +450,7 @@ def render_stack(
                 toolchecks.check_prometheus_config(path)
             elif comp.binary == "alertmanager":
                 toolchecks.check_alertmanager_config(path)
-    flags = {comp.name: {LOOKBACK_FLAG: _lookback(comp, renderer.timing, scaler)}
+    flags = {comp.name: _prometheus_flags(comp, renderer.timing, scaler)
              for comp in manifest.components.values()
              if comp.binary == "prometheus" and time_scale != 1}
     for floor in scaler.floors:
@@ -449,18 +461,21 @@ def render_stack(
                          renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent, flags)
 
 
-def _lookback(comp: Component, timing: Timing, scaler: TimeScaler) -> str:
-    """The component's lookback delta (its own flag, else Prometheus's 5m) scaled like
-    every other duration, kept above two scrapes or evaluations so that a live series
-    never drops out of view between two samples."""
-    args = comp.process.args if comp.process else comp.container.command if comp.container else ()
-    given = flag_value(list(args), LOOKBACK_FLAG)
-    production = parse_duration(given) if given else DEFAULT_LOOKBACK_MS
-    floor = 2 * max(timing.scrape_interval_ms, timing.evaluation_interval_ms,
-                    timing.slowest_evaluation_ms)
-    return format_duration(scaler.scale_ms(
-        production, floor_ms=floor, where=f"{comp.name} {LOOKBACK_FLAG}",
-        reason="a live series stays in view across two scrapes or evaluations"))
+def _prometheus_flags(comp: Component, timing: Timing, scaler: TimeScaler) -> dict[str, str]:
+    """Prometheus' own durations, set on its command line: the component's value (else
+    Prometheus' default) scaled like every other duration, each above its floor."""
+    args = list(comp.process.args if comp.process else
+                comp.container.command if comp.container else ())
+    interval = max(timing.scrape_interval_ms, timing.evaluation_interval_ms,
+                   timing.slowest_evaluation_ms)
+    flags = {}
+    for flag, (default_ms, floor_of, reason) in PROMETHEUS_DURATION_FLAGS.items():
+        given = flag_value(args, flag)
+        production = parse_duration(given) if given else default_ms
+        flags[flag] = format_duration(scaler.scale_ms(
+            production, floor_ms=floor_of * interval, where=f"{comp.name} {flag}",
+            reason=reason))
+    return flags
 
 
 def _render_component(
