@@ -14,6 +14,7 @@ import pytest
 from obsharness.errors import MutationError
 from obsharness.mutation import campaign
 from obsharness.mutation.generate import mutants_of_file
+from obsharness.mutation.model import BASELINE_FAILED, BASELINE_TAIL
 from obsharness.mutation.session import components_of
 from obsharness.report import mutation_section
 from obsharness.stack.manifest import Manifest
@@ -138,6 +139,40 @@ def test_a_scenario_that_fails_on_the_unmutated_stack_too_is_no_catch() -> None:
     assert score["run"] == score["caught by validation"] + 1  # undecided is not scored
     assert score["score"] == 1.0
     assert "undecided: " in campaign.summary(report)
+
+
+def test_a_scenario_red_on_the_unmutated_stack_is_named_last_with_its_own_message() -> None:
+    """Whether at a session's start (its mutants not run) or after a seeming catch
+    (undecided): one entry per scenario, its message at the end of the table."""
+    mutants = list(mutants_of_file("stack/prometheus/rules/r.yml", RULE))[:4]
+    flaky = "steps/test_scenarios.py::test_burst[a, b]"
+    message = "TimeoutError: no firing LoginFailuresBurst within 25.2 s\nlast seen: []"
+    results = {
+        mutants[0].id: {"outcome": "undecided", "by": flaky, "unmutated_failure": message,
+                        "detail": "caught\n-- and on the unmutated stack it failed too:\n"
+                                  + message},
+        mutants[1].id: {"outcome": "undecided", "by": flaky, "unmutated_failure": message,
+                        "detail": "..."},
+        mutants[2].id: {"outcome": "not run", "detail": f"{BASELINE_FAILED}{flaky}"
+                                                        f"{BASELINE_TAIL}\nAssertionError: x"},
+        mutants[3].id: {"outcome": "caught by validation", "by": "t"}}
+    report = campaign.build_report(mutants, results, {}, mutants,
+                                   campaign.Options(project=ROOT, reports_dir=ROOT), 1.0)
+    [failure] = report["unmutated_failures"]
+    assert failure["scenario"] == flaky  # a parametrized id with a comma stays whole
+    assert failure["mutants"] == [m.id for m in mutants[:3]]
+    assert failure["message"] == message
+    text = campaign.summary(report)
+    tail = text.splitlines()[-3:]
+    assert tail[0].startswith(f"  FAILED on the unmutated stack: {flaky} (3 mutant(s)")
+    assert tail[1:] == ["      TimeoutError: no firing LoginFailuresBurst within 25.2 s",
+                        "      last seen: []"]
+    clean = _report({"rule deleted": "caught by behaviour"})
+    assert clean["unmutated_failures"] == []
+    assert "FAILED" not in campaign.summary(clean)
+    page = mutation_section.render(report)  # type: ignore[arg-type]
+    assert "Failed on the unmutated stack:" in page
+    assert "no firing LoginFailuresBurst within 25.2 s" in page
 
 
 def test_an_out_of_reach_mutant_carries_the_skip_reason() -> None:

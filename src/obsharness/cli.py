@@ -214,8 +214,8 @@ def _up(backend: str, time_scale: float, run_dir: Path) -> int:
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
-    """A mutation campaign; exit 1 when a survivor has no recorded reason or the score
-    is under --min-score."""
+    """A mutation campaign; exit 1 when a survivor has no recorded reason, a scenario
+    failed on the unmutated stack, or the score is under --min-score."""
     from obsharness.mutation import campaign
 
     only = tuple(f for part in args.only for f in part.split(",") if f)
@@ -242,6 +242,11 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     if score is not None and score < args.min_score:
         print(f"obsharness mutate: score {score:.0%} is under --min-score {args.min_score:.0%}",
               file=sys.stderr)
+        status = 1
+    if report["unmutated_failures"]:
+        print(f"obsharness mutate: {len(report['unmutated_failures'])} scenario(s) failed on "
+              "the unmutated stack (named above): the suite is red under the campaign's "
+              "load, and the mutants they met are unjudged", file=sys.stderr)
         status = 1
     if report["unexplained_survivors"]:
         print(f"obsharness mutate: {len(report['unexplained_survivors'])} survivor(s) with no "

@@ -30,7 +30,7 @@ from obsharness.binaries import cache_dir
 from obsharness.errors import MutationError, ObsharnessError
 from obsharness.infra.checkov import CHECKOV_ENV, find_checkov
 from obsharness.mutation.generate import all_mutants, select
-from obsharness.mutation.model import FLOWS, Mutant
+from obsharness.mutation.model import BASELINE_FAILED, BASELINE_TAIL, FLOWS, Mutant
 from obsharness.mutation.progress import Progress
 
 SURVIVORS_FILE = "mutation-survivors.yml"
@@ -278,11 +278,34 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
         "score": _score(entries), "per_flow": per_flow,
         # Reasons kept for mutants no longer generated: the file or the mistake changed.
         "stale_reasons": sorted(set(reasons) - {m.id for m in generated}),
+        "unmutated_failures": unmutated_failures(entries),
         "unexplained_survivors": [e["id"] for e in entries
                                   if e["outcome"] in ("survived", "out of reach")
                                   and not e.get("reason")],
         "mutants": entries,
     }
+
+
+
+
+def unmutated_failures(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scenarios that failed with no mutant in place: at a session's start (its mutants
+    were not run) or right after a mutant seemed caught (undecided). One entry per
+    scenario, with its own message: the suite is red there, whatever the mutants."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        detail = str(entry.get("detail") or "")
+        if entry["outcome"] == "undecided":
+            scenario, message = entry.get("by") or "?", entry.get("unmutated_failure") or detail
+        elif entry["outcome"] == "not run" and detail.startswith(BASELINE_FAILED):
+            head, _, message = detail.partition("\n")
+            scenario = head[len(BASELINE_FAILED):].removesuffix(BASELINE_TAIL)
+        else:
+            continue
+        seen = found.setdefault(scenario, {"scenario": scenario, "message": message,
+                                           "mutants": []})
+        seen["mutants"].append(entry["id"])
+    return list(found.values())
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -312,4 +335,11 @@ def summary(report: dict[str, Any]) -> str:
                                  []).append(entry["id"])
     for why, ids in unreached.items():
         lines.append(f"  {len(ids)} out of reach ({', '.join(ids)}): {why}")
+    # Last, where the eye lands: the suite itself failed, so those mutants are unjudged.
+    for failure in report.get("unmutated_failures", []):
+        lines.append(f"  FAILED on the unmutated stack: {failure['scenario']} "
+                     f"({len(failure['mutants'])} mutant(s) left unjudged: "
+                     f"{', '.join(failure['mutants'][:5])}"
+                     f"{' ...' if len(failure['mutants']) > 5 else ''})")
+        lines += [f"      {line}" for line in failure["message"].splitlines()]
     return "\n".join(lines)

@@ -22,7 +22,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from obsharness.durations import load as load_durations
-from obsharness.mutation.model import FLOW_TAGS
+from obsharness.mutation.model import BASELINE_FAILED, BASELINE_TAIL, FLOW_TAGS
 from obsharness.stack.manifest import LOG_AGENTS
 
 # Markers of scenarios that only read files: they need no stack and no reload.
@@ -191,8 +191,8 @@ class MutationSession:
         reports = self._once(item, None)
         failed = [r for r in reports if r.failed]
         if failed:
-            return item, (f"the unmutated stack failed {item.nodeid}, so no mutant can be "
-                          f"judged:\n{_last_lines(failed[0].longreprtext)}")
+            return item, (f"{BASELINE_FAILED}{item.nodeid}{BASELINE_TAIL}\n"
+                          f"{_last_lines(failed[0].longreprtext)}")
         return item, None
 
     def _once(self, item: pytest.Item, last: pytest.Item | None) -> list[pytest.TestReport]:
@@ -210,8 +210,9 @@ class MutationSession:
         failed = [r for r in reports if r.failed]
         if failed:
             result["outcome"] = "undecided"
+            result["unmutated_failure"] = _last_lines(failed[0].longreprtext)
             result["detail"] += ("\n-- and on the unmutated stack it failed too:\n"
-                                 + _last_lines(failed[0].longreprtext))
+                                 + result["unmutated_failure"])
         return item
 
     def _run(self, static: list[pytest.Item], behaviour: list[pytest.Item],

@@ -47,6 +47,13 @@ def render(report: dict[str, Any]) -> str:
         "lacks); counted apart, never as caught nor as missed.</p>",
         f"<table><tr><th>flow</th>{head}<th>score</th></tr>{''.join(rows)}</table>",
     ]
+    # The suite itself red on unmutated files: the first thing to fix, so shown first.
+    for failure in report.get("unmutated_failures", []):
+        parts.append(
+            f"<div class='failure'><p><strong>Failed on the unmutated stack:</strong> "
+            f"<code>{escape(failure['scenario'])}</code> "
+            f"({len(failure['mutants'])} mutant(s) left unjudged)</p>"
+            f"<pre>{escape(failure['message'])}</pre></div>")
     left = [m for m in report["mutants"] if m["outcome"] in ("survived", "out of reach")]
     if left:
         parts.append(f"<h3>Survivors ({len(left)})</h3>")
