@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import requests
 from pytest_bdd import given, parsers, then, when
 
-from obsharness import load, measures
+from obsharness import alert_story, load, measures
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient, parse_fault
@@ -17,7 +17,7 @@ from obsharness.phrases import described_value, percent
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.sinks.webhook import AlertMatch, WebhookSink, parse_time
 from obsharness.stack.handle import StackHandle
-from obsharness.waiting import eventually
+from obsharness.waiting import WaitTimeout, eventually
 
 if TYPE_CHECKING:  # aiosmtpd loads only where the mail receiver starts
     from obsharness.sinks.smtp import SmtpSink
@@ -78,13 +78,19 @@ def errors_stop(
 
 def _firing(
     alertname: str, service: str, webhook_sink: WebhookSink, stack: StackHandle,
-    scenario_ctx: ScenarioContext,
+    scenario_ctx: ScenarioContext, prometheus: PrometheusClient,
+    alertmanager: AlertmanagerClient,
 ) -> AlertMatch:
     fault_at = scenario_ctx.facts["fault_at"]
-    match = webhook_sink.wait_for(
-        alertname, status="firing", labels={"service": service}, not_before=fault_at,
-        timeout=stack.rendered.timing.fire_deadline_s(alertname),
-    )
+    labels = {"service": service}
+    try:
+        match = webhook_sink.wait_for(
+            alertname, status="firing", labels=labels, not_before=fault_at,
+            timeout=stack.rendered.timing.fire_deadline_s(alertname),
+        )
+    except WaitTimeout as exc:  # where the alert stopped, told by the components
+        told = alert_story.story(prometheus, alertmanager, alertname, labels, fault_at)
+        raise WaitTimeout(f"{exc}\n{told}") from None
     scenario_ctx.facts["time_to_alert_s"] = match.notification.received_at - fault_at
     # The report plots this alert's measure against its threshold.
     scenario_ctx.facts["alert"] = {"name": alertname, "service": service,
@@ -176,13 +182,20 @@ def measured_between(measure: str, low: float, high: float, service: str,
 @then(parsers.parse("a resolved {alertname} notification for {service} reaches the webhook"))
 def resolved_reaches_webhook(
     alertname: str, service: str, webhook_sink: WebhookSink, stack: StackHandle,
-    scenario_ctx: ScenarioContext,
+    scenario_ctx: ScenarioContext, prometheus: PrometheusClient,
+    alertmanager: AlertmanagerClient,
 ) -> None:
-    webhook_sink.wait_for(
-        alertname, status="resolved", labels={"service": service},
-        not_before=scenario_ctx.facts["errors_stopped_at"],
-        timeout=stack.rendered.timing.resolve_deadline_s(alertname),
-    )
+    labels = {"service": service}
+    try:
+        webhook_sink.wait_for(
+            alertname, status="resolved", labels=labels,
+            not_before=scenario_ctx.facts["errors_stopped_at"],
+            timeout=stack.rendered.timing.resolve_deadline_s(alertname),
+        )
+    except WaitTimeout as exc:
+        told = alert_story.story(prometheus, alertmanager, alertname, labels,
+                                 scenario_ctx.facts.get("fault_at", scenario_ctx.started_at))
+        raise WaitTimeout(f"{exc}\n{told}") from None
 
 
 @given(parsers.parse("{alertname} for {service} is silenced through the Alertmanager API"))
