@@ -20,10 +20,9 @@ from typing import Any
 
 import yaml
 
+from obsharness import am_matchers
 from obsharness.errors import ConfigError
 from obsharness.report import evidence
-
-_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
 
 
 @dataclass(frozen=True)
@@ -42,17 +41,25 @@ class Matcher:
         return hit if self.op == "=~" else not hit
 
     def __str__(self) -> str:
-        return f'{self.name}{self.op}"{self.value}"'
+        name = self.name if am_matchers.is_classic_name(self.name) else \
+            am_matchers.quote(self.name)
+        return f"{name}{self.op}{am_matchers.quote(self.value)}"
+
+
+def parse_matchers(text: str) -> list[Matcher]:
+    """One string of a `matchers:` list: one matcher or several, as Alertmanager reads it."""
+    try:
+        return [Matcher(*found) for found in am_matchers.parse(text)]
+    except am_matchers.MatcherSyntaxError as exc:
+        raise ValueError(f"not a matcher: {text!r}: {exc} (expected e.g. "
+                         f'severity="critical")') from None
 
 
 def parse_matcher(text: str) -> Matcher:
-    match = _MATCHER.match(text)
-    if not match:
-        raise ValueError(f"not a matcher: {text!r} (expected e.g. severity=\"critical\")")
-    name, op, value = match.groups()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = bytes(value[1:-1], "utf-8").decode("unicode_escape")
-    return Matcher(name, op, value)
+    found = parse_matchers(text)
+    if len(found) != 1:
+        raise ValueError(f"not a matcher: {text!r}: expected 1 matcher, found {len(found)}")
+    return found[0]
 
 
 @dataclass
@@ -145,8 +152,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _matchers(raw: dict[str, Any], key_prefix: str = "") -> list[Matcher]:
-    found = [parse_matcher(m) for m in raw.get(f"{key_prefix}matchers") or []]
+def _matchers(raw: dict[str, Any], key_prefix: str = "", path: Path | None = None
+              ) -> list[Matcher]:
+    found = []
+    for text in raw.get(f"{key_prefix}matchers") or []:
+        try:
+            found += parse_matchers(str(text))
+        except ValueError as exc:
+            line = raw.get("__lines__", {}).get(f"{key_prefix}matchers", raw.get("__line__"))
+            raise ConfigError(component="alertmanager", path=path or Path("?"), line=line,
+                              detail=str(exc), checked_with="obsharness matcher parser"
+                              ) from None
     found += [Matcher(k, "=", str(v)) for k, v in (raw.get(f"{key_prefix}match") or {}).items()
               if not k.startswith("__")]
     found += [Matcher(k, "=~", str(v))
@@ -156,14 +172,14 @@ def _matchers(raw: dict[str, Any], key_prefix: str = "") -> list[Matcher]:
 
 
 def _route(raw: dict[str, Any], parent_receiver: str | None,
-           parent_wait: str = "30s") -> Route:
+           parent_wait: str = "30s", path: Path | None = None) -> Route:
     receiver = raw.get("receiver") or parent_receiver or ""
     wait = str(raw.get("group_wait") or parent_wait)
     return Route(
         receiver=receiver,
-        matchers=_matchers(raw),
+        matchers=_matchers(raw, path=path),
         continue_=bool(raw.get("continue", False)),
-        routes=[_route(child, receiver, wait) for child in raw.get("routes") or []],
+        routes=[_route(child, receiver, wait, path) for child in raw.get("routes") or []],
         line=raw.get("__line__"),
         receiver_line=raw.get("__lines__", {}).get("receiver"),
         group_wait=wait,
@@ -174,10 +190,12 @@ def load(path: Path) -> AlertmanagerConfig:
     raw = yaml.load(path.read_text(), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     receivers = {r["name"]: r.get("__line__") for r in raw.get("receivers") or []}
     rules = [
-        InhibitRule(_matchers(r, "source_"), _matchers(r, "target_"), tuple(r.get("equal") or ()))
+        InhibitRule(_matchers(r, "source_", path), _matchers(r, "target_", path),
+                    tuple(r.get("equal") or ()))
         for r in raw.get("inhibit_rules") or []
     ]
-    return AlertmanagerConfig(path, _route(raw.get("route") or {}, None), receivers, rules)
+    return AlertmanagerConfig(path, _route(raw.get("route") or {}, None, path=path), receivers,
+                              rules)
 
 
 def possible_alerts(rule_files: Iterable[Path]) -> list[dict[str, str]]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsharness import am_matchers
 from obsharness.binaries import resolve
 from obsharness.errors import ConfigError
 from obsharness.report import evidence
@@ -154,7 +155,8 @@ OPTIONAL_VALIDATORS = {"loki": check_loki_config, "promtail": check_promtail_con
 def amtool_routes(config: Path, labels: dict[str, str]) -> list[str]:
     """Receivers `amtool config routes test` picks for one label set."""
     args = ["config", "routes", "test", f"--config.file={config.resolve()}",
-            *(f"{k}={v}" for k, v in labels.items())]
+            *(f"{k if am_matchers.is_classic_name(k) else am_matchers.quote(k)}="
+              f"{am_matchers.quote(v)}" for k, v in labels.items())]
     result = run_tool("amtool", args)
     lines = [ln for ln in result.output.splitlines() if ln.strip() and "Warning" not in ln]
     if not lines:
