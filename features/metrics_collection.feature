@@ -88,3 +88,27 @@ Feature: Metrics flow — apps expose /metrics, Prometheus scrapes them, PromQL 
     stack/prometheus/rules_elsewhere.yml and reported apart.
     Given every app receives 10 requests per second
     Then every rule's selectors match series in Prometheus, apart from the rules allowed elsewhere
+
+  Scenario Outline: <service> writes every log_type at the source and hands request ids back
+    The app's own log, read where it is written: the contract holds before any
+    agent ships it, and is proven on machines without Loki (the logs flow then
+    proves the shipping).
+    When <service> serves 5 requests tagged for this scenario
+    Then every response carried its request id back
+    And every tagged request left one access line with its request id in <service>'s log
+    When someone fails to log in to <service> 2 times
+    And a latency of 1200 ms is injected into <service>
+    And errors are injected into <service> at 100%
+    And <service> serves 2 requests tagged for this scenario
+    And the errors in <service> stop
+    Then <service> logged lines of log_type error with level error
+    And <service> logged lines of log_type performance with level warning
+    And <service> logged a security line "failed login"
+    And <service> logged a security line "chaos changed"
+    And <service> logged a security line "chaos cleared"
+
+    Examples:
+      | service     |
+      | flask-app   |
+      | node-app    |
+      | fastapi-app |

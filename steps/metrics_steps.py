@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import requests
 from pytest_bdd import parsers, then, when
 
@@ -105,11 +108,19 @@ def answers_status(component: str, status: int, path: str, stack: StackHandle) -
                what=f"HTTP {status} from GET {url}", timeout=15, interval=0.2)
 
 
+def _app_log(stack: StackHandle, component: str) -> Path:
+    """The app's own JSON log: read at the source, no log agent or Loki in between."""
+    path = stack.log_path(component)
+    if path is None:
+        pytest.skip(f"{component}'s log is not readable here: a deployed stack's logs live "
+                    "on its hosts (the Loki scenarios read them there)")
+    return path
+
+
 @then(parsers.re(r'(?P<component>[\w-]+) logged an? (?P<log_type>\w+) line "(?P<text>[^"]+)"'))
 def logged_line(component: str, log_type: str, text: str, stack: StackHandle,
                 scenario_ctx: ScenarioContext) -> None:
-    path = stack.log_path(component)
-    assert path is not None, f"{component} has no log file in this backend"
+    path = _app_log(stack, component)
     eventually(
         lambda: [r for r in logs.json_lines(path, since=scenario_ctx.started_at)
                  if r.get("log_type") == log_type and text in str(r.get("message"))],
@@ -135,3 +146,33 @@ def rules_reach_series(prometheus: PrometheusClient, stack: StackHandle,
         f"{len(blocked)} rule selector(s) match no series in this stack (list a rule meant "
         f"for another environment in stack/{rule_reach.ALLOWLIST} with a reason):\n"
         + "\n".join(blocked))
+
+
+@then(parsers.parse("{component} logged lines of log_type {log_type} with level {level}"))
+def logged_typed_lines(component: str, log_type: str, level: str, stack: StackHandle,
+                       scenario_ctx: ScenarioContext) -> None:
+    path = _app_log(stack, component)
+    eventually(lambda: [r for r in logs.json_lines(path, since=scenario_ctx.started_at)
+                        if r.get("log_type") == log_type and r.get("level") == level],
+               bool, what=f"{log_type} lines with level {level} in {path}", timeout=10)
+
+
+@then(parsers.parse("every tagged request left one access line with its request id in "
+                    "{component}'s log"))
+def access_line_per_request(component: str, stack: StackHandle,
+                            scenario_ctx: ScenarioContext) -> None:
+    path = _app_log(stack, component)
+    sent = list(scenario_ctx.facts["returned_request_ids"])
+
+    def lines_per_id() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {request_id: [] for request_id in sent}
+        for record in logs.json_lines(path, since=scenario_ctx.started_at):
+            if record.get("request_id") in found:
+                found[str(record["request_id"])].append(str(record.get("log_type")))
+        return found
+
+    outcome = eventually(lines_per_id,
+                         lambda found: all(types.count("access") == 1 for types in found.values()),
+                         what=f"one access line per tagged request in {path}", timeout=10)
+    evidence.record("check", f"{len(sent)} tagged requests, one access line each in {path.name}",
+                    outcome.value)

@@ -16,7 +16,9 @@ FLOW_TAGS: dict[str, tuple[str, ...]] = {
     "prometheus": ("static", "metrics", "alerting", "visualisation"),
     "logs": ("static", "logs"),
     "grafana": ("static", "visualisation"),
-    "apps": ("metrics", "logs", "alerting", "visualisation"),
+    # The practical case (@browser) is where one request id crosses node-app to
+    # fastapi-app, read in both apps' own logs: without Loki, the only witness.
+    "apps": ("metrics", "logs", "alerting", "visualisation", "browser"),
     "infra": ("infrastructure",),
 }
 FLOWS = tuple(FLOW_TAGS)
