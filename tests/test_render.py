@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsharness.errors import ConfigError, TimeCompressionFloorWarning
+from obsharness.errors import ConfigError, ManifestError, TimeCompressionFloorWarning
 from obsharness.stack.manifest import Manifest, load_manifest
 from obsharness.stack.render import render_stack
 
@@ -112,6 +112,10 @@ def test_a_lookback_delta_the_manifest_sets_is_scaled_and_replaced(
     assert [a for a in argv if "lookback" in a] == ["--query.lookback-delta=10s"]
     assert "10m" not in rendered.argv("prometheus", ["--query.lookback-delta=10m"])
     assert rendered.argv("alertmanager", args) == args  # only Prometheus has one
+    path.write_text(path.read_text().replace('"--query.lookback-delta", "10m"',
+                                             '"--query.lookback-delta", "ten minutes"'))
+    with pytest.raises(ManifestError, match="prometheus: --query.lookback-delta=ten minutes"):
+        render_stack(load_manifest(path), tmp_path / "run2", addresses=ADDRESSES, time_scale=60)
 
 
 def test_broken_rule_file_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:

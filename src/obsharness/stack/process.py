@@ -489,7 +489,11 @@ class ProcessStack:
                                       checked_with=f"{name} /-/reload")
                 if comp.binary == "prometheus" and name in self.rendered.configs:
                     wait_until_current(self.url(name), self.rendered.configs[name])
-                    wait_until_rules_current(self.url(name), self.rendered.configs[name], since)
+                    # Each group evaluates within its interval: a pack's slow group
+                    # (interval: 30m is 30 s at scale 60) must not time the reload out.
+                    slowest_s = self.rendered.timing.slowest_evaluation_ms / 1000
+                    wait_until_rules_current(self.url(name), self.rendered.configs[name], since,
+                                             timeout=max(30.0, 2 * slowest_s + 10))
                 continue
             executor.stop()
             self._stopped_on_purpose.discard(name)

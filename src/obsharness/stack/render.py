@@ -24,6 +24,7 @@ from obsharness.binaries import resolve
 from obsharness.errors import (
     BinaryNotFoundError,
     ConfigError,
+    ManifestError,
     TimeCompressionFloorWarning,
     TimeCompressionMeaningWarning,
 )
@@ -129,7 +130,7 @@ class RenderedStack:
     # Plain-number durations: scaled with certainty, or left and reported.
     horizons: list[ScaledHorizon] = field(default_factory=list)
     not_equivalent: list[NotEquivalent] = field(default_factory=list)
-    # Command-line flags the harness sets per component (a scaled lookback delta).
+    # Command-line flags the harness sets per component (Prometheus' scaled durations).
     flags: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def argv(self, component: str, args: Sequence[str]) -> list[str]:
@@ -471,7 +472,11 @@ def _prometheus_flags(comp: Component, timing: Timing, scaler: TimeScaler) -> di
     flags = {}
     for flag, (default_ms, floor_of, reason) in PROMETHEUS_DURATION_FLAGS.items():
         given = flag_value(args, flag)
-        production = parse_duration(given) if given else default_ms
+        try:
+            production = parse_duration(given) if given else default_ms
+        except ValueError as exc:
+            raise ManifestError(f"{comp.name}: {flag}={given} in the manifest is not a "
+                                f"duration: {exc}") from None
         flags[flag] = format_duration(scaler.scale_ms(
             production, floor_ms=floor_of * interval, where=f"{comp.name} {flag}",
             reason=reason))
