@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obsharness import alertrouting, ruletests, toolchecks
+from obsharness.errors import RouteForOtherSourcesWarning
 from obsharness.stack.render import rule_files_of
 from tests.conftest import STACK
 
@@ -68,6 +69,33 @@ def test_matcher_parsing() -> None:
     assert alertrouting.parse_matcher("service=~node-app|fastapi-app").op == "=~"
     with pytest.raises(ValueError, match="not a matcher"):
         alertrouting.parse_matcher("=oops")
+
+
+KUBE_PROMETHEUS = Path(__file__).parent / "fixtures" / "alertmanager" / "kube-prometheus.yaml"
+
+
+@pytest.mark.parametrize("labels", [
+    {"alertname": "Watchdog", "severity": "none"},
+    {"alertname": "InfoInhibitor", "severity": "none"},
+    {"alertname": "KubePodCrashLooping", "severity": "critical", "namespace": "shop"},
+    {"alertname": "CPUThrottlingHigh", "severity": "info"},
+])
+def test_kube_prometheus_routes_as_amtool_routes_them(labels: dict[str, str]) -> None:
+    ours = alertrouting.load(KUBE_PROMETHEUS).receivers_for(labels)
+    assert ours == toolchecks.amtool_routes(KUBE_PROMETHEUS, labels)
+
+
+def test_routes_for_alerts_of_other_sources_are_advice_not_a_failure() -> None:
+    """kube-prometheus's Watchdog and InfoInhibitor routes serve its own rules' alerts:
+    with this stack's rules they reach nothing here, which is said, not failed."""
+    with pytest.warns(RouteForOtherSourcesWarning) as caught:
+        config = alertrouting.check(KUBE_PROMETHEUS, RULES)
+    assert len(config.unreached) == 2
+    assert "kube-prometheus.yaml:29: the route {alertname=\"Watchdog\"} (receiver Watchdog)" \
+        in config.unreached[0]
+    assert "{alertname=\"InfoInhibitor\"} (receiver null)" in config.unreached[1]
+    assert "fine for alerts of other sources, else a typo" in str(caught[0].message)
+    toolchecks.check_alertmanager_config(KUBE_PROMETHEUS)  # and amtool accepts it
 
 
 def test_the_deployed_config_passes_the_routing_check() -> None:

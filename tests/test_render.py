@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsharness.errors import ConfigError, ManifestError, TimeCompressionFloorWarning
+from obsharness.errors import (
+    ConfigError,
+    ManifestError,
+    RouteForOtherSourcesWarning,
+    TimeCompressionFloorWarning,
+)
 from obsharness.stack.manifest import Manifest, load_manifest
 from obsharness.stack.render import render_stack
 
@@ -165,18 +170,21 @@ def test_wrong_receiver_name_names_file_and_line(stack_copy: Path, tmp_path: Pat
     assert not (tmp_path / "run").exists()  # nothing rendered, nothing started
 
 
-def test_route_matching_nothing_names_file_and_line(stack_copy: Path, tmp_path: Path) -> None:
+def test_a_route_no_rule_reaches_is_advice_naming_file_and_line(
+        stack_copy: Path, tmp_path: Path) -> None:
+    """A typo or a route for another source's alerts: the stack still starts (the
+    routing tables judge the typo by their receivers); the advice names the line."""
     am = stack_copy / "alertmanager" / "alertmanager.yml"
     text = am.read_text().replace("""- matchers: ['severity="warning"']""",
                                   """- matchers: ['severity="warn"']""")
     am.write_text(text)
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if 'severity="warn"' in ln)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.warns(RouteForOtherSourcesWarning) as caught:
         render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
                      addresses=ADDRESSES, time_scale=60)
-    message = str(caught.value)
-    assert message.startswith(f"alertmanager: config file {am}:{line} is invalid")
-    assert 'the route {severity="warn"} matches no alert the rules can produce' in message
+    [advice] = [str(w.message) for w in caught if w.category is RouteForOtherSourcesWarning]
+    assert advice.startswith(f'{am}:{line}: the route {{severity="warn"}} (receiver '
+                             "oncall-webhook) matches no alert the rules here produce"), advice
 
 
 def test_unknown_receiver_at_the_root_is_caught(stack_copy: Path, tmp_path: Path) -> None:

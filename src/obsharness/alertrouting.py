@@ -13,6 +13,7 @@ a receiver that does not exist, a route no alert rule can reach.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 
 from obsharness import am_matchers
-from obsharness.errors import ConfigError
+from obsharness.errors import ConfigError, RouteForOtherSourcesWarning
 from obsharness.report import evidence
 
 
@@ -102,6 +103,7 @@ class AlertmanagerConfig:
     root: Route
     receivers: dict[str, int | None]  # name -> line
     inhibit_rules: list[InhibitRule] = field(default_factory=list)
+    unreached: list[str] = field(default_factory=list)  # set by check(): advice
 
     def receivers_for(self, labels: Mapping[str, str]) -> list[str]:
         return [route.receiver for route in self.root.match(labels)]
@@ -217,7 +219,11 @@ def _could_match(matchers: list[Matcher], alert: Mapping[str, str]) -> bool:
 
 
 def check(config_path: Path, rule_files: Iterable[Path]) -> AlertmanagerConfig:
-    """Receivers exist and every route can be reached by some alert rule; errors name file:line."""
+    """Every receiver a route names exists (an error naming file:line). A route no rule
+    here can reach is said, as advice: an Alertmanager commonly receives alerts from
+    several sources (kube-prometheus routes Watchdog and InfoInhibitor, which its own
+    rules raise), so it is not a mistake in the config by itself. The routing tables
+    judge a typo by the receivers they expect."""
     config = load(config_path)
     for route in config.root.walk():
         if route.receiver not in config.receivers:
@@ -228,21 +234,30 @@ def check(config_path: Path, rule_files: Iterable[Path]) -> AlertmanagerConfig:
                 f"defined receivers: {', '.join(sorted(config.receivers))}",
                 checked_with="obsharness routing check",
             )
-    alerts = possible_alerts(rule_files)
+    config.unreached = unreached_routes(config, possible_alerts(rule_files))
+    for advice in config.unreached:
+        warnings.warn(advice, RouteForOtherSourcesWarning, stacklevel=2)
+    if config.unreached:
+        evidence.record("check", f"{len(config.unreached)} route(s) no rule of this stack "
+                        "reaches (for alerts of other sources, or a typo)", config.unreached)
+    return config
+
+
+def unreached_routes(config: AlertmanagerConfig, alerts: list[dict[str, str]]) -> list[str]:
+    """`file:line: the route {...} ...` for each route no alert of `alerts` can match."""
+    found: list[tuple[int, str]] = []
+    names = ", ".join(sorted({a["alertname"] for a in alerts}))
     chains: list[tuple[Route, list[Matcher]]] = [(config.root, [])]
     while chains:
         route, inherited = chains.pop()
         needed = inherited + route.matchers
         if route is not config.root and not any(_could_match(needed, a) for a in alerts):
-            raise ConfigError(
-                component="alertmanager", path=config_path, line=route.line,
-                detail=f"the route {{{', '.join(map(str, route.matchers))}}} matches no alert "
-                f"the rules can produce (alerts: "
-                f"{', '.join(sorted({a['alertname'] for a in alerts}))})",
-                checked_with="obsharness routing check",
-            )
+            found.append((route.line or 0, (
+                f"{config.path}:{route.line}: the route {{{', '.join(map(str, route.matchers))}}}"
+                f" (receiver {route.receiver}) matches no alert the rules here produce "
+                f"(alerts: {names}): fine for alerts of other sources, else a typo")))
         chains.extend((child, needed) for child in route.routes)
-    return config
+    return [text for _, text in sorted(found)]
 
 
 # Alertmanager's default of `send_resolved` per integration (its configuration docs).
