@@ -86,3 +86,17 @@ def test_a_notification_to_another_path_is_refused_as_the_real_receiver_would() 
             sink.wait_for("HighErrorRate", timeout=0.3)
     assert "refused: POST /alertsx: not the receiver's path /alerts (answered 404)" in str(
         caught.value)
+
+
+def test_an_alert_notified_firing_stays_unresolved_until_its_resolution_arrives() -> None:
+    with WebhookSink() as sink:
+        assert sink.unresolved() == []
+        requests.post(sink.url, json=_payload("firing", _now_rfc3339()), timeout=5)
+        [left] = sink.unresolved()
+        assert left.startswith("oncall-webhook: {'alertname': 'HighErrorRate'")
+        began = time.monotonic()
+        assert sink.wait_resolved(timeout=0.3) == [left]  # bounded, and says what is left
+        assert time.monotonic() - began >= 0.3
+        requests.post(sink.url, json=_payload("resolved", _now_rfc3339(), _now_rfc3339()),
+                      timeout=5)
+        assert sink.wait_resolved(timeout=5) == []

@@ -84,6 +84,14 @@ class MutationSession:
         stack = request.getfixturevalue("stack")
         changed = set().union(*(components_of(stack.manifest, p) for p in self.state.dirty))
         self.state.dirty.clear()
+        if any(stack.manifest.component(name).binary == "alertmanager" for name in changed):
+            # A reload rebuilds Alertmanager's groups: a resolution not flushed yet is
+            # lost, and its notification log keeps the alert as notified, firing.
+            from obsharness.pytest_plugin import settle_notifications
+
+            settle_notifications(stack, request.getfixturevalue("prometheus"),
+                                 request.getfixturevalue("alertmanager"),
+                                 request.getfixturevalue("webhook_sink"))
         if stack.reload(sorted(changed)):
             # A restarted app starts its counters afresh, but the rules' windows still
             # hold the old process's samples: a check made now could pass on them.

@@ -155,6 +155,29 @@ class WebhookSink(RecordingSink[Notification]):
                 found.append(AlertMatch(note, alert))
         return found
 
+    def unresolved(self) -> list[str]:
+        """Alerts whose last notification here said firing: Alertmanager's notification
+        log still holds them as notified, so the same alert firing again before that
+        log records its resolution is not notified again until repeat_interval."""
+        last: dict[tuple[str, frozenset[tuple[str, str]]], str] = {}
+        for note in self.notifications():
+            receiver = str(note.payload.get("receiver", ""))
+            for alert in note.alerts:
+                labels = frozenset((str(k), str(v)) for k, v in alert.get("labels", {}).items())
+                last[(receiver, labels)] = str(alert.get("status"))
+        return sorted(f"{receiver}: {dict(sorted(labels))}"
+                      for (receiver, labels), status in last.items() if status == "firing")
+
+    def wait_resolved(self, timeout: float) -> list[str]:
+        """Until every alert notified firing here has been notified resolved; returns
+        those still firing at `timeout` (a receiver without send_resolved says nothing)."""
+        began = time.monotonic()
+        while True:
+            left = self.unresolved()
+            if not left or time.monotonic() - began >= timeout:
+                return left
+            time.sleep(0.05)
+
     def _describe(self, alertname: str, status: str, labels: Mapping[str, str] | None) -> str:
         received = [n.summary() for n in self.notifications()]
         seen = "; ".join(received[-8:]) if received else "no notification at all"
