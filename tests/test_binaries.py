@@ -565,3 +565,14 @@ def test_a_binary_of_another_line_than_the_images_is_named_with_both_versions(
         assert message is not None
         assert differs in message
         assert VERSIONS[component].image in message
+
+
+def test_downloads_are_kept_across_checkouts_where_the_user_says(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("OBSHARNESS_DOWNLOAD_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert binaries.download_cache_dir() == tmp_path / "xdg" / "obsharness"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert binaries.download_cache_dir() == Path.home() / ".cache" / "obsharness"
+    monkeypatch.setenv("OBSHARNESS_DOWNLOAD_CACHE", str(tmp_path / "dl"))
+    assert binaries.download_cache_dir() == tmp_path / "dl"

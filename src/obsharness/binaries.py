@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from glob import escape as glob_escape
 from pathlib import Path
 
 import requests
@@ -306,6 +307,18 @@ def cache_dir() -> Path:
     """The project cache: $OBSHARNESS_CACHE, else .cache/obsharness in the project root."""
     env = os.environ.get("OBSHARNESS_CACHE")
     return Path(env) if env else project_root() / ".cache" / "obsharness"
+
+
+def download_cache_dir() -> Path:
+    """Downloads kept across checkouts, as pip keeps its own: $OBSHARNESS_DOWNLOAD_CACHE,
+    else $XDG_CACHE_HOME/obsharness, else ~/.cache/obsharness. Only what apt verifies
+    goes there (its signed package lists, and the .deb files it checks against them):
+    a fresh clone then spends seconds, not a minute, on Debian's packages."""
+    env = os.environ.get("OBSHARNESS_DOWNLOAD_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "obsharness"
 
 
 def _arch() -> str:
@@ -656,7 +669,11 @@ def private_apt_options(cache: Path) -> list[str]:
         sources.write_text(text)
     options = ["-o", f"Dir::Etc::sourcelist={sources}", "-o", "Dir::Etc::sourceparts=/dev/null",
                "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={base / 'cache'}",
-               "-o", "APT::Get::List-Cleanup=0", "-o", "APT::Sandbox::User=root"]
+               "-o", "APT::Get::List-Cleanup=0", "-o", "APT::Sandbox::User=root",
+               # Debian's container images turn apt's binary caches off (docker-clean):
+               # each apt-cache and apt-get call then reparsed 65 MB of lists, 5 s.
+               "-o", "Dir::Cache::pkgcache=pkgcache.bin",
+               "-o", "Dir::Cache::srcpkgcache=srcpkgcache.bin"]
     stamp = base / "updated"
     if changed or not stamp.is_file() or time.time() - stamp.stat().st_mtime > APT_LISTS_MAX_AGE_S:
         if not DEBIAN_KEYRING.is_file():
@@ -689,19 +706,22 @@ def _newest_pinned(package: str, pinned: str, options: list[str]) -> tuple[str, 
 
 
 def _download_and_extract(package: str, version: str | None, cache: Path,
-                          options: list[str]) -> Path:
-    """`apt-get download` (with `options`) and `dpkg -x` into the cache; the root folder."""
-    debs = cache / "debs"
+                          options: list[str], debs: Path) -> Path:
+    """`apt-get download` (with `options`) into `debs` and `dpkg -x` into the cache; the
+    root folder. A .deb already in `debs` is checked by apt against the signed lists
+    and kept; other versions of the package are removed."""
     debs.mkdir(parents=True, exist_ok=True)
     root = cache / "debian" / (f"{package}_{version}" if version else package)
     if root.is_dir() and any(root.iterdir()):
         return root
-    for old in debs.glob(f"{package}_*.deb"):
-        old.unlink()
     wanted = f"{package}={version}" if version else package
     proc = subprocess.run(["apt-get", *options, "download", wanted], cwd=debs,
                           capture_output=True, text=True, timeout=300, check=False)
-    found = sorted(debs.glob(f"{package}_*.deb"))
+    prefix = f"{package}_{version.replace(':', '%3a')}_" if version else f"{package}_"
+    found = sorted(debs.glob(f"{glob_escape(prefix)}*.deb"), key=lambda p: p.stat().st_mtime)
+    for other in debs.glob(f"{glob_escape(package)}_*.deb"):
+        if found and other != found[-1]:
+            other.unlink()
     if proc.returncode != 0 or not found:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"`apt-get download {wanted}` failed: {detail[0]} "
@@ -731,7 +751,7 @@ def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
     if spec.pinned:
         why_not = ""
         try:
-            options = private_apt_options(cache)
+            options = private_apt_options(download_cache_dir())
             chosen = _newest_pinned(package, spec.pinned, options)
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             chosen, why_not = None, f": {exc}"
@@ -745,7 +765,8 @@ def extract_debian_package(spec: BinarySpec, cache: Path) -> ResolvedBinary:
                 f"{spec.debian_package} {VERSIONS[spec.pinned].line}.x{why_not}; taking the "
                 f"machine's own {package}, whose version differs from the docker images' "
                 f"{VERSIONS[spec.pinned].image}", BinaryVersionWarning, stacklevel=2)
-    root = _download_and_extract(package, version, cache, options)
+    root = _download_and_extract(package, version, cache, options,
+                                 download_cache_dir() / "debs" if options else cache / "debs")
     source = root / spec.debian_path
     if not _is_executable(source):
         raise RuntimeError(f"{package} has no executable {spec.debian_path}")
