@@ -17,7 +17,7 @@ from obsharness.phrases import described_value, percent
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.sinks.webhook import AlertMatch, WebhookSink, parse_time
 from obsharness.stack.handle import StackHandle
-from obsharness.waiting import WaitTimeout, eventually
+from obsharness.waiting import eventually
 
 if TYPE_CHECKING:  # aiosmtpd loads only where the mail receiver starts
     from obsharness.sinks.smtp import SmtpSink
@@ -83,14 +83,11 @@ def _firing(
 ) -> AlertMatch:
     fault_at = scenario_ctx.facts["fault_at"]
     labels = {"service": service}
-    try:
+    with alert_story.told_on_timeout(prometheus, alertmanager, alertname, labels, fault_at):
         match = webhook_sink.wait_for(
             alertname, status="firing", labels=labels, not_before=fault_at,
             timeout=stack.rendered.timing.fire_deadline_s(alertname),
         )
-    except WaitTimeout as exc:  # where the alert stopped, told by the components
-        told = alert_story.story(prometheus, alertmanager, alertname, labels, fault_at)
-        raise WaitTimeout(f"{exc}\n{told}") from None
     scenario_ctx.facts["time_to_alert_s"] = match.notification.received_at - fault_at
     # The report plots this alert's measure against its threshold.
     scenario_ctx.facts["alert"] = {"name": alertname, "service": service,
@@ -186,16 +183,13 @@ def resolved_reaches_webhook(
     alertmanager: AlertmanagerClient,
 ) -> None:
     labels = {"service": service}
-    try:
+    since = scenario_ctx.facts.get("fault_at", scenario_ctx.started_at)
+    with alert_story.told_on_timeout(prometheus, alertmanager, alertname, labels, since):
         webhook_sink.wait_for(
             alertname, status="resolved", labels=labels,
             not_before=scenario_ctx.facts["errors_stopped_at"],
             timeout=stack.rendered.timing.resolve_deadline_s(alertname),
         )
-    except WaitTimeout as exc:
-        told = alert_story.story(prometheus, alertmanager, alertname, labels,
-                                 scenario_ctx.facts.get("fault_at", scenario_ctx.started_at))
-        raise WaitTimeout(f"{exc}\n{told}") from None
 
 
 @given(parsers.parse("{alertname} for {service} is silenced through the Alertmanager API"))

@@ -152,8 +152,8 @@ def rules_reach_series(prometheus: PrometheusClient, stack: StackHandle,
 def logged_typed_lines(component: str, log_type: str, level: str, stack: StackHandle,
                        scenario_ctx: ScenarioContext) -> None:
     path = _app_log(stack, component)
-    eventually(lambda: [r for r in logs.json_lines(path, since=scenario_ctx.started_at)
-                        if r.get("log_type") == log_type and r.get("level") == level],
+    eventually(lambda: logs.matching(path, since=scenario_ctx.started_at, log_type=log_type,
+                                     level=level),
                bool, what=f"{log_type} lines with level {level} in {path}", timeout=10)
 
 

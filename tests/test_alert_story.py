@@ -15,7 +15,7 @@ from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.manifest import load_manifest
 from obsharness.stack.process import ProcessStack
-from obsharness.waiting import eventually
+from obsharness.waiting import WaitTimeout, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +65,11 @@ def test_the_story_names_the_inhibiting_alert_and_a_condition_that_never_held(
                                  since)
         assert "Prometheus: StoryBurst {'service': 'story'} was firing +" in told, told
         assert "is suppressed, inhibited by StoryDown {" in told, told
+        # What the steps wrap their waits in: the timeout keeps its text and gains the story.
+        with pytest.raises(WaitTimeout, match=r"(?s)waited 1\.0 s.*inhibited by StoryDown"), \
+                alert_story.told_on_timeout(prometheus, alertmanager, "StoryBurst",
+                                            {"service": "story"}, since):
+            raise WaitTimeout("waited 1.0 s for StoryBurst")
         never = alert_story.story(prometheus, alertmanager, "StoryNever", {"service": "story"},
                                   since)
         assert "was never pending or firing since the fault" in never, never

@@ -9,13 +9,15 @@ team can act on, and tells a loaded machine from a broken rule.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.http import APIError
 from obsharness.clients.prometheus import PrometheusClient
+from obsharness.waiting import WaitTimeout
 
 
 def _selector(alertname: str, labels: Mapping[str, str]) -> str:
@@ -96,3 +98,14 @@ def story(prometheus: PrometheusClient, alertmanager: AlertmanagerClient, alertn
         except (APIError, OSError, KeyError, ValueError) as exc:
             lines.append(f"(could not ask: {exc})")
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def told_on_timeout(prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
+                    alertname: str, labels: Mapping[str, str], since: float) -> Iterator[None]:
+    """A wait for the alert's notification that times out says where the alert stopped."""
+    try:
+        yield
+    except WaitTimeout as exc:
+        told = story(prometheus, alertmanager, alertname, labels, since)
+        raise WaitTimeout(f"{exc}\n{told}") from None
