@@ -14,7 +14,6 @@ import pytest
 from obsharness.errors import MutationError
 from obsharness.mutation import campaign
 from obsharness.mutation.generate import mutants_of_file
-from obsharness.mutation.model import BASELINE_FAILED, BASELINE_TAIL
 from obsharness.mutation.session import components_of
 from obsharness.report import mutation_section
 from obsharness.stack.manifest import Manifest
@@ -153,8 +152,9 @@ def test_a_scenario_red_on_the_unmutated_stack_is_named_last_with_its_own_messag
                                   + message},
         mutants[1].id: {"outcome": "undecided", "by": flaky, "unmutated_failure": message,
                         "detail": "..."},
-        mutants[2].id: {"outcome": "not run", "detail": f"{BASELINE_FAILED}{flaky}"
-                                                        f"{BASELINE_TAIL}\nAssertionError: x"},
+        mutants[2].id: {"outcome": "not run", "by": flaky, "unmutated_failure": message,
+                        "detail": f"the unmutated stack failed {flaky}, so no mutant can be "
+                                  f"judged:\n{message}"},
         mutants[3].id: {"outcome": "caught by validation", "by": "t"}}
     report = campaign.build_report(mutants, results, {}, mutants,
                                    campaign.Options(project=ROOT, reports_dir=ROOT), 1.0)

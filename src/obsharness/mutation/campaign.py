@@ -30,7 +30,7 @@ from obsharness.binaries import cache_dir
 from obsharness.errors import MutationError, ObsharnessError
 from obsharness.infra.checkov import CHECKOV_ENV, find_checkov
 from obsharness.mutation.generate import all_mutants, select
-from obsharness.mutation.model import BASELINE_FAILED, BASELINE_TAIL, FLOWS, Mutant
+from obsharness.mutation.model import FLOWS, Mutant
 from obsharness.mutation.progress import Progress
 
 SURVIVORS_FILE = "mutation-survivors.yml"
@@ -286,24 +286,17 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
     }
 
 
-
-
 def unmutated_failures(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Scenarios that failed with no mutant in place: at a session's start (its mutants
     were not run) or right after a mutant seemed caught (undecided). One entry per
     scenario, with its own message: the suite is red there, whatever the mutants."""
     found: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        detail = str(entry.get("detail") or "")
-        if entry["outcome"] == "undecided":
-            scenario, message = entry.get("by") or "?", entry.get("unmutated_failure") or detail
-        elif entry["outcome"] == "not run" and detail.startswith(BASELINE_FAILED):
-            head, _, message = detail.partition("\n")
-            scenario = head[len(BASELINE_FAILED):].removesuffix(BASELINE_TAIL)
-        else:
+        if "unmutated_failure" not in entry:
             continue
-        seen = found.setdefault(scenario, {"scenario": scenario, "message": message,
-                                           "mutants": []})
+        scenario = entry.get("by") or "?"
+        seen = found.setdefault(scenario, {"scenario": scenario, "mutants": [],
+                                           "message": entry["unmutated_failure"]})
         seen["mutants"].append(entry["id"])
     return list(found.values())
 

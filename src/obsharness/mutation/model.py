@@ -65,9 +65,3 @@ def make(flow: str, operator: str, path: str, description: str, original: str, m
 
 # An operator module's local `m(operator, description, mutated, *subjects)`.
 Maker = Callable[..., "Mutant | None"]
-
-
-# How a session says its first scenario failed on the unmutated files; the campaign
-# reads the scenario's name back from it.
-BASELINE_FAILED = "the unmutated stack failed "
-BASELINE_TAIL = ", so no mutant can be judged:"

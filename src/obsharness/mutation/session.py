@@ -22,7 +22,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from obsharness.durations import load as load_durations
-from obsharness.mutation.model import BASELINE_FAILED, BASELINE_TAIL, FLOW_TAGS
+from obsharness.mutation.model import FLOW_TAGS
 from obsharness.stack.manifest import LOG_AGENTS
 
 # Markers of scenarios that only read files: they need no stack and no reload.
@@ -152,9 +152,11 @@ class MutationSession:
         results: list[dict[str, Any]] = []
         last, baseline_error = self._baseline()
         for mutant in self.plan["mutants"]:
-            if baseline_error:
+            if baseline_error and last is not None:
                 results.append({"id": mutant["id"], "outcome": "not run",
-                                "detail": baseline_error})
+                                "detail": f"the unmutated stack failed {last.nodeid}, so no "
+                                          f"mutant can be judged:\n{baseline_error}",
+                                "by": last.nodeid, "unmutated_failure": baseline_error})
                 continue
             if time.time() > deadline:
                 results.append({"id": mutant["id"], "outcome": "not run",
@@ -199,8 +201,7 @@ class MutationSession:
         reports = self._once(item, None)
         failed = [r for r in reports if r.failed]
         if failed:
-            return item, (f"{BASELINE_FAILED}{item.nodeid}{BASELINE_TAIL}\n"
-                          f"{_last_lines(failed[0].longreprtext)}")
+            return item, _last_lines(failed[0].longreprtext)
         return item, None
 
     def _once(self, item: pytest.Item, last: pytest.Item | None) -> list[pytest.TestReport]:
