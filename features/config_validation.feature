@@ -69,6 +69,7 @@ Feature: Config validation — the deployable configs pass the tools' own checks
       | alertname=HighLatency, severity=warning, service=node-app   | oncall-webhook    |
       | alertname=HighCPU, severity=warning, scope=host             | oncall-webhook    |
       | alertname=Watchdog, severity=none                           | oncall-webhook    |
+      | alertname=LokiRulerInfo, severity=info, service=loki        | oncall-webhook    |
 
   Scenario: ServiceDown inhibits its service's other alerts, and only those
     Given the deployable configs under stack/
@@ -79,3 +80,35 @@ Feature: Config validation — the deployable configs pass the tools' own checks
       | alertname=HighCPU, severity=warning, service=flask-app      | yes   |
       | alertname=HighLatency, severity=warning, service=node-app   | no    |
       | alertname=HighCPU, severity=warning, scope=host             | no    |
+
+  Scenario: One notification per alert and service, whatever the instance
+    Given the deployable configs under stack/
+    Then firing together, these alerts reach their receivers in the marked notifications:
+      | labels                                                                  | notification |
+      | alertname=HighErrorRate, severity=critical, service=flask-app, instance=a | flask errors |
+      | alertname=HighErrorRate, severity=critical, service=flask-app, instance=b | flask errors |
+      | alertname=HighErrorRate, severity=critical, service=node-app            | node errors  |
+      | alertname=HighLatency, severity=warning, service=flask-app              | flask slow   |
+      | alertname=HighLatency, severity=warning, service=flask-app, instance=b  | flask slow   |
+
+  Scenario: Info alerts wait for office hours in Berlin; warnings never wait
+    Given the deployable configs under stack/
+    Then Alertmanager's time intervals mute these alerts as marked:
+      | labels                                            | at                        | in            | muted by     |
+      | alertname=LokiRulerInfo, severity=info            | Monday 2026-12-07 08:00   | Europe/Berlin | none         |
+      | alertname=LokiRulerInfo, severity=info            | Monday 2026-12-07 07:59   | Europe/Berlin | office-hours |
+      | alertname=LokiRulerInfo, severity=info            | Monday 2026-12-07 16:59   | UTC           | none         |
+      | alertname=LokiRulerInfo, severity=info            | Monday 2026-12-07 17:00   | UTC           | office-hours |
+      | alertname=LokiRulerInfo, severity=info            | Friday 2026-07-03 15:59   | UTC           | none         |
+      | alertname=LokiRulerInfo, severity=info            | Friday 2026-07-03 16:00   | UTC           | office-hours |
+      | alertname=LokiRulerInfo, severity=info            | Saturday 2026-12-05 10:00 | Europe/Berlin | office-hours |
+      | alertname=HighLatency, severity=warning, service=node-app | Saturday 2026-12-05 03:00 | Europe/Berlin | none |
+
+  Scenario: A silence of node-app's alerts silences only node-app's
+    Given the deployable configs under stack/
+    Then a silence of service="node-app", severity=~"warning|critical" silences exactly the marked alerts:
+      | labels                                                      | silenced |
+      | alertname=HighLatency, severity=warning, service=node-app   | yes      |
+      | alertname=ServiceDown, severity=critical, service=node-app  | yes      |
+      | alertname=LokiRulerInfo, severity=info, service=node-app    | no       |
+      | alertname=ServiceDown, severity=critical, service=flask-app | no       |

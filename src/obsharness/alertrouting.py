@@ -16,12 +16,13 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from obsharness import am_matchers
+from obsharness import am_matchers, time_intervals
 from obsharness.errors import ConfigError, RouteForOtherSourcesWarning
 from obsharness.report import evidence
 
@@ -72,6 +73,9 @@ class Route:
     line: int | None
     receiver_line: int | None
     group_wait: str = "30s"  # Alertmanager's default; children inherit their parent's
+    # Not inherited: Alertmanager gives each route only its own.
+    mute_time_intervals: tuple[str, ...] = ()
+    active_time_intervals: tuple[str, ...] = ()
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         if not all(m.matches(labels) for m in self.matchers):
@@ -104,6 +108,7 @@ class AlertmanagerConfig:
     receivers: dict[str, int | None]  # name -> line
     inhibit_rules: list[InhibitRule] = field(default_factory=list)
     unreached: list[str] = field(default_factory=list)  # set by check(): advice
+    time_intervals: dict[str, time_intervals.NamedInterval] = field(default_factory=dict)
 
     def receivers_for(self, labels: Mapping[str, str]) -> list[str]:
         return [route.receiver for route in self.root.match(labels)]
@@ -112,27 +117,38 @@ class AlertmanagerConfig:
         """Receiver -> the group_wait before a new alert's first notification to it."""
         return {route.receiver: route.group_wait for route in self.root.match(labels)}
 
+    def muted_by(self, labels: Mapping[str, str], moment: datetime) -> dict[str, list[str]]:
+        """Receiver -> the time intervals that mute the alert's route at `moment`."""
+        return {route.receiver: time_intervals.muted_by(
+                    route.mute_time_intervals, route.active_time_intervals,
+                    self.time_intervals, moment)
+                for route in self.root.match(labels)}
+
     def inhibited(self, firing: list[Mapping[str, str]]) -> list[bool]:
-        """For each firing alert, whether another firing alert inhibits it."""
-        result = []
-        for target in firing:
-            muted = False
-            for rule in self.inhibit_rules:
+        """For each firing alert (in the order they were posted), whether another inhibits it.
+
+        As Alertmanager 0.33 decides: per rule it keeps one source alert for each
+        value of the `equal` labels, the last one to arrive among those that end
+        last (all of a table end together). A target that matches both sides is
+        not inhibited by a kept source that does too, even where another source
+        would inhibit it (Alertmanager's differential test found this).
+        """
+        result = [False] * len(firing)
+        for rule in self.inhibit_rules:
+            kept: dict[tuple[str, ...], Mapping[str, str]] = {}
+            for alert in firing:
+                if all(m.matches(alert) for m in rule.source):
+                    kept[tuple(alert.get(n, "") for n in rule.equal)] = alert
+            for i, target in enumerate(firing):
                 if not all(m.matches(target) for m in rule.target):
                     continue
-                target_is_source = all(m.matches(target) for m in rule.source)
-                for source in firing:
-                    if not all(m.matches(source) for m in rule.source):
-                        continue
-                    # Alertmanager: an alert matching both sides cannot inhibit one that does too.
-                    if target_is_source and all(m.matches(source) for m in rule.target):
-                        continue
-                    if all(source.get(n, "") == target.get(n, "") for n in rule.equal):
-                        muted = True
-                        break
-                if muted:
-                    break
-            result.append(muted)
+                source = kept.get(tuple(target.get(n, "") for n in rule.equal))
+                if source is None:
+                    continue
+                if all(m.matches(target) for m in rule.source) and \
+                        all(m.matches(source) for m in rule.target):
+                    continue  # both sides, held by a source of both sides
+                result[i] = True
         evidence.record("check", "inhibition evaluated with the config's inhibit_rules",
                         [f"{dict(alert)}: {'inhibited' if muted else 'notified'}"
                          for alert, muted in zip(firing, result, strict=True)])
@@ -185,6 +201,8 @@ def _route(raw: dict[str, Any], parent_receiver: str | None,
         line=raw.get("__line__"),
         receiver_line=raw.get("__lines__", {}).get("receiver"),
         group_wait=wait,
+        mute_time_intervals=tuple(str(n) for n in raw.get("mute_time_intervals") or ()),
+        active_time_intervals=tuple(str(n) for n in raw.get("active_time_intervals") or ()),
     )
 
 
@@ -196,8 +214,13 @@ def load(path: Path) -> AlertmanagerConfig:
                     tuple(r.get("equal") or ()))
         for r in raw.get("inhibit_rules") or []
     ]
+    try:
+        intervals = time_intervals.named_intervals(raw)
+    except time_intervals.TimeIntervalError as exc:
+        raise ConfigError(component="alertmanager", path=path, detail=str(exc),
+                          line=exc.line) from None
     return AlertmanagerConfig(path, _route(raw.get("route") or {}, None, path=path), receivers,
-                              rules)
+                              rules, time_intervals=intervals)
 
 
 def possible_alerts(rule_files: Iterable[Path]) -> list[dict[str, str]]:
@@ -218,12 +241,61 @@ def _could_match(matchers: list[Matcher], alert: Mapping[str, str]) -> bool:
     return all(m.matches(alert) for m in matchers if m.name in alert)
 
 
-def check(config_path: Path, rule_files: Iterable[Path]) -> AlertmanagerConfig:
-    """Every receiver a route names exists (an error naming file:line). A route no rule
-    here can reach is said, as advice: an Alertmanager commonly receives alerts from
-    several sources (kube-prometheus routes Watchdog and InfoInhibitor, which its own
-    rules raise), so it is not a mistake in the config by itself. The routing tables
-    judge a typo by the receivers they expect."""
+OTHER_SOURCES_FILE = "other-sources.yml"
+
+
+@dataclass(frozen=True)
+class KeptRoute:
+    """A route the allowlist beside the config keeps for alerts of other sources."""
+
+    matchers: frozenset[tuple[str, str, str]]
+    reason: str
+    line: int | None
+
+
+def kept_routes(config_path: Path) -> list[KeptRoute]:
+    """`other-sources.yml` beside the config: routes kept for alerts that other
+    sources send (another Prometheus, Loki's ruler, Grafana), each with its reason."""
+    path = config_path.with_name(OTHER_SOURCES_FILE)
+    if not path.exists():
+        return []
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise ConfigError(component="alertmanager", path=path, detail=str(exc)) from None
+    entries = raw.get("routes") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError(component="alertmanager", path=path,
+                          detail="expected `routes:`, a list of {matchers: [...], reason: ...}")
+    kept = []
+    for entry in entries:
+        line = entry.get("__line__") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not entry.get("matchers") or \
+                not str(entry.get("reason") or "").strip():
+            raise ConfigError(component="alertmanager", path=path, line=line,
+                              detail="each kept route needs `matchers` (as the route writes "
+                              "them) and a `reason`")
+        try:
+            found = [m for text in entry["matchers"] for m in parse_matchers(str(text))]
+        except ValueError as exc:
+            raise ConfigError(component="alertmanager", path=path, line=line,
+                              detail=str(exc)) from None
+        kept.append(KeptRoute(frozenset((m.name, m.op, m.value) for m in found),
+                              str(entry["reason"]).strip(), line))
+    return kept
+
+
+def check(config_path: Path, rule_files: Iterable[Path], *,
+          only_source: bool = False) -> AlertmanagerConfig:
+    """Every receiver a route names exists (an error naming file:line).
+
+    A route no rule here can reach is advice: an Alertmanager commonly receives
+    alerts from several sources (kube-prometheus routes Watchdog and InfoInhibitor,
+    which its own rules raise), so it is not a mistake by itself. It is an error
+    when the manifest says this stack's Prometheus is the only source
+    (`only_alert_source`). Routes listed in other-sources.yml, each with its
+    reason, are neither. The routing tables judge a typo by their receivers.
+    """
     config = load(config_path)
     for route in config.root.walk():
         if route.receiver not in config.receivers:
@@ -234,7 +306,34 @@ def check(config_path: Path, rule_files: Iterable[Path]) -> AlertmanagerConfig:
                 f"defined receivers: {', '.join(sorted(config.receivers))}",
                 checked_with="obsharness routing check",
             )
-    config.unreached = unreached_routes(config, possible_alerts(rule_files))
+    kept = kept_routes(config_path)
+    alerts = possible_alerts(rule_files)
+    unreached = _unreached(config, alerts)
+    reasons = {k.matchers: k for k in kept}
+    used = set()
+    config.unreached = []
+    for route, text in unreached:
+        key = frozenset((m.name, m.op, m.value) for m in route.matchers)
+        if key in reasons:
+            used.add(key)
+            evidence.record("check", f"route kept for other sources: {text.split(': ', 1)[1]}",
+                            reasons[key].reason)
+            continue
+        if only_source:
+            raise ConfigError(component="alertmanager", path=config_path, line=route.line,
+                              detail=text.split(": ", 1)[1].replace(
+                                  "fine for alerts of other sources, else a typo",
+                                  "and the manifest says this Prometheus is Alertmanager's only "
+                                  f"source (only_alert_source); list it in {OTHER_SOURCES_FILE} "
+                                  "with its reason if another source sends it"),
+                              checked_with="obsharness routing check")
+        config.unreached.append(text)
+    for stale in (k for k in kept if k.matchers not in used):
+        shown = ", ".join(f"{n}{o}{am_matchers.quote(v)}" for n, o, v in sorted(stale.matchers))
+        config.unreached.append(
+            f"{config_path.with_name(OTHER_SOURCES_FILE)}:{stale.line}: the kept route "
+            f"{{{shown}}} is no route of the config that the rules cannot reach: remove it, "
+            "or fix it")
     for advice in config.unreached:
         warnings.warn(advice, RouteForOtherSourcesWarning, stacklevel=2)
     if config.unreached:
@@ -245,19 +344,24 @@ def check(config_path: Path, rule_files: Iterable[Path]) -> AlertmanagerConfig:
 
 def unreached_routes(config: AlertmanagerConfig, alerts: list[dict[str, str]]) -> list[str]:
     """`file:line: the route {...} ...` for each route no alert of `alerts` can match."""
-    found: list[tuple[int, str]] = []
+    return [text for _, text in _unreached(config, alerts)]
+
+
+def _unreached(config: AlertmanagerConfig, alerts: list[dict[str, str]]
+               ) -> list[tuple[Route, str]]:
+    found: list[tuple[int, Route, str]] = []
     names = ", ".join(sorted({a["alertname"] for a in alerts}))
     chains: list[tuple[Route, list[Matcher]]] = [(config.root, [])]
     while chains:
         route, inherited = chains.pop()
         needed = inherited + route.matchers
         if route is not config.root and not any(_could_match(needed, a) for a in alerts):
-            found.append((route.line or 0, (
+            found.append((route.line or 0, route, (
                 f"{config.path}:{route.line}: the route {{{', '.join(map(str, route.matchers))}}}"
                 f" (receiver {route.receiver}) matches no alert the rules here produce "
                 f"(alerts: {names}): fine for alerts of other sources, else a typo")))
         chains.extend((child, needed) for child in route.routes)
-    return [text for _, text in sorted(found)]
+    return [(route, text) for _, route, text in sorted(found, key=lambda f: f[0])]
 
 
 # Alertmanager's default of `send_resolved` per integration (its configuration docs).

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from obsharness import waiting
+from obsharness.am_judge import AlertmanagerJudge, features_of
 from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
@@ -498,6 +499,18 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> Callable[
     if tag == "logs":
         marked = pytest.mark.usefixtures("log_agent")(marked)
     return cast(Callable[..., object], marked)
+
+
+@pytest.fixture(scope="session")
+def alertmanager_judge(stack_manifest: Manifest, tmp_path_factory: pytest.TempPathFactory,
+                       ) -> Iterator[AlertmanagerJudge]:
+    """A private Alertmanager of the pinned version that answers behaviour tables
+    (see obsharness.am_judge); started at the first table of the session."""
+    component = stack_manifest.component("alertmanager")
+    args = component.process.args if component.process else ()
+    with AlertmanagerJudge(features=features_of(args),
+                           workdir=tmp_path_factory.mktemp("am-judge")) as judge:
+        yield judge
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from obsharness.errors import ManifestError
 
 _COMPONENT_KEYS = {
     "role", "description", "port", "readiness", "config", "depends_on", "after",
-    "binary", "image", "build", "process", "container", "optional",
+    "binary", "image", "build", "process", "container", "optional", "only_alert_source",
 }
 _CONTAINER_KEYS = {"command", "env", "mounts", "data"}
 _PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"}
@@ -113,6 +113,9 @@ class Component:
     # Optional components that cannot run are left out, and only the scenarios
     # that need them skip; a required one missing skips everything.
     optional: bool = False
+    # Alertmanager only: this stack's Prometheus is its only source of alerts, so a
+    # route no rule reaches is an error, not advice.
+    only_alert_source: bool = False
 
     @property
     def starts_after(self) -> set[str]:
@@ -258,6 +261,7 @@ def _component(name: str, raw: Any, path: Path) -> Component:
         process=process,
         container=container,
         optional=bool(raw.get("optional", False)),
+        only_alert_source=bool(raw.get("only_alert_source", False)),
     )
 
 

@@ -395,7 +395,7 @@ def validate_sources(manifest: Manifest) -> None:
             toolchecks.check_prometheus_config(source)
             rule_files += files
         elif comp.binary == "alertmanager":
-            alertrouting.check(source, rule_files)
+            alertrouting.check(source, rule_files, only_source=comp.only_alert_source)
             toolchecks.check_alertmanager_config(source)
         elif comp.binary in toolchecks.OPTIONAL_VALIDATORS and _have(comp.binary):
             toolchecks.OPTIONAL_VALIDATORS[comp.binary](source)
