@@ -15,6 +15,7 @@ Feature: Config validation — the deployable configs pass the tools' own checks
   Scenario: amtool accepts the Alertmanager config
     Given the deployable configs under stack/
     Then amtool check-config accepts stack/alertmanager/alertmanager.yml
+    And the Alertmanager config has none of the mistakes amtool accepts
 
   Scenario: Every receiver says when an alert is resolved
     On-call closes an incident on the resolved notification, by webhook and by

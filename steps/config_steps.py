@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
-from obsharness import alertrouting, am_tables, ruletests, toolchecks
-from obsharness.am_judge import AlertmanagerJudge
+from obsharness import alertrouting, am_lint, am_matchers, am_tables, ruletests, toolchecks
+from obsharness.am_judge import AlertmanagerJudge, component_features
 from obsharness.report import evidence
 from obsharness.stack.manifest import Manifest
 from obsharness.stack.render import rule_files_of
@@ -42,9 +42,21 @@ def promtool_rule_tests(folder: str, stack_dir: Path) -> None:
 
 
 @then(parsers.parse("amtool check-config accepts stack/{path}"))
-def amtool_check_config(path: str, stack_dir: Path) -> None:
-    result = toolchecks.check_alertmanager_config(stack_dir / path)
+def amtool_check_config(path: str, stack_manifest: Manifest) -> None:
+    result = toolchecks.check_alertmanager_config(
+        stack_manifest.stack_dir / path,
+        component_features(stack_manifest.component("alertmanager")))
     assert "SUCCESS" in result.output, result.output
+
+
+@then("the Alertmanager config has none of the mistakes amtool accepts")
+def alertmanager_lint(stack_manifest: Manifest, alertmanager_judge: AlertmanagerJudge) -> None:
+    config = _alertmanager_config(stack_manifest)
+    findings = am_lint.lint(config, alertmanager_judge.mode)
+    evidence.record("check", f"Alertmanager lint of {config.name}",
+                    [str(f) for f in findings] or ["no finding"])
+    errors = [str(f) for f in findings if f.severity == "error"]
+    assert not errors, "mistakes amtool accepts:\n" + "\n".join(errors)
 
 
 @given("the production alert rules", target_fixture="rule_files")
@@ -88,12 +100,13 @@ def routed(labels: str, receivers: str, stack_manifest: Manifest,
     """The private Alertmanager decides; amtool, asked too, must agree with it."""
     config_path = _alertmanager_config(stack_manifest)
     label_set = _labels(labels)
+    component = stack_manifest.component("alertmanager")
     alertrouting.check(config_path, rule_files_of(stack_manifest.stack_dir / "prometheus" /
                                                   "prometheus.yml"),
-                       only_source=stack_manifest.component("alertmanager").only_alert_source)
+                       only_source=component.only_alert_source, mode=alertmanager_judge.mode)
     wanted = [r.strip() for r in receivers.split(",")]
     answer = am_tables.routing(alertmanager_judge, config_path, label_set, wanted)
-    theirs = toolchecks.amtool_routes(config_path, label_set)
+    theirs = toolchecks.amtool_routes(config_path, label_set, alertmanager_judge.features)
     assert theirs == list(answer.receivers), (
         f"amtool routes {label_set} to {theirs}, Alertmanager to {list(answer.receivers)}")
 
@@ -109,8 +122,10 @@ def resolved_everywhere(path: str, stack_dir: Path) -> None:
 
 @then(parsers.parse("Alertmanager's first notification of an alert with {labels} leaves "
                     "within {delay}"))
-def first_notification_within(labels: str, delay: str, stack_dir: Path) -> None:
-    config = alertrouting.load(stack_dir / "alertmanager" / "alertmanager.yml")
+def first_notification_within(labels: str, delay: str, stack_manifest: Manifest) -> None:
+    config = alertrouting.load(_alertmanager_config(stack_manifest),
+                               mode=am_matchers.mode_for(component_features(
+                                   stack_manifest.component("alertmanager"))))
     label_set = ruletests.parse_labels(labels) or {}
     waits = config.first_notification_waits(label_set)
     evidence.record("check", f"group_wait for {label_set}", waits)

@@ -99,3 +99,31 @@ def test_routing_agrees_with_amtool_on_utf8_names_and_values(
     config.write_text(text, encoding="utf-8")
     assert alertrouting.load(config).receivers_for(labels) == \
         toolchecks.amtool_routes(config, labels), text
+
+
+MODE_CASES = ['service.name="x"', "foo=bar baz", 'foo="bar",', 'foo=~"a|b"', '{foo="bar"}',
+              "foo=bär", "foo=", '"foo"="bar"', 'foo!~"x",bar="y"', "foo=\"a\\\"b\""]
+FLAGS = {"fallback": [], "classic": ["classic-mode"], "utf8": ["utf8-strict-mode"]}
+
+
+@pytest.mark.parametrize("mode", sorted(FLAGS))
+@pytest.mark.parametrize("text", MODE_CASES)
+def test_each_parsing_mode_accepts_what_amtool_accepts_in_it(tmp_path: Path, text: str,
+                                                            mode: str) -> None:
+    """The mode follows the --enable-feature flags the manifest gives Alertmanager."""
+    assert am_matchers.mode_for(FLAGS[mode]) == mode
+    config = tmp_path / "am.yml"
+    config.write_text(yaml.safe_dump({"route": {"receiver": "a", "routes": [
+        {"receiver": "a", "matchers": [text]}]}, "receivers": [{"name": "a"}]},
+        allow_unicode=True), encoding="utf-8")
+    try:
+        toolchecks.check_alertmanager_config(config, FLAGS[mode])
+        amtool_accepts = True
+    except ConfigError:
+        amtool_accepts = False
+    try:
+        alertrouting.load(config, mode=mode)
+        ours = True
+    except ConfigError:
+        ours = False
+    assert ours == amtool_accepts

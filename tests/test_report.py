@@ -206,3 +206,13 @@ def test_reports_of_several_runners_merge_into_one_living_document(tmp_path: Pat
     features = json.loads((out / "cucumber.json").read_text())
     assert sorted(e["name"] for f in features for e in f["elements"]) == sorted(
         [fired.name, skipped.name])
+
+
+def test_a_verdict_shows_alertmanagers_answer_beside_the_expected_one() -> None:
+    from obsharness.report.html import _evidence
+    body = {"columns": ["labels", "expected", "Alertmanager"],
+            "rows": [["alertname=A", "yes", "yes"], ["alertname=<B>", "no", "yes"]]}
+    html = _evidence({"kind": "verdict", "title": "inhibition", "body": body, "at": 1.0}, 1.0)
+    assert html.count("<tr") == 3
+    assert '<tr style="background:#fee2e2"><td>✘</td><td>alertname=&lt;B&gt;</td>' in html
+    assert "<tr><td>✔</td><td>alertname=A</td>" in html

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from obsharness import am_matchers, time_intervals
+from obsharness import am_matchers, time_intervals, toolchecks
 from obsharness.errors import ConfigError, RouteForOtherSourcesWarning
 from obsharness.report import evidence
 
@@ -48,10 +48,11 @@ class Matcher:
         return f"{name}{self.op}{am_matchers.quote(self.value)}"
 
 
-def parse_matchers(text: str) -> list[Matcher]:
-    """One string of a `matchers:` list: one matcher or several, as Alertmanager reads it."""
+def parse_matchers(text: str, mode: str = "fallback") -> list[Matcher]:
+    """One string of a `matchers:` list: one matcher or several, as Alertmanager reads
+    it in `mode` (am_matchers.mode_for its feature flags)."""
     try:
-        return [Matcher(*found) for found in am_matchers.parse(text)]
+        return [Matcher(*found) for found in am_matchers.parse(text, mode)]
     except am_matchers.MatcherSyntaxError as exc:
         raise ValueError(f"not a matcher: {text!r}: {exc} (expected e.g. "
                          f'severity="critical")') from None
@@ -170,17 +171,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _matchers(raw: dict[str, Any], key_prefix: str = "", path: Path | None = None
-              ) -> list[Matcher]:
+def _matchers(raw: dict[str, Any], key_prefix: str = "", path: Path | None = None,
+              mode: str = "fallback") -> list[Matcher]:
     found = []
     for text in raw.get(f"{key_prefix}matchers") or []:
         try:
-            found += parse_matchers(str(text))
+            found += parse_matchers(str(text), mode)
         except ValueError as exc:
             line = raw.get("__lines__", {}).get(f"{key_prefix}matchers", raw.get("__line__"))
             raise ConfigError(component="alertmanager", path=path or Path("?"), line=line,
-                              detail=str(exc), checked_with="obsharness matcher parser"
-                              ) from None
+                              detail=str(exc), checked_with=f"obsharness matcher parser, "
+                              f"{mode} mode") from None
     found += [Matcher(k, "=", str(v)) for k, v in (raw.get(f"{key_prefix}match") or {}).items()
               if not k.startswith("__")]
     found += [Matcher(k, "=~", str(v))
@@ -190,14 +191,14 @@ def _matchers(raw: dict[str, Any], key_prefix: str = "", path: Path | None = Non
 
 
 def _route(raw: dict[str, Any], parent_receiver: str | None,
-           parent_wait: str = "30s", path: Path | None = None) -> Route:
+           parent_wait: str = "30s", path: Path | None = None, mode: str = "fallback") -> Route:
     receiver = raw.get("receiver") or parent_receiver or ""
     wait = str(raw.get("group_wait") or parent_wait)
     return Route(
         receiver=receiver,
-        matchers=_matchers(raw, path=path),
+        matchers=_matchers(raw, path=path, mode=mode),
         continue_=bool(raw.get("continue", False)),
-        routes=[_route(child, receiver, wait, path) for child in raw.get("routes") or []],
+        routes=[_route(child, receiver, wait, path, mode) for child in raw.get("routes") or []],
         line=raw.get("__line__"),
         receiver_line=raw.get("__lines__", {}).get("receiver"),
         group_wait=wait,
@@ -206,11 +207,55 @@ def _route(raw: dict[str, Any], parent_receiver: str | None,
     )
 
 
-def load(path: Path) -> AlertmanagerConfig:
-    raw = yaml.load(path.read_text(), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    receivers = {r["name"]: r.get("__line__") for r in raw.get("receivers") or []}
+def raw_config(path: Path) -> dict[str, Any]:
+    """The config as a mapping, each mapping with its `__line__`; a ConfigError naming
+    the file and line where it is no YAML mapping."""
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(component="alertmanager", path=path, detail=f"cannot read: {exc}"
+                          ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(component="alertmanager", path=path, detail=str(exc),
+                          line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise ConfigError(component="alertmanager", path=path,
+                          detail="nested too deeply to read") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        toolchecks.check_alertmanager_config(path)
+        raise ConfigError(component="alertmanager", path=path,
+                          detail=f"the top level is a {type(raw).__name__}, not a mapping")
+    return raw
+
+
+def load(path: Path, *, mode: str = "fallback") -> AlertmanagerConfig:
+    """The routing tree, inhibit rules and time intervals of an Alertmanager config,
+    its matchers read in `mode`. A file that is no such config is a ConfigError
+    with amtool's own message where amtool refuses it too."""
+    raw = raw_config(path)
+    try:
+        return _config(path, raw, mode)
+    except ConfigError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
+        _shape_error(path, exc)
+        raise  # not reached: _shape_error raises
+
+
+def _shape_error(path: Path, exc: BaseException) -> None:
+    toolchecks.check_alertmanager_config(path)  # amtool's own message, if it refuses it too
+    raise ConfigError(component="alertmanager", path=path,
+                      detail=f"amtool accepts this file, but obsharness cannot read its shape "
+                      f"({type(exc).__name__}: {exc}); please report it") from None
+
+
+def _config(path: Path, raw: dict[str, Any], mode: str) -> AlertmanagerConfig:
+    receivers = {str(r["name"]): r.get("__line__") for r in raw.get("receivers") or []}
     rules = [
-        InhibitRule(_matchers(r, "source_", path), _matchers(r, "target_", path),
+        InhibitRule(_matchers(r, "source_", path, mode), _matchers(r, "target_", path, mode),
                     tuple(r.get("equal") or ()))
         for r in raw.get("inhibit_rules") or []
     ]
@@ -219,8 +264,8 @@ def load(path: Path) -> AlertmanagerConfig:
     except time_intervals.TimeIntervalError as exc:
         raise ConfigError(component="alertmanager", path=path, detail=str(exc),
                           line=exc.line) from None
-    return AlertmanagerConfig(path, _route(raw.get("route") or {}, None, path=path), receivers,
-                              rules, time_intervals=intervals)
+    return AlertmanagerConfig(path, _route(raw.get("route") or {}, None, path=path, mode=mode),
+                              receivers, rules, time_intervals=intervals)
 
 
 def possible_alerts(rule_files: Iterable[Path]) -> list[dict[str, str]]:
@@ -286,7 +331,7 @@ def kept_routes(config_path: Path) -> list[KeptRoute]:
 
 
 def check(config_path: Path, rule_files: Iterable[Path], *,
-          only_source: bool = False) -> AlertmanagerConfig:
+          only_source: bool = False, mode: str = "fallback") -> AlertmanagerConfig:
     """Every receiver a route names exists (an error naming file:line).
 
     A route no rule here can reach is advice: an Alertmanager commonly receives
@@ -296,7 +341,7 @@ def check(config_path: Path, rule_files: Iterable[Path], *,
     (`only_alert_source`). Routes listed in other-sources.yml, each with its
     reason, are neither. The routing tables judge a typo by their receivers.
     """
-    config = load(config_path)
+    config = load(config_path, mode=mode)
     for route in config.root.walk():
         if route.receiver not in config.receivers:
             raise ConfigError(

@@ -43,6 +43,7 @@ from obsharness.errors import ConfigError, ObsharnessError
 from obsharness.ports import free_port
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import ProcessExecutor, tail
+from obsharness.stack.manifest import Component
 
 LOOPBACK = "127.0.0.1"
 _ROUTE_TIMINGS = {"group_wait": "0s", "group_interval": "100ms", "repeat_interval": "100ms"}
@@ -121,10 +122,17 @@ def features_of(args: Iterable[str]) -> list[str]:
     return found
 
 
-def silence_matchers(text: str) -> list[dict[str, Any]]:
+def component_features(component: Component) -> list[str]:
+    """The --enable-feature values the manifest gives its Alertmanager, on either backend."""
+    args = [*(component.process.args if component.process else ()),
+            *(component.container.command if component.container else ())]
+    return features_of(args)
+
+
+def silence_matchers(text: str, mode: str = "fallback") -> list[dict[str, Any]]:
     """A silence's matchers as the API takes them, read as Alertmanager reads them."""
     return [{"name": name, "value": value, "isRegex": op in ("=~", "!~"),
-             "isEqual": op in ("=", "=~")} for name, op, value in am_matchers.parse(text)]
+             "isEqual": op in ("=", "=~")} for name, op, value in am_matchers.parse(text, mode)]
 
 
 def _stamp(moment: datetime) -> str:
@@ -145,6 +153,11 @@ class AlertmanagerJudge:
     _own_dir: bool = False
     _round: int = 0
     session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def mode(self) -> str:
+        """The matcher parser its feature flags choose (am_matchers.mode_for)."""
+        return am_matchers.mode_for(self.features)
 
     @property
     def url(self) -> str:
@@ -270,7 +283,7 @@ class AlertmanagerJudge:
         self.reset()
         now = datetime.now(UTC)
         for text in silences:
-            body = {"matchers": silence_matchers(text), "startsAt": _stamp(now),
+            body = {"matchers": silence_matchers(text, self.mode), "startsAt": _stamp(now),
                     "endsAt": _stamp(now + timedelta(hours=1)),
                     "createdBy": "obsharness", "comment": "a behaviour table's silence"}
             reply = self.session.post(f"{self.url}/api/v2/silences", json=body, timeout=10)

@@ -12,6 +12,7 @@ and to amtool.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 OPERATORS = ("=~", "!~", "!=", "=")
@@ -195,8 +196,23 @@ def parse_classic(text: str) -> list[tuple[str, str, str]]:
     return result
 
 
-def parse(text: str) -> list[tuple[str, str, str]]:
-    """Alertmanager's default: the UTF-8 parser, the classic one where it refuses."""
+# Alertmanager's --enable-feature flags that choose the matcher parser.
+MODE_FLAGS = {"classic-mode": "classic", "utf8-strict-mode": "utf8"}
+
+
+def mode_for(features: Iterable[str]) -> str:
+    """"classic", "utf8" or Alertmanager's default "fallback", from its feature flags."""
+    modes = {MODE_FLAGS[f] for f in features if f in MODE_FLAGS}
+    return modes.pop() if len(modes) == 1 else "fallback"
+
+
+def parse(text: str, mode: str = "fallback") -> list[tuple[str, str, str]]:
+    """As Alertmanager parses a matchers string in `mode`: by default the UTF-8
+    parser, the classic one where it refuses."""
+    if mode == "classic":
+        return parse_classic(text)
+    if mode == "utf8":
+        return parse_utf8(text)
     try:
         return parse_utf8(text)
     except MatcherSyntaxError as utf8_error:

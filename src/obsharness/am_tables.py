@@ -140,7 +140,7 @@ def time_muting(judge: AlertmanagerJudge, config: Path,
     "now", and one more row per alert, are answered by the real Alertmanager at
     the wall-clock time; the added rows expect what the model says for that
     moment, so every run holds the model to Alertmanager once more."""
-    model = alertrouting.load(config)
+    model = alertrouting.load(config, mode=judge.mode)
     before = datetime.now(UTC)
     answers = judge.answer(config, [r[0] for r in rows], flush=True)
     after = datetime.now(UTC)

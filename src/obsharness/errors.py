@@ -30,6 +30,11 @@ class TimeCompressionMeaningWarning(ObsharnessWarning):
     """A rule carries a duration as a plain number whose meaning compression cannot know."""
 
 
+class AlertmanagerLintWarning(ObsharnessWarning):
+    """An Alertmanager config shape amtool accepts that is often a mistake (an inhibit
+    rule without `equal`, a receiver no route uses...). Advice, with file and line."""
+
+
 class RouteForOtherSourcesWarning(ObsharnessWarning):
     """An Alertmanager route no rule of this stack can reach: meant for alerts of other
     sources (another Prometheus, Loki's ruler, Grafana), or a typo. Advice, not an error."""

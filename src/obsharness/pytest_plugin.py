@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from obsharness import waiting
-from obsharness.am_judge import AlertmanagerJudge, features_of
+from obsharness.am_judge import AlertmanagerJudge, component_features
 from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
@@ -506,9 +506,7 @@ def alertmanager_judge(stack_manifest: Manifest, tmp_path_factory: pytest.TempPa
                        ) -> Iterator[AlertmanagerJudge]:
     """A private Alertmanager of the pinned version that answers behaviour tables
     (see obsharness.am_judge); started at the first table of the session."""
-    component = stack_manifest.component("alertmanager")
-    args = component.process.args if component.process else ()
-    with AlertmanagerJudge(features=features_of(args),
+    with AlertmanagerJudge(features=component_features(stack_manifest.component("alertmanager")),
                            workdir=tmp_path_factory.mktemp("am-judge")) as judge:
         yield judge
 

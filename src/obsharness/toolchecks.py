@@ -122,9 +122,15 @@ def run_rule_tests(test_files: Sequence[Path]) -> ToolResult:
     return run_tool("promtool", ["test", "rules", *(p.name for p in files)], cwd=files[0].parent)
 
 
-def check_alertmanager_config(config: Path) -> ToolResult:
+def _feature_args(features: Sequence[str]) -> list[str]:
+    return ["--enable-feature=" + ",".join(features)] if features else []
+
+
+def check_alertmanager_config(config: Path, features: Sequence[str] = ()) -> ToolResult:
+    """`amtool check-config`, with the feature flags the manifest gives Alertmanager
+    (classic-mode and utf8-strict-mode change which matchers it reads)."""
     config = config.resolve()
-    result = run_tool("amtool", ["check-config", str(config)])
+    result = run_tool("amtool", [*_feature_args(features), "check-config", str(config)])
     _raise_for(result, component="alertmanager", default_file=config,
                tool="amtool check-config")
     return result
@@ -152,9 +158,11 @@ def check_promtail_config(config: Path) -> ToolResult:
 OPTIONAL_VALIDATORS = {"loki": check_loki_config, "promtail": check_promtail_config}
 
 
-def amtool_routes(config: Path, labels: dict[str, str]) -> list[str]:
+def amtool_routes(config: Path, labels: dict[str, str], features: Sequence[str] = ()
+                  ) -> list[str]:
     """Receivers `amtool config routes test` picks for one label set."""
-    args = ["config", "routes", "test", f"--config.file={config.resolve()}",
+    args = [*_feature_args(features), "config", "routes", "test",
+            f"--config.file={config.resolve()}",
             *(f"{k if am_matchers.is_classic_name(k) else am_matchers.quote(k)}="
               f"{am_matchers.quote(v)}" for k, v in labels.items())]
     result = run_tool("amtool", args)

@@ -56,6 +56,9 @@ def _evidence(item: dict[str, Any], started: float) -> str:
     head = f"{escape(kind)}: {escape(title[:160])} <span class='muted'>({when}{polls})</span>"
     if kind == "timeline":
         return f'<div class="plot">{plot.svg(Timeline.from_json(body))}</div>'
+    if kind == "verdict" and isinstance(body, dict):
+        return (f'<details class="evidence verdict" open><summary>{head}</summary>'
+                f"{_verdict_table(body)}</details>")
     if kind == "email" and isinstance(body, dict):
         content = (f"From: {body.get('from')}\nTo: {', '.join(body.get('to', []))}\n"
                    f"Subject: {body.get('subject')}\n\n{body.get('text')}")
@@ -71,6 +74,18 @@ def _evidence(item: dict[str, Any], started: float) -> str:
         content = json.dumps(body, indent=1, default=str)
     return (f'<details class="evidence {escape(kind)}"><summary>{head}</summary>'
             f"<pre>{escape(content)}</pre></details>")
+
+
+def _verdict_table(body: dict[str, Any]) -> str:
+    """Expected and Alertmanager's answer side by side (the last two columns)."""
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in body.get("columns", []))
+    rows = []
+    for row in body.get("rows", []):
+        differs = len(row) >= 2 and row[-1] != row[-2]
+        style = ' style="background:#fee2e2"' if differs else ""
+        cells = "".join(f"<td>{escape(str(c))}</td>" for c in row)
+        rows.append(f"<tr{style}><td>{'✘' if differs else '✔'}</td>{cells}</tr>")
+    return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
 def _labels(labels: dict[str, str]) -> str:

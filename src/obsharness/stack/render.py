@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from obsharness import alertrouting, plain_durations, toolchecks
+from obsharness import alertrouting, am_lint, am_matchers, plain_durations, toolchecks
+from obsharness.am_judge import component_features
 from obsharness.binaries import resolve
 from obsharness.errors import (
     BinaryNotFoundError,
@@ -395,8 +396,11 @@ def validate_sources(manifest: Manifest) -> None:
             toolchecks.check_prometheus_config(source)
             rule_files += files
         elif comp.binary == "alertmanager":
-            alertrouting.check(source, rule_files, only_source=comp.only_alert_source)
-            toolchecks.check_alertmanager_config(source)
+            features = component_features(comp)
+            alertrouting.check(source, rule_files, only_source=comp.only_alert_source,
+                               mode=am_matchers.mode_for(features))
+            toolchecks.check_alertmanager_config(source, features)
+            am_lint.enforce(source, am_matchers.mode_for(features))
         elif comp.binary in toolchecks.OPTIONAL_VALIDATORS and _have(comp.binary):
             toolchecks.OPTIONAL_VALIDATORS[comp.binary](source)
 
@@ -450,7 +454,7 @@ def render_stack(
             if comp.binary == "prometheus":
                 toolchecks.check_prometheus_config(path)
             elif comp.binary == "alertmanager":
-                toolchecks.check_alertmanager_config(path)
+                toolchecks.check_alertmanager_config(path, component_features(comp))
     flags = {comp.name: _prometheus_flags(comp, renderer.timing, scaler)
              for comp in manifest.components.values()
              if comp.binary == "prometheus" and time_scale != 1}
