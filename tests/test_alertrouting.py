@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obsharness import alertrouting, ruletests, toolchecks
-from obsharness.errors import RouteForOtherSourcesWarning
+from obsharness.errors import ConfigError, RouteForOtherSourcesWarning
 from obsharness.stack.render import rule_files_of
 from tests.conftest import STACK
 
@@ -96,6 +97,47 @@ def test_routes_for_alerts_of_other_sources_are_advice_not_a_failure() -> None:
     assert "{alertname=\"InfoInhibitor\"} (receiver null)" in config.unreached[1]
     assert "fine for alerts of other sources, else a typo" in str(caught[0].message)
     toolchecks.check_alertmanager_config(KUBE_PROMETHEUS)  # and amtool accepts it
+
+
+def _kube_copy(tmp_path: Path, kept: str | None) -> Path:
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(KUBE_PROMETHEUS.read_text())
+    if kept is not None:
+        (tmp_path / alertrouting.OTHER_SOURCES_FILE).write_text(kept)
+    return config
+
+
+def test_routes_kept_for_other_sources_are_listed_with_their_reason(tmp_path: Path) -> None:
+    config = _kube_copy(tmp_path, (
+        "routes:\n"
+        "  - matchers: ['alertname = Watchdog']\n"
+        "    reason: kube-prometheus's own rules raise Watchdog\n"
+        "  - matchers: ['alertname=\"InfoInhibitor\"']\n"
+        "    reason: kube-prometheus's own rules raise InfoInhibitor\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert alertrouting.check(config, RULES, only_source=True).unreached == []
+
+
+def test_only_source_makes_an_unreached_route_an_error_naming_the_allowlist(
+        tmp_path: Path) -> None:
+    config = _kube_copy(tmp_path, "routes:\n  - matchers: ['alertname=Watchdog']\n"
+                                  "    reason: raised by kube-prometheus's rules\n")
+    with pytest.raises(ConfigError, match=r"alertmanager\.yml:\d+ .*InfoInhibitor.*only "
+                                          r"source.*other-sources\.yml"):
+        alertrouting.check(config, RULES, only_source=True)
+
+
+def test_a_stale_or_malformed_allowlist_entry_is_said(tmp_path: Path) -> None:
+    config = _kube_copy(tmp_path, "routes:\n  - matchers: ['team=\"gone\"']\n"
+                                  "    reason: was removed\n")
+    with pytest.warns(RouteForOtherSourcesWarning) as caught:
+        alertrouting.check(config, RULES)
+    assert any("other-sources.yml:2: the kept route {team=\"gone\"}" in str(w.message)
+               for w in caught)
+    _kube_copy(tmp_path, "routes:\n  - matchers: ['alertname=Watchdog']\n")
+    with pytest.raises(ConfigError, match=r"other-sources\.yml:2 .*reason"):
+        alertrouting.check(config, RULES)
 
 
 def test_the_deployed_config_passes_the_routing_check() -> None:
