@@ -159,10 +159,13 @@ def test_written_variables_and_multi_values_are_formatted_as_grafana_does() -> N
     ]}}
     resolved = grafana_vars.resolve_variables(board, PROVISIONED, prometheus=None)
     assert resolved.values == {"env": "staging", "window": "1m", "cluster": "eu-1",
-                               "filter": "api.*", "svc": "(a\\.b|c)", "tier": ".*"}
+                               "filter": "api.*", "svc": "(a\\\\.b|c)", "tier": ".*"}
     assert resolved.problems == {}
-    assert grafana_vars.expand('x{svc=~"$svc",c="${cluster}",e="[[env]]"}', resolved.values) == \
-        'x{svc=~"(a\\.b|c)",c="eu-1",e="staging"}'
+    # Escaped twice, as Grafana writes it: once for the regex, once for the PromQL string.
+    assert grafana_vars.expand('x{svc=~"$svc",c="${cluster}",e="[[env]]"}',
+                               resolved.variables) == 'x{svc=~"(a\\\\.b|c)",c="eu-1",e="staging"}'
+    assert grafana_vars.expand('x{svc=~"${svc:pipe}",t=~"${tier:csv}"}', resolved.variables) \
+        == 'x{svc=~"a.b|c",t=~".*"}'
 
 
 @pytest.fixture(scope="module")

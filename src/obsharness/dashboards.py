@@ -26,6 +26,7 @@ from obsharness import grafana_vars
 from obsharness.clients.loki import LokiAPIError, LokiClient
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
 from obsharness.errors import ConfigError
+from obsharness.grafana_formats import VariableValue
 from obsharness.grafana_vars import REFERENCE, Datasource, expand
 from obsharness.report import evidence
 from obsharness.toolchecks import run_tool
@@ -283,7 +284,8 @@ def _expansions(query: PanelQuery, resolved: Mapping[Path, grafana_vars.Resolved
     used = variables_used(query.expr)
     if board and used & (set(board.problems) | set(board.unchecked)):
         return
-    values = {**(board.values if board else {}), **builtin_values(interval)}
+    values: dict[str, str | VariableValue] = {
+        **(board.variables if board else {}), **builtin_values(interval)}
     for service in services if "service" in used and services else [""]:
         expr = expand(query.expr, {**values, **({"service": service} if service else {})})
         if not variables_used(expr):  # an undefined variable: the static check names it

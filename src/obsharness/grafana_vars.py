@@ -33,6 +33,7 @@ import yaml
 
 from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
+from obsharness.grafana_formats import UnknownFormat, VariableValue, format_value
 
 MIXED = {"-- Mixed --", "mixed"}
 BUILT_IN = {"-- Grafana --", "grafana", "-- Dashboard --", "dashboard"}
@@ -42,7 +43,6 @@ _LABEL_VALUES = re.compile(
 _LABEL_NAMES = re.compile(r"^label_names\(\s*(?P<selector>.*?)\s*\)$", re.S)
 _METRICS = re.compile(r"^metrics\(\s*(?P<regex>.*?)\s*\)$", re.S)
 _QUERY_RESULT = re.compile(r"^query_result\(\s*(?P<expr>.+)\s*\)$", re.S)
-_REGEX_CHARS = re.compile(r"([\\^$.|?*+()\[\]{}])")
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,8 @@ class Resolved:
     """Every variable's options and the value a panel sees, in dashboard order."""
 
     options: dict[str, list[str]] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # as a query without a format sees it
+    variables: dict[str, VariableValue] = field(default_factory=dict)  # for ${x:format}
     problems: dict[str, str] = field(default_factory=dict)  # variable -> why it has no value
     # Variables of a datasource this check was not given (Loki in a Prometheus check):
     # neither a problem nor resolved; the panels that use them are left out, and said so.
@@ -192,14 +193,27 @@ def _query_text(variable: Mapping[str, Any]) -> str:
     return str(query or variable.get("definition") or "").strip()
 
 
-REFERENCE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+REFERENCE = re.compile(r"\$\{(\w+)(?::([^}]+))?\}|\$(\w+)|\[\[(\w+)(?::([^\]]+))?\]\]")
 
 
-def expand(text: str, values: Mapping[str, str]) -> str:
-    """Substitute Grafana variables ($x, ${x}, ${x:fmt}, [[x]]) with values; others stay."""
+def expand(text: str, values: Mapping[str, str | VariableValue]) -> str:
+    """Substitute Grafana variables ($x, ${x}, ${x:fmt:args}, [[x]], [[x:fmt]]) as Grafana
+    writes them (grafana_formats); a plain string is written as it is; others stay."""
     def one(match: re.Match[str]) -> str:
-        name = next(g for g in match.groups() if g)
-        return values.get(name, match.group(0))
+        name = match.group(1) or match.group(3) or match.group(4)
+        spec = match.group(2) or match.group(5)
+        value = values.get(name)
+        if value is None:
+            return match.group(0)
+        if isinstance(value, str):
+            return value
+        if not spec:
+            return format_value(value)
+        fmt, *args = spec.split(":")
+        try:
+            return format_value(value, fmt, args)
+        except UnknownFormat:  # Grafana logs it and falls back to glob
+            return format_value(value, "glob")
 
     return REFERENCE.sub(one, text)
 
@@ -248,12 +262,6 @@ def _loki_options(query: str, loki: LokiClient) -> list[str]:
     raise ValueError(f"a Loki variable query this check does not read: {query}")
 
 
-def format_multi(values: Sequence[str]) -> str:
-    """How Grafana's Prometheus datasource writes several values into a regex matcher."""
-    escaped = [_REGEX_CHARS.sub(r"\\\1", v) for v in values]
-    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
-
-
 def resolve_variables(dashboard: Mapping[str, Any], datasources: Sequence[Datasource], *,
                       prometheus: PrometheusClient | None, loki: LokiClient | None = None,
                       builtins: Mapping[str, str] | None = None) -> Resolved:
@@ -261,7 +269,7 @@ def resolve_variables(dashboard: Mapping[str, Any], datasources: Sequence[Dataso
     variables = (dashboard.get("templating") or {}).get("list") or []
     by_name = variables_by_name(dashboard)
     resolved = Resolved()
-    known: dict[str, str] = dict(builtins or {})
+    known: dict[str, str | VariableValue] = dict(builtins or {})
     for variable in variables:
         name, kind = str(variable.get("name")), str(variable.get("type"))
         try:
@@ -283,7 +291,8 @@ def resolve_variables(dashboard: Mapping[str, Any], datasources: Sequence[Dataso
                                       f"nothing)"
             continue
         value = _value_for(variable, options)
-        resolved.values[name] = known[name] = value
+        resolved.variables[name] = known[name] = value
+        resolved.values[name] = format_value(value)
     return resolved
 
 
@@ -302,7 +311,7 @@ _WRITTEN_OPTIONS = {
 }
 
 
-def _options(variable: Mapping[str, Any], kind: str, known: Mapping[str, str],
+def _options(variable: Mapping[str, Any], kind: str, known: Mapping[str, str | VariableValue],
              by_name: Mapping[str, Mapping[str, Any]], datasources: Sequence[Datasource],
              prometheus: PrometheusClient | None, loki: LokiClient | None) -> list[str] | None:
     if kind == "datasource":
@@ -327,14 +336,19 @@ def _options(variable: Mapping[str, Any], kind: str, known: Mapping[str, str],
                      f"datasource, which this check does not ask")
 
 
-def _value_for(variable: Mapping[str, Any], options: list[str]) -> str:
+def _value_for(variable: Mapping[str, Any], options: list[str]) -> VariableValue:
     """The value a panel sees: All (custom or every option), the saved current, or the first."""
     current = (variable.get("current") or {}).get("value")
     currents = current if isinstance(current, list) else [current] if current else []
-    wants_all = variable.get("includeAll") and (not currents or "$__all" in currents)
-    if wants_all:
-        return str(variable.get("allValue") or format_multi(options))
+    name = str(variable.get("name"))
+    multi, include_all = bool(variable.get("multi")), bool(variable.get("includeAll"))
+    if include_all and (not currents or "$__all" in currents):
+        custom = variable.get("allValue")
+        return VariableValue(name, tuple(options), multi=multi, include_all=True, is_all=True,
+                             all_value=str(custom) if custom else None, single=False)
     chosen = [c for c in currents if c in options]
-    if chosen and variable.get("multi"):
-        return format_multi(chosen)
-    return chosen[0] if chosen else options[0]
+    if chosen and multi:
+        return VariableValue(name, tuple(chosen), multi=True, include_all=include_all,
+                             single=False)
+    return VariableValue(name, (chosen[0] if chosen else options[0],), multi=multi,
+                         include_all=include_all)
