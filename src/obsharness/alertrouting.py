@@ -25,6 +25,7 @@ import yaml
 from obsharness import am_matchers, time_intervals, toolchecks
 from obsharness.errors import ConfigError, RouteForOtherSourcesWarning
 from obsharness.report import evidence
+from obsharness.rule_files import groups as read_rule_groups
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,11 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 def _matchers(raw: dict[str, Any], key_prefix: str = "", path: Path | None = None,
               mode: str = "fallback") -> list[Matcher]:
     found = []
-    for text in raw.get(f"{key_prefix}matchers") or []:
+    texts = raw.get(f"{key_prefix}matchers") or []
+    if not isinstance(texts, list) or not all(isinstance(
+            raw.get(f"{key_prefix}{k}") or {}, dict) for k in ("match", "match_re")):
+        raise TypeError(f"{key_prefix}matchers is no list, or {key_prefix}match no mapping")
+    for text in texts:
         try:
             found += parse_matchers(str(text), mode)
         except ValueError as exc:
@@ -192,13 +197,18 @@ def _matchers(raw: dict[str, Any], key_prefix: str = "", path: Path | None = Non
 
 def _route(raw: dict[str, Any], parent_receiver: str | None,
            parent_wait: str = "30s", path: Path | None = None, mode: str = "fallback") -> Route:
+    if not isinstance(raw, dict):
+        raise TypeError(f"a route is a {type(raw).__name__}, not a mapping")
     receiver = raw.get("receiver") or parent_receiver or ""
+    children = raw.get("routes") or []
+    if not isinstance(receiver, str) or not isinstance(children, list):
+        raise TypeError("a route's receiver is no string, or its routes no list")
     wait = str(raw.get("group_wait") or parent_wait)
     return Route(
         receiver=receiver,
         matchers=_matchers(raw, path=path, mode=mode),
         continue_=bool(raw.get("continue", False)),
-        routes=[_route(child, receiver, wait, path, mode) for child in raw.get("routes") or []],
+        routes=[_route(child, receiver, wait, path, mode) for child in children],
         line=raw.get("__line__"),
         receiver_line=raw.get("__lines__", {}).get("receiver"),
         group_wait=wait,
@@ -272,10 +282,10 @@ def possible_alerts(rule_files: Iterable[Path]) -> list[dict[str, str]]:
     """alertname plus the static labels of every alerting rule."""
     alerts = []
     for path in rule_files:
-        for group in (yaml.safe_load(path.read_text()) or {}).get("groups") or []:
+        for group in read_rule_groups(path):
             for rule in group.get("rules") or []:
                 if "alert" in rule:
-                    alerts.append({"alertname": rule["alert"],
+                    alerts.append({"alertname": str(rule["alert"]),
                                    **{k: str(v) for k, v in (rule.get("labels") or {}).items()}})
     return alerts
 

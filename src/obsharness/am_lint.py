@@ -18,7 +18,7 @@ from typing import Any
 
 from obsharness import alertrouting, am_matchers
 from obsharness.errors import AlertmanagerLintWarning, ConfigError
-from obsharness.timing import parse_duration
+from obsharness.timing import DurationError, parse_duration
 
 # Names that say a receiver discards on purpose.
 DISCARDING = re.compile(r"^(null|nil|none|blackhole|black-hole|devnull|dev-null|discard|void|"
@@ -71,7 +71,11 @@ def _timing_findings(path: Path, route: Mapping[str, Any], timings: dict[str, st
     if not any(key in route for key in DEFAULTS):
         return  # inherited: said once, where they are set
     line = route.get("__line__")
-    wait, interval, repeat = (parse_duration(timings[k]) for k in DEFAULTS)
+    try:
+        wait, interval, repeat = (parse_duration(timings[k]) for k in DEFAULTS)
+    except DurationError:
+        return  # amtool's to judge, and it has
+
     if repeat < interval:
         yield Finding("warning", path, line, f"repeat_interval {timings['repeat_interval']} is "
                       f"shorter than group_interval {timings['group_interval']}: a firing "

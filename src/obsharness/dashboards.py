@@ -12,7 +12,6 @@ problem names the dashboard file, the panel title and the query.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +24,7 @@ import yaml
 from obsharness import grafana_vars
 from obsharness.clients.loki import LokiAPIError, LokiClient
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
+from obsharness.config_files import load_json
 from obsharness.errors import ConfigError
 from obsharness.grafana_formats import VariableValue
 from obsharness.grafana_vars import REFERENCE, Datasource, expand
@@ -58,12 +58,62 @@ class Problem:
         return f"{self.dashboard}: panel '{self.panel}': {self.message}{query}"
 
 
+_SCALAR = (str, int, float, bool, type(None))
+# Where a dashboard's checks look, and the JSON types Grafana needs there.
+_PANEL_FIELDS: dict[str, tuple[type, ...]] = {
+    "targets": (list, type(None)), "gridPos": (dict, type(None)),
+    "fieldConfig": (dict, type(None)), "datasource": (str, dict, type(None)),
+    "panels": (list, type(None)), "title": _SCALAR, "id": _SCALAR, "type": _SCALAR}
+_VARIABLE_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": _SCALAR, "type": _SCALAR, "datasource": (str, dict, type(None)),
+    "current": (dict, type(None)), "query": (str, dict, type(None), int, float),
+    "regex": _SCALAR, "definition": _SCALAR}
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """The first place a dashboard has a JSON type Grafana cannot read there."""
+    def fields(node: Any, where: str, spec: dict[str, tuple[type, ...]]) -> str | None:
+        if not isinstance(node, dict):
+            return f"{where} is a {type(node).__name__}, not an object"
+        for key, kinds in spec.items():
+            if not isinstance(node.get(key), kinds):
+                return f"{where}.{key} is a {type(node.get(key)).__name__}"
+        return None
+
+    def listed(node: Any, where: str) -> str | None:
+        return None if isinstance(node, (list, type(None))) else \
+            f"{where} is a {type(node).__name__}, not a list"
+
+    problem = listed(data.get("panels"), "panels")
+    for i, panel in enumerate(data.get("panels") or [] if not problem else []):
+        problem = problem or fields(panel, f"panels[{i}]", _PANEL_FIELDS)
+        for j, inner in enumerate((panel.get("panels") or []) if not problem else []):
+            problem = problem or fields(inner, f"panels[{i}].panels[{j}]", _PANEL_FIELDS)
+        for j, target in enumerate((panel.get("targets") or []) if not problem else []):
+            if not isinstance(target, dict):
+                problem = problem or f"panels[{i}].targets[{j}] is not an object"
+        if not problem and not isinstance(((panel.get("fieldConfig") or {}).get("defaults")),
+                                          (dict, type(None))):
+            problem = f"panels[{i}].fieldConfig.defaults is not an object"
+    templating = data.get("templating")
+    if not problem and not isinstance(templating, (dict, type(None))):
+        problem = "templating is not an object"
+    variables = (templating or {}).get("list") if not problem else None
+    problem = problem or listed(variables, "templating.list")
+    for i, variable in enumerate(variables or [] if not problem else []):
+        problem = problem or fields(variable, f"templating.list[{i}]", _VARIABLE_FIELDS)
+    inputs = data.get("__inputs")
+    problem = problem or listed(inputs, "__inputs")
+    if not problem and not all(isinstance(i, dict) for i in inputs or []):
+        problem = "an entry of __inputs is not an object"
+    return problem
+
+
 def load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(component="grafana", path=path, line=exc.lineno, detail=exc.msg,
-                          checked_with="JSON") from None
+    data = load_json(path, "grafana")
+    if isinstance(data, dict) and (problem := _shape_problem(data)):
+        raise ConfigError(component="grafana", path=path, checked_with="dashboard JSON shape",
+                          detail=f"{problem}: Grafana cannot show it")
     if not isinstance(data, dict):
         raise ConfigError(component="grafana", path=path, detail="a dashboard is a JSON object")
     return data

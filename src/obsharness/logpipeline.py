@@ -30,6 +30,23 @@ def label_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _json_stage(line: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return {}  # Promtail logs the failure and passes the line on unlabelled
+    found: dict[str, Any] = {}
+    if isinstance(record, dict):
+        for name, field in (config.get("expressions") or {}).items():
+            if not _PLAIN.match(field or name):
+                raise ValueError(f"JMESPath {field!r} is not interpreted here; "
+                                 "extend logpipeline")
+            value = record.get(field or name)
+            if value is not None:
+                found[name] = value
+    return found
+
+
 def labels_for(line: str, stages: Sequence[Mapping[str, Any]],
                target_labels: Mapping[str, str] | None = None) -> dict[str, str]:
     labels = dict(target_labels or {})
@@ -37,18 +54,7 @@ def labels_for(line: str, stages: Sequence[Mapping[str, Any]],
     for stage in stages:
         (kind, config), = stage.items()
         if kind == "json":
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # Promtail logs the failure and passes the line on unlabelled
-            if isinstance(record, dict):
-                for name, field in (config.get("expressions") or {}).items():
-                    if not _PLAIN.match(field or name):
-                        raise ValueError(f"JMESPath {field!r} is not interpreted here; "
-                                         "extend logpipeline")
-                    value = record.get(field or name)
-                    if value is not None:
-                        extracted[name] = value
+            extracted.update(_json_stage(line, config))
         elif kind == "labels":
             for name, source in (config or {}).items():
                 text = label_text(extracted.get(source or name))

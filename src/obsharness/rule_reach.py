@@ -25,6 +25,7 @@ from typing import Any
 import promql_parser
 import yaml
 
+from obsharness import rule_files
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ConfigError
 from obsharness.promql_ast import children
@@ -78,9 +79,8 @@ def _escape(value: str) -> str:
 def load_rules(files: Iterable[Path], root: Path) -> list[Rule]:
     rules = []
     for path in files:
-        data = yaml.safe_load(path.read_text()) or {}
         shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        for group in data.get("groups") or []:
+        for group in rule_files.groups(path):
             for raw in group.get("rules") or []:
                 kind = "alert" if "alert" in raw else "record"
                 rules.append(Rule(shown, str(group.get("name")), str(raw.get(kind)), kind,

@@ -308,13 +308,23 @@ def load_manifest(path: Path | str) -> Manifest:
     """Load and check stack.yaml; errors name the file and the offending key."""
     path = Path(path).resolve()
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ManifestError(f"stack manifest {path} does not exist") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f":{line + 1}" if line is not None else ""
         raise ManifestError(f"{path}{at}: not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        raise ManifestError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+    try:
+        return _manifest(path, raw)
+    except (TypeError, AttributeError, KeyError, ValueError, OSError) as exc:
+        raise ManifestError(f"{path}: a key has a value of the wrong type ({exc}); "
+                            "see stack/stack.yaml of obsharness for each key's shape") from None
+
+
+def _manifest(path: Path, raw: Any) -> Manifest:
     if not isinstance(raw, dict) or raw.get("version") != 1:
         raise ManifestError(f"{path}: expected a mapping with 'version: 1'")
     sinks: dict[str, Sink] = {}

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from obsharness import alertrouting, am_lint, am_matchers, plain_durations, toolchecks
+from obsharness import alertrouting, am_lint, am_matchers, config_files, plain_durations, toolchecks
 from obsharness.am_judge import component_features
 from obsharness.binaries import resolve
 from obsharness.errors import (
@@ -30,9 +30,11 @@ from obsharness.errors import (
     TimeCompressionMeaningWarning,
 )
 from obsharness.plain_durations import NotEquivalent, ScaledHorizon
+from obsharness.rule_files import groups as rule_groups
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
     MIN_INTERVAL_MS,
+    DurationError,
     FloorApplied,
     TimeScaler,
     format_duration,
@@ -175,15 +177,7 @@ _LiteralDumper.add_representer(str, _str_presenter)
 
 
 def _load_yaml(path: Path, component: str) -> Any:
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            component=component, path=path, line=line, detail=str(problem), checked_with="YAML"
-        ) from None
+    return config_files.load_yaml(path, component)
 
 
 def _write_yaml(path: Path, data: Any, source: Path, scale: float) -> None:
@@ -257,12 +251,16 @@ class _Renderer:
     def _scale_key(
         self, block: dict[str, Any], key: str, where: str, *, floor_ms: int = 0, reason: str = ""
     ) -> int | None:
-        if key not in block:
-            return None
-        ms = self.scaler.scale_ms(
-            parse_duration(str(block[key])), floor_ms=floor_ms, where=f"{where}.{key}",
-            reason=reason,
-        )
+        if block.get(key) is None:
+            return None  # absent, or null (promtool reads it as unset)
+        try:
+            production = parse_duration(str(block[key]))
+        except DurationError as exc:
+            file, _, inside = where.partition(" ")
+            raise ConfigError(component="prometheus", path=file,
+                              detail=f"{inside or 'the config'}: {key}: {exc}") from None
+        ms = self.scaler.scale_ms(production, floor_ms=floor_ms, where=f"{where}.{key}",
+                                  reason=reason)
         block[key] = format_duration(ms)
         return ms
 
@@ -502,7 +500,7 @@ def _render_component(
     target = run_dir / comp.config
     if source.suffix not in (".yml", ".yaml"):
         # Not YAML (Alloy's River syntax): only the addresses are rewritten.
-        target.write_text(renderer.rewrite(source.read_text()))
+        target.write_text(renderer.rewrite(config_files.read_text(source, comp.name)))
         return target
     data = _map_strings(_load_yaml(source, comp.name), renderer.rewrite)
     rel = source.relative_to(manifest.stack_dir.parent)
@@ -510,7 +508,8 @@ def _render_component(
         renderer.prometheus_config(data, str(rel))
         for rule_source in _rule_files(source, data):
             rule_target = target_dir / rule_source.relative_to(source_dir)
-            rules = _map_strings(_load_yaml(rule_source, comp.name), renderer.rewrite)
+            rule_groups(rule_source)  # the shape, or promtool's own message
+            rules = _map_strings(_load_yaml(rule_source, comp.name) or {}, renderer.rewrite)
             renderer.rule_file(rules, str(rule_source.relative_to(manifest.stack_dir.parent)))
             _write_yaml(rule_target, rules, rule_source, renderer.scaler.scale)
     elif comp.binary == "alertmanager":
