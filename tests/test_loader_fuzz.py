@@ -106,12 +106,15 @@ def _judge(path: Path, load: Callable[[], object], errors: tuple[type[Exception]
     """`load` reads the broken file or raises a clear error naming it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # advice about a broken file is not the point here
+        message = None
         try:
             load()
         except errors as exc:
-            assert path.name in str(exc), f"the error does not name {path.name}: {exc}"
+            message = str(exc)
         except ObsharnessError as exc:
             pytest.fail(f"{type(exc).__name__} instead of a ConfigError for {path}: {exc}")
+    if message is not None and path.name not in message:
+        pytest.fail(f"the error does not name {path.name}: {message}")
 
 
 def _with(path: Path, content: bytes) -> Iterator[None]:
