@@ -13,17 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obsharness.binaries import resolve
+from obsharness.plain_durations import scale_predict_linear
 from obsharness.timing import (
     RANGE_MIN_SCRAPES,
     TimeScaler,
     format_duration,
     parse_duration,
+    promql_duration_ms,
     scale_promql,
 )
 
 UNITS = ["ms", "s", "m", "h", "d", "w"]
-DURATIONS = st.builds(lambda n, u, extra: f"{n}{u}{extra}", st.integers(1, 90),
-                      st.sampled_from(UNITS[1:]), st.sampled_from(["", "30s", "15m"]))
+DURATIONS = st.one_of(
+    st.builds(lambda n, u, extra: f"{n}{u}{extra}", st.integers(1, 90),
+              st.sampled_from(UNITS[1:]), st.sampled_from(["", "30s", "15m"])),
+    # Prometheus 3 reads a plain number as seconds.
+    st.sampled_from(["300", "1.5", "0x10", "90", "1e3", "3600.5"]))
 # Label values that look like PromQL durations, ranges and offsets: never touched.
 VALUES = st.sampled_from(["5m", "[5m]", "offset 1h", "a:b", "x[1h:5m]", "café", 'say "hi"'])
 SCRAPE_MS = 15_000
@@ -75,7 +80,7 @@ def _canonical(expr: str) -> str:
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_DURATION = re.compile(r"(?<=\[)[0-9a-z]+(?=[:\]])|(?<=:)[0-9a-z]+(?=\])|(?<=offset )-?[0-9a-z]+")
+_DURATION = re.compile(r"(?<=\[)[0-9a-z.]+(?=[:\]])|(?<=:)[0-9a-z.]+(?=\])|(?<=offset )-?[0-9a-z.]+")
 
 
 def _skeleton(canonical: str) -> tuple[str, list[tuple[str, str]], list[str]]:
@@ -97,7 +102,7 @@ def _skeleton(canonical: str) -> tuple[str, list[tuple[str, str]], list[str]]:
 
 
 def _expected(kind: str, duration: str, scaler: TimeScaler) -> int:
-    ms = parse_duration(duration.lstrip("-"))
+    ms = promql_duration_ms(duration.lstrip("-"))
     floor = {"range": RANGE_MIN_SCRAPES * SCRAPE_MS, "step": SCRAPE_MS, "offset": 0}[kind]
     return scaler.scale_ms(ms, floor_ms=floor)
 
@@ -126,3 +131,43 @@ def test_the_canonical_skeleton_finds_every_kind_of_duration() -> None:
     assert strings == ['"[5m]"']
     assert format_duration(parse_duration("1h30m")) == "1h30m"
     assert Path(resolve("promtool").path).exists()
+
+
+DURATION_TEXTS = st.one_of(
+    st.builds(lambda parts: "".join(parts), st.lists(st.builds(
+        lambda n, u: f"{n}{u}", st.integers(0, 400), st.sampled_from(UNITS + ["y", "x", ""])),
+        min_size=1, max_size=3)),
+    st.sampled_from(["", "5", "1.5h", "-5m", "5M", "1h1h", "0s", "90s", "1h90m", "1w2d"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=DURATION_TEXTS)
+def test_durations_are_read_as_prometheus_reads_them(text: str) -> None:
+    """promql_duration_ms accepts what promtool accepts in a range and nothing else, and
+    means what promtool means (its canonical form of the same duration)."""
+    result = subprocess.run([str(resolve("promtool").path), "--experimental", "promql",
+                             "format", f"x[{text}]"], capture_output=True, text=True,
+                            timeout=30, check=False)
+    try:
+        ours: int | None = promql_duration_ms(text)
+    except ValueError:
+        ours = None
+    if result.returncode != 0:
+        assert ours is None or ours == 0, (text, result.stderr)  # [0s] is refused as a range
+        return
+    canonical = result.stdout.strip()[2:-1]
+    assert ours == parse_duration(canonical), (text, canonical)
+
+
+@settings(max_examples=30, deadline=None)
+@given(window=DURATIONS.filter(_valid), horizon=st.sampled_from(["3600", "4 * 3600", "86400",
+                                                                 "1.5e3", "3600 * 24"]),
+       scale=st.sampled_from([2, 60, 600]))
+def test_a_predict_linear_horizon_scales_with_its_window(window: str, horizon: str,
+                                                         scale: float) -> None:
+    expr = f'predict_linear(node_filesystem_free_bytes{{mountpoint="/"}}[{window}], {horizon}) < 0'
+    rewritten, changes = scale_predict_linear(expr, scale)
+    assert len(changes) == 1
+    canonical = _canonical(rewritten)  # promtool reads it
+    new_horizon = canonical.split(", ", 1)[1].rsplit(")", 1)[0]
+    assert abs(float(eval(new_horizon)) - float(eval(horizon)) / scale) < 1e-6, canonical  # noqa: S307

@@ -95,3 +95,11 @@ def test_range_window_keeps_four_scrapes() -> None:
     assert out == "rate(x[1s])"
     assert [f.reason for f in scaler.floors] == ["a range window keeps at least 4 scrapes"]
     assert "raised to 1s" in str(scaler.floors[0])
+
+
+def test_a_range_in_plain_seconds_is_scaled_like_a_duration() -> None:
+    """Prometheus 3 reads `[300]` and `offset 90` as seconds; left unscaled, such a rule
+    would keep its production window while everything else is compressed."""
+    scaled = scale_promql("rate(x[300]) offset 90 + max_over_time(y[0x10:1.5])",
+                          TimeScaler(10), scrape_interval_ms=250)
+    assert scaled == "rate(x[30s]) offset 9s + max_over_time(y[1s600ms:250ms])"

@@ -45,7 +45,17 @@ def parse_duration(text: str) -> int:
     text = text.strip()
     if not text or not _DURATION_RE.match(text):
         raise DurationError(f"not a duration: {text!r} (expected e.g. 15s, 5m, 1h30m, 250ms)")
-    return sum(int(n) * _UNITS_MS[unit] for n, unit in _PART_RE.findall(text))
+    return _in_range(text, sum(int(n) * _UNITS_MS[unit] for n, unit in _PART_RE.findall(text)))
+
+
+# Go's time.Duration is int64 nanoseconds: about 292 years.
+MAX_DURATION_MS = (2**63 - 1) // 1_000_000
+
+
+def _in_range(text: str, ms: int) -> int:
+    if ms > MAX_DURATION_MS:
+        raise DurationError(f"duration out of range: {text!r} (at most about 292 years)")
+    return ms
 
 
 def format_duration(ms: int) -> str:
@@ -115,9 +125,23 @@ class TimeScaler:
         )
 
 
+# Prometheus 3 also reads a plain number as seconds where PromQL takes a duration:
+# `[300]`, `[1.5]`, `[0x10]`, `offset 300`.
+_SECONDS = r"(?:0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+_PROMQL_DURATION = rf"(?:{DURATION_PATTERN}(?![\d.eExX])|{_SECONDS})"
+_SECONDS_RE = re.compile(rf"^{_SECONDS}$")
+
 # PromQL: a range selector or subquery `[5m]`, `[5m:1m]`, `[5m:]`, and `offset 5m`.
-_RANGE_RE = re.compile(rf"\[\s*({DURATION_PATTERN})\s*(?::\s*({DURATION_PATTERN})?\s*)?\]")
-_OFFSET_RE = re.compile(rf"(\boffset\s+-?)({DURATION_PATTERN})\b")
+_RANGE_RE = re.compile(rf"\[\s*({_PROMQL_DURATION})\s*(?::\s*({_PROMQL_DURATION})?\s*)?\]")
+_OFFSET_RE = re.compile(rf"(\boffset\s+-?)({_PROMQL_DURATION})(?![\w.])")
+
+
+def promql_duration_ms(text: str) -> int:
+    """A duration where PromQL takes one: Prometheus' units, or a number of seconds."""
+    if _DURATION_RE.match(text) or not _SECONDS_RE.match(text):
+        return parse_duration(text)
+    seconds = float(int(text, 16)) if text.lower().startswith("0x") else float(text)
+    return _in_range(text, round(seconds * 1000))
 
 
 def split_literals(expr: str) -> list[tuple[bool, str]]:
@@ -159,8 +183,12 @@ def scale_promql(
     """
     range_floor = RANGE_MIN_SCRAPES * scrape_interval_ms
 
+    def scaled(text: str, floor_ms: int, where: str, reason: str) -> str:
+        return format_duration(scaler.scale_ms(promql_duration_ms(text), floor_ms=floor_ms,
+                                               where=where, reason=reason))
+
     def _range(match: re.Match[str]) -> str:
-        window = scaler.scale_text(
+        window = scaled(
             match.group(1),
             floor_ms=range_floor,
             where=f"{where} [{match.group(1)}]",
@@ -171,7 +199,7 @@ def scale_promql(
         step = match.group(2)
         if not step:
             return f"[{window}:]"
-        scaled_step = scaler.scale_text(
+        scaled_step = scaled(
             step,
             floor_ms=scrape_interval_ms,
             where=f"{where} subquery step {step}",
@@ -180,7 +208,7 @@ def scale_promql(
         return f"[{window}:{scaled_step}]"
 
     def _offset(match: re.Match[str]) -> str:
-        return match.group(1) + scaler.scale_text(match.group(2), where=f"{where} offset")
+        return match.group(1) + scaled(match.group(2), 0, f"{where} offset", "")
 
     out: list[str] = []
     for is_literal, chunk in split_literals(expr):

@@ -39,6 +39,7 @@ from obsharness.timing import (
     TimeScaler,
     format_duration,
     parse_duration,
+    promql_duration_ms,
     scale_promql,
 )
 
@@ -365,11 +366,16 @@ class _Renderer:
             self._route(child, f"{where}.routes[{index}]", top=False)
 
 
-_RANGE_IN_EXPR = re.compile(r"\[(\w+)(?::\w*)?\]")
+_RANGE_IN_EXPR = re.compile(r"\[([\w.]+)(?::[\w.]*)?\]")
 
 
 def _longest_range_ms(expr: str) -> int:
-    windows = [parse_duration(m) for m in _RANGE_IN_EXPR.findall(expr)]
+    windows = []
+    for text in _RANGE_IN_EXPR.findall(expr):
+        try:
+            windows.append(promql_duration_ms(text))
+        except DurationError:
+            continue  # not a range (a label value in brackets): promtool judges the expr
     return max(windows, default=0)
 
 
