@@ -170,4 +170,4 @@ def test_a_predict_linear_horizon_scales_with_its_window(window: str, horizon: s
     assert len(changes) == 1
     canonical = _canonical(rewritten)  # promtool reads it
     new_horizon = canonical.split(", ", 1)[1].rsplit(")", 1)[0]
-    assert abs(float(eval(new_horizon)) - float(eval(horizon)) / scale) < 1e-6, canonical  # noqa: S307
+    assert abs(float(eval(new_horizon)) - float(eval(horizon)) / scale) < 1e-6, canonical
