@@ -184,7 +184,7 @@ def test_routing_agrees_with_alertmanager(judge: AlertmanagerJudge, tmp_path: Pa
         [list(a.receivers) for a in answers], config.read_text()
 
 
-@settings(SHARED, max_examples=40)
+@settings(SHARED, max_examples=25)
 @given(rules=st.lists(st.fixed_dictionaries({
     "source_matchers": st.lists(matcher_texts(), min_size=1, max_size=2),
     "target_matchers": st.lists(matcher_texts(), min_size=1, max_size=2),
@@ -274,7 +274,7 @@ def timed_routes(draw: st.DrawFn) -> dict[str, Any]:
             key: defined}
 
 
-@settings(SHARED, max_examples=40)
+@settings(SHARED, max_examples=20)
 @given(config=timed_routes())
 def test_time_intervals_agree_with_alertmanager_now(judge: AlertmanagerJudge, tmp_path: Path,
                                                     config: dict[str, Any]) -> None:

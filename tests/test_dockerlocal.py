@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,35 @@ def test_the_private_dockerd_uses_overlayfs_where_the_kernel_has_it(tmp_path: Pa
     listed.write_text("nodev\tsysfs\n\text4\n")
     assert storage_driver(listed) == "vfs"
     assert storage_driver(tmp_path / "absent") == "vfs"
+
+
+def test_the_debootstrapped_base_is_kept_a_week_in_the_download_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_run = subprocess.run
+    debootstraps = []
+
+    def fake_debootstrap(cmd: list[str], **kwargs: object) -> object:
+        if cmd[0] == "debootstrap":
+            debootstraps.append(cmd)
+            rootfs = Path(cmd[3])
+            (rootfs / "etc").mkdir(parents=True)
+            (rootfs / "etc" / "debian_version").write_text("12.13\n")
+            return subprocess.CompletedProcess(cmd, 0)
+        return real_run(cmd, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(dockerlocal.subprocess, "run", fake_debootstrap)
+    cache = tmp_path / "cache"
+    work = tmp_path / "work"
+    work.mkdir()
+    tarball, how = dockerlocal.base_rootfs(work, cache)
+    assert how == "debootstrapped"
+    with tarfile.open(tarball) as archive:
+        assert "./etc/debian_version" in archive.getnames()
+    again, how = dockerlocal.base_rootfs(work, cache)
+    assert (again, how.split(" (")[0]) == (tarball, "from the download cache")
+    assert len(debootstraps) == 1
+    week_ago = tarball.stat().st_mtime - dockerlocal.BASE_MAX_AGE_S - 1
+    os.utime(tarball, (week_ago, week_ago))
+    assert dockerlocal.base_rootfs(work, cache)[1] == "debootstrapped"
+    assert len(debootstraps) == 2
+    assert not list(cache.glob("docker-base/.*"))  # no partial tarball left

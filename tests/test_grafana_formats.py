@@ -67,7 +67,7 @@ def test_an_unknown_format_is_named_and_written_as_glob_as_grafana_falls_back() 
     assert grafana_vars.expand("${x:nope}", {"x": _variable("x", ["a", "b"])}) == "{a,b}"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(values=st.lists(st.text(alphabet="ab.:-_/\\'|*$(){}[]+?^ é", min_size=1, max_size=6),
                        min_size=1, max_size=3, unique=True), multi=st.booleans())
 def test_what_the_prometheus_datasource_writes_is_a_query_promtool_parses(

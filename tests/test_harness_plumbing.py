@@ -93,10 +93,11 @@ def test_no_process_survives_ctrl_c_or_sigterm_during_a_scenario(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
     folder = _project(tmp_path, USES_STACK)
+    # Unbuffered, with faulthandler: should it ever hang, the threads' stacks say where.
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "--run-dir", str(tmp_path / "run"), *PART],
-        cwd=folder, env=_env(MODE="hang"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        cwd=folder, env=_env(MODE="hang", PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -106,7 +107,12 @@ def test_no_process_survives_ctrl_c_or_sigterm_during_a_scenario(
             time.sleep(0.1)
         time.sleep(0.3)
         proc.send_signal(sig)
-        output, _ = proc.communicate(timeout=60)
+        try:
+            output, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler dumps every thread's stack
+            pytest.fail("no exit 60 s after the signal; where it hung:\n" +
+                        proc.communicate(timeout=30)[0][-8000:])
     finally:
         if proc.poll() is None:
             proc.kill()

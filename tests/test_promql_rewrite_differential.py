@@ -107,7 +107,7 @@ def _expected(kind: str, duration: str, scaler: TimeScaler) -> int:
     return scaler.scale_ms(ms, floor_ms=floor)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(expr=expressions(), scale=st.sampled_from([1, 2, 10, 60, 600]))
 def test_the_rewrite_parses_and_changes_only_durations(expr: str, scale: float) -> None:
     rewritten = scale_promql(expr, TimeScaler(scale), scrape_interval_ms=SCRAPE_MS)
@@ -140,7 +140,7 @@ DURATION_TEXTS = st.one_of(
     st.sampled_from(["", "5", "1.5h", "-5m", "5M", "1h1h", "0s", "90s", "1h90m", "1w2d"]))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(text=DURATION_TEXTS)
 def test_durations_are_read_as_prometheus_reads_them(text: str) -> None:
     """promql_duration_ms accepts what promtool accepts in a range and nothing else, and
@@ -159,7 +159,7 @@ def test_durations_are_read_as_prometheus_reads_them(text: str) -> None:
     assert ours == parse_duration(canonical), (text, canonical)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(window=DURATIONS.filter(_valid), horizon=st.sampled_from(["3600", "4 * 3600", "86400",
                                                                  "1.5e3", "3600 * 24"]),
        scale=st.sampled_from([2, 60, 600]))

@@ -34,7 +34,8 @@ def promtail() -> ResolvedBinary:
     try:
         return resolve("promtail", allow_install=False)
     except BinaryNotFoundError as exc:
-        pytest.skip(f"no Promtail binary here, so the stage model is not held to one: {exc}")
+        pytest.skip(f"no Promtail binary here, so the stage model is not held to one. "
+                    f"To get it: {exc}")
 
 
 def dry_run(binary: ResolvedBinary, lines: list[str], work: Path) -> list[dict[str, str]]:
