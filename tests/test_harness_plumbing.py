@@ -88,16 +88,24 @@ def test_no_process_survives_a_pass_or_a_failure(tmp_path: Path) -> None:
     assert_all_gone(pids.values())
 
 
+def _interruptible() -> None:  # pragma: no cover - runs in the child
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_no_process_survives_ctrl_c_or_sigterm_during_a_scenario(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
     folder = _project(tmp_path, USES_STACK)
     # Unbuffered, with faulthandler: should it ever hang, the threads' stacks say where.
+    # SIGINT as a terminal's Ctrl-C finds it: a run started in the background of a
+    # shell without job control inherits SIGINT ignored, and Python then keeps it
+    # ignored (the child slept on through the signal in such a CI run).
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "--run-dir", str(tmp_path / "run"), *PART],
         cwd=folder, env=_env(MODE="hang", PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=_interruptible,  # noqa: PLW1509 - the test's own thread, before exec
     )
     try:
         deadline = time.monotonic() + 60
