@@ -480,8 +480,12 @@ class ProcessStack:
             # Alertmanager always serves /-/reload; Prometheus with --web.enable-lifecycle.
             if comp.binary == "alertmanager" or (
                     comp.binary == "prometheus" and "--web.enable-lifecycle" in args):
-                since = time.time()
                 answer = requests.post(f"{self.url(name)}/-/reload", timeout=30)
+                # Prometheus swaps its rule groups before it answers, and a new group
+                # starts with the old one's lastEvaluation: only an evaluation that
+                # began after the answer is surely the new group's own (one begun
+                # between the POST and the swap ended a reload too early, once).
+                since = time.time()
                 if answer.status_code != 200:
                     raise ConfigError(component=name, path=self.rendered.configs.get(name, "?"),
                                       detail=f"refused at reload (HTTP {answer.status_code}): "
