@@ -165,17 +165,17 @@ def route_trees(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
     return route
 
 
-LABEL_SETS = st.lists(st.dictionaries(NAMES, VALUES, min_size=1, max_size=3), min_size=5,
-                      max_size=5, unique_by=lambda d: tuple(sorted(d.items())))
+LABEL_SETS = st.lists(st.dictionaries(NAMES, VALUES, min_size=1, max_size=3), min_size=10,
+                      max_size=10, unique_by=lambda d: tuple(sorted(d.items())))
 RECEIVERS = [{"name": "default"}] + [{"name": f"r{i}"} for i in range(5)]
 
 
-@settings(SHARED, max_examples=100)
+@settings(SHARED, max_examples=50)
 @given(routes=st.lists(route_trees(), min_size=1, max_size=4), label_sets=LABEL_SETS)
 def test_routing_agrees_with_alertmanager(judge: AlertmanagerJudge, tmp_path: Path,
                                           routes: list[dict[str, Any]],
                                           label_sets: list[dict[str, str]]) -> None:
-    """100 random trees x 5 label sets, UTF-8 names and non-ASCII values among them."""
+    """50 random trees x 10 label sets, UTF-8 names and non-ASCII values among them."""
     config = _write(tmp_path, {"route": {"receiver": "default", "routes": routes},
                                "receivers": RECEIVERS})
     model = alertrouting.load(config)
@@ -274,7 +274,7 @@ def timed_routes(draw: st.DrawFn) -> dict[str, Any]:
             key: defined}
 
 
-@settings(SHARED, max_examples=20)
+@settings(SHARED, max_examples=12)
 @given(config=timed_routes())
 def test_time_intervals_agree_with_alertmanager_now(judge: AlertmanagerJudge, tmp_path: Path,
                                                     config: dict[str, Any]) -> None:

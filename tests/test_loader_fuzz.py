@@ -6,7 +6,7 @@ where known, the line. Never a traceback, never a hang.
 Each loader is the harness's whole path for that file, as a run meets it:
 validating and rendering the stack (promtool, amtool, the routing check, the
 Alertmanager lint, time compression), the static dashboard checks, the manifest.
-$OBSHARNESS_FUZZ_EXAMPLES sets the examples per loader (CI: a fixed 12).
+$OBSHARNESS_FUZZ_EXAMPLES sets the examples per loader (CI: a fixed 8).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from obsharness.stack.manifest import ManifestError, load_manifest
 from obsharness.stack.render import render_stack
 from tests.conftest import STACK
 
-EXAMPLES = int(os.environ.get("OBSHARNESS_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("OBSHARNESS_FUZZ_EXAMPLES", "8"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
