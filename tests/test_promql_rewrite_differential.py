@@ -137,7 +137,8 @@ DURATION_TEXTS = st.one_of(
     st.builds("".join, st.lists(st.builds(
         lambda n, u: f"{n}{u}", st.integers(0, 400), st.sampled_from([*UNITS, "y", "x", ""])),
         min_size=1, max_size=3)),
-    st.sampled_from(["", "5", "1.5h", "-5m", "5M", "1h1h", "0s", "90s", "1h90m", "1w2d"]))
+    st.sampled_from(["", "5", "1.5h", "-5m", "5M", "1h1h", "0s", "90s", "1h90m", "1w2d",
+                     "010", "09", "1_0", "0x1f", "007"]))
 
 
 @settings(max_examples=40, deadline=None)
@@ -156,6 +157,10 @@ def test_durations_are_read_as_prometheus_reads_them(text: str) -> None:
         assert ours is None or ours == 0, (text, result.stderr)  # [0s] is refused as a range
         return
     canonical = result.stdout.strip()[2:-1]
+    if ours is not None and ours > 10 * 365 * 86_400_000:
+        # Decades: promtool's formatting drops the milliseconds (35y1ms prints 35y).
+        assert abs(ours - parse_duration(canonical)) < 1000, (text, canonical)
+        return
     assert ours == parse_duration(canonical), (text, canonical)
 
 

@@ -103,3 +103,10 @@ def test_a_range_in_plain_seconds_is_scaled_like_a_duration() -> None:
     scaled = scale_promql("rate(x[300]) offset 90 + max_over_time(y[0x10:1.5])",
                           TimeScaler(10), scrape_interval_ms=250)
     assert scaled == "rate(x[30s]) offset 9s + max_over_time(y[1s600ms:250ms])"
+
+
+def test_plain_seconds_are_read_as_go_reads_a_promql_number() -> None:
+    """promtool: [010] is 8s (octal), [09] 9s, [1_0] 10s, [0x10] 16s."""
+    from obsharness.timing import promql_duration_ms
+    assert [promql_duration_ms(t) for t in ("010", "09", "1_0", "0x10", "1.5", "300")] == \
+        [8000, 9000, 10000, 16000, 1500, 300000]

@@ -127,7 +127,7 @@ class TimeScaler:
 
 # Prometheus 3 also reads a plain number as seconds where PromQL takes a duration:
 # `[300]`, `[1.5]`, `[0x10]`, `offset 300`.
-_SECONDS = r"(?:0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+_SECONDS = r"(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
 _PROMQL_DURATION = rf"(?:{DURATION_PATTERN}(?![\d.eExX])|{_SECONDS})"
 _SECONDS_RE = re.compile(rf"^{_SECONDS}$")
 
@@ -140,7 +140,14 @@ def promql_duration_ms(text: str) -> int:
     """A duration where PromQL takes one: Prometheus' units, or a number of seconds."""
     if _DURATION_RE.match(text) or not _SECONDS_RE.match(text):
         return parse_duration(text)
-    seconds = float(int(text, 16)) if text.lower().startswith("0x") else float(text)
+    # As Go reads a PromQL number: hex, octal for a leading 0 (010 is 8), underscores.
+    digits = text.replace("_", "")
+    if digits.lower().startswith("0x"):
+        seconds = float(int(digits, 16))
+    elif re.fullmatch(r"0[0-7]+", digits):
+        seconds = float(int(digits, 8))
+    else:
+        seconds = float(digits)
     return _in_range(text, round(seconds * 1000))
 
 
