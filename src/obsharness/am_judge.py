@@ -39,6 +39,7 @@ import requests
 import yaml
 
 from obsharness import am_matchers, binaries
+from obsharness.config_files import load_yaml
 from obsharness.errors import ConfigError, ObsharnessError
 from obsharness.ports import free_port
 from obsharness.sinks.webhook import WebhookSink
@@ -212,10 +213,7 @@ class AlertmanagerJudge:
 
     def load(self, config_path: Path) -> None:
         """Make the config at `config_path` the one the judge answers for."""
-        try:
-            raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(component="alertmanager", path=config_path, detail=str(exc)) from None
+        raw = load_yaml(config_path, "alertmanager") or {}
         if not isinstance(raw, dict):
             raise ConfigError(component="alertmanager", path=config_path,
                               detail="the top level is not a mapping")
