@@ -16,6 +16,7 @@ import os
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,7 @@ def _judge(path: Path, load: Callable[[], object], errors: tuple[type[Exception]
         pytest.fail(f"the error does not name {path.name}: {message}")
 
 
+@contextmanager
 def _with(path: Path, content: bytes) -> Iterator[None]:
     original = path.read_bytes()
     path.write_bytes(content)
@@ -144,7 +146,7 @@ PROMTAIL = (STACK / "promtail" / "promtail.yml").read_text()
 @given(content=mutated(RULES, "yaml"))
 def test_a_broken_rule_file(stack: Path, tmp_path: Path, content: bytes) -> None:
     path = stack / "prometheus" / "rules" / "alerts.yml"
-    for _ in _with(path, content):
+    with _with(path, content):
         _judge(path, _render(stack, tmp_path))
         _judge(path, lambda: rule_reach.load_rules([path], stack))
         _judge(path, lambda: alertrouting.possible_alerts([path]))
@@ -154,7 +156,7 @@ def test_a_broken_rule_file(stack: Path, tmp_path: Path, content: bytes) -> None
 @given(content=mutated(AM, "yaml"))
 def test_a_broken_alertmanager_config(stack: Path, tmp_path: Path, content: bytes) -> None:
     path = stack / "alertmanager" / "alertmanager.yml"
-    for _ in _with(path, content):
+    with _with(path, content):
         _judge(path, _render(stack, tmp_path))
         _judge(path, lambda: alertrouting.check(path, []))
         _judge(path, lambda: am_lint.lint(path))
@@ -165,7 +167,7 @@ def test_a_broken_alertmanager_config(stack: Path, tmp_path: Path, content: byte
 def test_a_broken_dashboard(stack: Path, content: bytes) -> None:
     path = stack / "grafana" / "dashboards" / "application.json"
     datasources = dashboards.provisioned_datasources(stack / "grafana" / "provisioning")
-    for _ in _with(path, content):
+    with _with(path, content):
         _judge(path, lambda: dashboards.static_problems(path, datasources))
         _judge(path, lambda: dashboards.queries(path, dashboards.load(path), datasources))
 
@@ -174,7 +176,7 @@ def test_a_broken_dashboard(stack: Path, content: bytes) -> None:
 @given(content=mutated(MANIFEST, "yaml"))
 def test_a_broken_manifest(stack: Path, content: bytes) -> None:
     path = stack / "stack.yaml"
-    for _ in _with(path, content):
+    with _with(path, content):
         _judge(path, lambda: load_manifest(path), (ConfigError, ManifestError))
 
 
@@ -182,7 +184,7 @@ def test_a_broken_manifest(stack: Path, content: bytes) -> None:
 @given(content=mutated(PROMTAIL, "yaml"))
 def test_a_broken_promtail_config(stack: Path, tmp_path: Path, content: bytes) -> None:
     path = stack / "promtail" / "promtail.yml"
-    for _ in _with(path, content):
+    with _with(path, content):
         _judge(path, _render(stack, tmp_path))
 
 
@@ -191,5 +193,5 @@ def test_a_broken_promtail_config(stack: Path, tmp_path: Path, content: bytes) -
                          st.just(b"\xff\xfe" * 1000), st.just(b"{" * 5000)))
 def test_a_broken_alloy_config(stack: Path, tmp_path: Path, content: bytes) -> None:
     path = stack / "alloy" / "config.alloy"
-    for _ in _with(path, content):
+    with _with(path, content):
         _judge(path, _render(stack, tmp_path))

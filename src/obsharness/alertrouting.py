@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from obsharness import am_matchers, time_intervals, toolchecks
+from obsharness.config_files import load_yaml
 from obsharness.errors import ConfigError, RouteForOtherSourcesWarning
 from obsharness.report import evidence
 from obsharness.rule_files import groups as read_rule_groups
@@ -220,18 +221,7 @@ def _route(raw: dict[str, Any], parent_receiver: str | None,
 def raw_config(path: Path) -> dict[str, Any]:
     """The config as a mapping, each mapping with its `__line__`; a ConfigError naming
     the file and line where it is no YAML mapping."""
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(component="alertmanager", path=path, detail=f"cannot read: {exc}"
-                          ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(component="alertmanager", path=path, detail=str(exc),
-                          line=mark.line + 1 if mark else None) from None
-    except RecursionError:
-        raise ConfigError(component="alertmanager", path=path,
-                          detail="nested too deeply to read") from None
+    raw = load_yaml(path, "alertmanager", _LineLoader)
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -245,7 +235,11 @@ def load(path: Path, *, mode: str = "fallback") -> AlertmanagerConfig:
     """The routing tree, inhibit rules and time intervals of an Alertmanager config,
     its matchers read in `mode`. A file that is no such config is a ConfigError
     with amtool's own message where amtool refuses it too."""
-    raw = raw_config(path)
+    return from_raw(path, raw_config(path), mode)
+
+
+def from_raw(path: Path, raw: dict[str, Any], mode: str = "fallback") -> AlertmanagerConfig:
+    """load() of a config already read by raw_config()."""
     try:
         return _config(path, raw, mode)
     except ConfigError:
@@ -314,10 +308,7 @@ def kept_routes(config_path: Path) -> list[KeptRoute]:
     path = config_path.with_name(OTHER_SOURCES_FILE)
     if not path.exists():
         return []
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        raise ConfigError(component="alertmanager", path=path, detail=str(exc)) from None
+    raw = load_yaml(path, "alertmanager", _LineLoader)
     entries = raw.get("routes") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         raise ConfigError(component="alertmanager", path=path,

@@ -132,8 +132,8 @@ def enforce(path: Path, mode: str = "fallback") -> list[Finding]:
 def lint(path: Path, mode: str = "fallback") -> list[Finding]:
     """Every finding of the config at `path` (read with alertrouting's line-keeping
     loader; a file it cannot read fails there, with amtool's message)."""
-    config = alertrouting.load(path, mode=mode)  # the shape errors, with file and line
     raw = alertrouting.raw_config(path)
+    config = alertrouting.from_raw(path, raw, mode)  # the shape errors, with file and line
     findings: list[Finding] = []
     for rule in raw.get("inhibit_rules") or []:
         if isinstance(rule, Mapping) and not rule.get("equal"):

@@ -54,7 +54,3 @@ def load_json(path: Path, component: str) -> Any:
                           checked_with="JSON") from None
     except (OSError, UnicodeDecodeError, RecursionError) as exc:
         raise _unreadable(path, component, exc) from None
-
-
-def shape_error(path: Path, component: str, what: str, line: int | None = None) -> ConfigError:
-    return ConfigError(component=component, path=path, line=line, detail=what)

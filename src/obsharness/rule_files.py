@@ -20,11 +20,11 @@ def _refused(path: Path, what: str) -> ConfigError:
                        f"it: {what}; please report it")
 
 
-def groups(path: Path) -> list[dict[str, Any]]:
-    """The groups of a rule file, each with `rules` a list of mappings."""
+def document(path: Path) -> dict[str, Any]:
+    """A rule file as a mapping ({} when empty), its groups and rules shape-checked."""
     raw = load_yaml(path, "prometheus")
     if raw is None:
-        return []
+        return {}
     if not isinstance(raw, dict):
         raise _refused(path, f"the top level is a {type(raw).__name__}, not a mapping")
     found = raw.get("groups") or []
@@ -41,4 +41,10 @@ def groups(path: Path) -> list[dict[str, Any]]:
         if not all(isinstance(v, dict) for v in labels):
             raise _refused(path, f"a rule's labels in group {group.get('name')!r} are not a "
                            "mapping")
+    return raw
+
+
+def groups(path: Path) -> list[dict[str, Any]]:
+    """The groups of a rule file, each with `rules` a list of mappings."""
+    found: list[dict[str, Any]] = document(path).get("groups") or []
     return found

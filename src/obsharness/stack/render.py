@@ -30,7 +30,7 @@ from obsharness.errors import (
     TimeCompressionMeaningWarning,
 )
 from obsharness.plain_durations import NotEquivalent, ScaledHorizon
-from obsharness.rule_files import groups as rule_groups
+from obsharness.rule_files import document as rule_document
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
     MIN_INTERVAL_MS,
@@ -401,10 +401,11 @@ def validate_sources(manifest: Manifest) -> None:
             rule_files += files
         elif comp.binary == "alertmanager":
             features = component_features(comp)
+            mode = am_matchers.mode_for(features)
             alertrouting.check(source, rule_files, only_source=comp.only_alert_source,
-                               mode=am_matchers.mode_for(features))
+                               mode=mode)
             toolchecks.check_alertmanager_config(source, features)
-            am_lint.enforce(source, am_matchers.mode_for(features))
+            am_lint.enforce(source, mode)
         elif comp.binary in toolchecks.OPTIONAL_VALIDATORS and _have(comp.binary):
             toolchecks.OPTIONAL_VALIDATORS[comp.binary](source)
 
@@ -514,8 +515,8 @@ def _render_component(
         renderer.prometheus_config(data, str(rel))
         for rule_source in _rule_files(source, data):
             rule_target = target_dir / rule_source.relative_to(source_dir)
-            rule_groups(rule_source)  # the shape, or promtool's own message
-            rules = _map_strings(_load_yaml(rule_source, comp.name) or {}, renderer.rewrite)
+            # Shape-checked (or promtool's own message), read once.
+            rules = _map_strings(rule_document(rule_source), renderer.rewrite)
             renderer.rule_file(rules, str(rule_source.relative_to(manifest.stack_dir.parent)))
             _write_yaml(rule_target, rules, rule_source, renderer.scaler.scale)
     elif comp.binary == "alertmanager":
