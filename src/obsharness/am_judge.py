@@ -25,7 +25,6 @@ What the loaded copy changes, and why none of it changes an answer:
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
@@ -223,8 +222,8 @@ class AlertmanagerJudge:
         if self._proc is None:
             self._start(text)
             return
-        if hashlib.sha256(text.encode()).digest() == hashlib.sha256(self._loaded.encode()).digest():
-            return
+        if text == self._loaded:
+            return  # the config of the previous table: no reload
         assert self.workdir is not None
         (self.workdir / "alertmanager.yml").write_text(text)
         reply = self.session.post(f"{self.url}/-/reload", timeout=10)
