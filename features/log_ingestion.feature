@@ -53,6 +53,15 @@ Feature: Logs flow — apps write JSON lines, an agent ships them, Loki indexes 
     Then a firing HighErrorRate notification for fastapi-app reaches the webhook
     And Loki holds the error lines of fastapi-app behind that alert: none before the fault, and between the fault and the notification more than 5% of its access lines
 
+  @alerting
+  Scenario: A burst of failed logins fires the Loki ruler's LogQL alert at the on-call webhook
+    The security lines themselves raise FailedLoginLogBurst (stack/loki/rules/):
+    the app, the agent, Loki, its ruler and Alertmanager all take part, and the
+    ruler's own API says every rule evaluates without error.
+    Then Loki's ruler evaluates every group of the Loki rule files, each rule without error
+    When someone fails to log in to node-app 30 times
+    Then a firing FailedLoginLogBurst notification for node-app reaches the webhook
+
   @browser
   Scenario: The browser's API call is followed by its request id across both services in Loki
     When a user opens node-app's page in headless Chromium

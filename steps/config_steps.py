@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import pytest
 from pytest_bdd import given, parsers, then, when
 
-from obsharness import alertrouting, am_lint, am_matchers, am_tables, ruletests, toolchecks
+from obsharness import (
+    alertrouting,
+    am_lint,
+    am_matchers,
+    am_tables,
+    rule_sources,
+    ruletests,
+    toolchecks,
+)
 from obsharness.am_judge import AlertmanagerJudge, component_features
+from obsharness.errors import RuleLintWarning, SourceAdviceWarning
 from obsharness.report import evidence
+from obsharness.rule_sources import RuleSet
 from obsharness.stack.manifest import Manifest
-from obsharness.stack.render import rule_files_of
 from obsharness.timing import parse_duration
 
 
@@ -26,11 +37,29 @@ def promtool_check_config(path: str, stack_dir: Path) -> None:
 
 
 @then("promtool check rules accepts every rule file")
-def promtool_check_rules(stack_dir: Path) -> None:
-    files = rule_files_of(stack_dir / "prometheus" / "prometheus.yml")
-    assert files, "prometheus.yml names no rule file"
-    result = toolchecks.check_rules(files)
-    assert result.output.count("SUCCESS") == len(files), result.output
+def promtool_check_rules(rule_set: RuleSet, request: pytest.FixtureRequest) -> None:
+    """Every rule file, plain or extracted, judged by promtool; its lint said per file and
+    rule (a warning, an error with --lint-fatal), never a count that does not add up."""
+    assert rule_set.files, "no rule file: prometheus.yml's rule_files and sources.rules are empty"
+    result = toolchecks.check_rules(rule_set.files)
+    lint = [str(f) for f in toolchecks.lint_findings(result)]
+    evidence.record("check", f"promtool lint of {len(rule_set.files)} rule file(s)",
+                    lint or ["no finding"])
+    for dropped in rule_set.ignored_fields():
+        warnings.warn(f"{dropped}: dropped from what Prometheus loads (promtool "
+                      f"--ignore-unknown-fields reads the file the same way)",
+                      SourceAdviceWarning, stacklevel=1)
+    if request.config.getoption("--lint-fatal"):
+        assert not lint, "promtool's rule lint (--lint-fatal):\n" + "\n".join(lint)
+    for finding in lint:
+        warnings.warn(finding, RuleLintWarning, stacklevel=1)
+
+
+@then("every file in the folders the rule and dashboard sources read is loaded by one")
+def nothing_unloaded(stack_manifest: Manifest) -> None:
+    unloaded = rule_sources.unloaded(stack_manifest)
+    evidence.record("check", "files that no source loads", unloaded or ["none"])
+    assert not unloaded, "\n".join(unloaded)
 
 
 @then(parsers.parse("the promtool rule unit tests under stack/{folder}/ pass"))
@@ -60,8 +89,8 @@ def alertmanager_lint(stack_manifest: Manifest, alertmanager_judge: Alertmanager
 
 
 @given("the production alert rules", target_fixture="rule_files")
-def production_rules(stack_manifest: Manifest) -> list[Path]:
-    return rule_files_of(stack_manifest.stack_dir / "prometheus" / "prometheus.yml")
+def production_rules(rule_set: RuleSet) -> list[Path]:
+    return rule_set.files
 
 
 @when(parsers.parse("these series are scraped every {interval}:"), target_fixture="series")
@@ -95,14 +124,13 @@ def _labels(cell: str) -> dict[str, str]:
 
 @then(parsers.re(r"Alertmanager routes an alert with (?P<labels>.+) to (?P<receivers>.+?)"
                  r"(?:, as amtool agrees)?$"))
-def routed(labels: str, receivers: str, stack_manifest: Manifest,
+def routed(labels: str, receivers: str, stack_manifest: Manifest, rule_set: RuleSet,
            alertmanager_judge: AlertmanagerJudge) -> None:
     """The private Alertmanager decides; amtool, asked too, must agree with it."""
     config_path = _alertmanager_config(stack_manifest)
     label_set = _labels(labels)
     component = stack_manifest.component("alertmanager")
-    alertrouting.check(config_path, rule_files_of(stack_manifest.stack_dir / "prometheus" /
-                                                  "prometheus.yml"),
+    alertrouting.check(config_path, rule_set.files,
                        only_source=component.only_alert_source, mode=alertmanager_judge.mode)
     wanted = [r.strip() for r in receivers.split(",")]
     answer = am_tables.routing(alertmanager_judge, config_path, label_set, wanted)

@@ -7,13 +7,14 @@ import uuid
 import requests
 from pytest_bdd import given, parsers, then, when
 
-from obsharness import logql
+from obsharness import logql, loki_rules
 from obsharness.browser import PageLoad
 from obsharness.clients.loki import INGEST_DEADLINE_S, LogLine, LokiClient, sent_labels
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.report import evidence
 from obsharness.sinks.webhook import AlertMatch
 from obsharness.stack.handle import StackHandle
+from obsharness.stack.manifest import Manifest
 from obsharness.waiting import eventually
 
 
@@ -152,3 +153,24 @@ def error_lines_behind_the_alert(service: str, percent: int, notification: Alert
         "label": f"{len(errors)} error lines of {service} in Loki ({share:.1%} of requests)",
         "times": [line.ts_ns / 1e9 for line in errors],
     }
+
+
+@then("Loki's ruler evaluates every group of the Loki rule files, each rule without error")
+def loki_ruler_healthy(loki: LokiClient, stack_manifest: Manifest) -> None:
+    """The real ruler is the judge of LogQL rules: each group loaded, each rule healthy."""
+    expected = {str(g.get("name")) for path in loki_rules.files(stack_manifest)
+                for g in loki_rules.read(path).groups}
+    assert expected, "stack.yaml's sources.loki_rules names no rule file"
+
+    def state() -> tuple[set[str], list[str]]:
+        groups = loki.rule_groups()
+        evaluated = {str(g.get("name")) for g in groups if g.get("lastEvaluation")
+                     and not str(g.get("lastEvaluation")).startswith("0001-")}
+        return expected - evaluated, loki_rules.unhealthy(groups)
+
+    missing, unhealthy = eventually(
+        state, lambda s: not s[0] or bool(s[1]), timeout=INGEST_DEADLINE_S, interval=0.5,
+        what=f"Loki's ruler evaluating the groups {', '.join(sorted(expected))}").value
+    evidence.record("check", "Loki ruler groups", sorted(expected))
+    assert not unhealthy, "Loki's ruler reports:\n" + "\n".join(unhealthy)
+    assert not missing, f"Loki's ruler never evaluated {', '.join(sorted(missing))}"

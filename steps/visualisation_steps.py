@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from pytest_bdd import given, parsers, then
 
-from obsharness import dashboards
+from obsharness import dashboard_sources, dashboards
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import INGEST_DEADLINE_S, LokiClient
 from obsharness.clients.prometheus import PrometheusClient
+from obsharness.dashboard_sources import Board
+from obsharness.errors import DashboardAdviceWarning, SourceAdviceWarning
 from obsharness.faults import ChaosClient
 from obsharness.grafana_vars import Datasource
 from obsharness.pytest_plugin import ScenarioContext, TrafficPool
+from obsharness.report import evidence
 from obsharness.stack.handle import StackHandle
 from obsharness.stack.manifest import Manifest
 from obsharness.timing import format_duration
@@ -33,10 +37,17 @@ def _datasources(grafana_dir: Path) -> list[Datasource]:
     return dashboards.provisioned_datasources(grafana_dir / "provisioning")
 
 
+def _boards(manifest: Manifest) -> list[Board]:
+    """Every dashboard of the manifest's dashboard sources, in whichever shape it is kept."""
+    found = dashboard_sources.boards(manifest)
+    for skipped in found.skipped:
+        warnings.warn(f"{skipped}", SourceAdviceWarning, stacklevel=2)
+    return [dashboards.checked(b) for b in found.boards]
+
+
 def _dashboard_queries(manifest: Manifest) -> list[dashboards.PanelQuery]:
-    grafana_dir = manifest.stack_dir / "grafana"
-    return [q for f in dashboards.dashboard_files(grafana_dir)
-            for q in dashboards.queries(f, dashboards.load(f), _datasources(grafana_dir))]
+    datasources = _datasources(manifest.stack_dir / "grafana")
+    return [q for b in _boards(manifest) for q in dashboards.queries(b.label, b.data, datasources)]
 
 
 def _report(problems: list[dashboards.Problem]) -> str:
@@ -44,20 +55,33 @@ def _report(problems: list[dashboards.Problem]) -> str:
     return "\n".join(dashboards.summarise(problems))
 
 
+ADVICE_ALLOWLIST = "grafana/dashboard-lint.yml"
+
+
+@then("every dashboard, in whichever shape it is kept, is one Grafana can show; its style "
+      "advice is a warning")
 @then("every dashboard is valid dashboard JSON with unique panel ids, grid positions and units")
 @then("every panel's datasource uid is provisioned and every variable it uses is defined")
-def static_checks(grafana_dir: Path) -> None:
-    files = dashboards.dashboard_files(grafana_dir)
-    assert len(files) >= 3, f"expected System, Application and Business dashboards in {files}"
+def static_checks(grafana_dir: Path, stack_manifest: Manifest) -> None:
+    """Errors are what Grafana fails on or draws wrong or empty; style advice (units,
+    titles, $__rate_interval...) is a warning unless stack/grafana/dashboard-lint.yml
+    allowlists it, as dashboard-linter's exclusions do."""
+    boards = _boards(stack_manifest)
+    assert boards, "no dashboard: the manifest's dashboard sources match no file"
     datasources = _datasources(grafana_dir)
-    problems = [p for f in files for p in dashboards.static_problems(f, datasources)]
-    assert not problems, _report(problems)
+    problems = [p for b in boards for p in dashboards.static_problems(b, datasources)]
+    allowed = dashboards.exclusions(stack_manifest.stack_dir / ADVICE_ALLOWLIST)
+    errors, advice = dashboards.split(problems, allowed)
+    evidence.record("check", f"dashboard advice ({len(advice)} not allowlisted)",
+                    dashboards.summarise(advice) or ["none"])
+    for line in dashboards.summarise(advice):
+        warnings.warn(line, DashboardAdviceWarning, stacklevel=1)
+    assert not errors, _report(errors)
 
 
 @then("every PromQL query of every panel parses with the real Prometheus parser")
-def promql_parses(grafana_dir: Path) -> None:
-    queries = [q for f in dashboards.dashboard_files(grafana_dir)
-               for q in dashboards.queries(f, dashboards.load(f), _datasources(grafana_dir))]
+def promql_parses(stack_manifest: Manifest) -> None:
+    queries = _dashboard_queries(stack_manifest)
     assert any(q.datasource_type == "prometheus" for q in queries)
     problems = dashboards.promql_problems(queries)
     assert not problems, _report(problems)
@@ -83,8 +107,9 @@ def live_loki_panels(loki: LokiClient, prometheus: PrometheusClient, stack_manif
     queries = [q for q in _dashboard_queries(stack_manifest) if q.datasource_type == "loki"]
     assert queries, "no dashboard has a Loki panel"
     since = int(scenario_ctx.started_at * 1e9)
+    boards = _boards(stack_manifest)
     eventually(lambda: dashboards.loki_live_report(
-                   loki, prometheus, dashboards.dashboard_files(grafana_dir),
+                   loki, prometheus, boards,
                    _datasources(grafana_dir), _apps(stack_manifest), since),
                lambda problems: not problems, timeout=INGEST_DEADLINE_S, interval=0.5,
                what=f"every Loki panel ({len(queries)} queries) returning log lines, "
@@ -95,7 +120,7 @@ def live_loki_panels(loki: LokiClient, prometheus: PrometheusClient, stack_manif
 def live_panels(prometheus: PrometheusClient, stack: StackHandle,
                 stack_manifest: Manifest) -> None:
     grafana_dir = stack_manifest.stack_dir / "grafana"
-    files = dashboards.dashboard_files(grafana_dir)
+    files = _boards(stack_manifest)
     # Grafana's $__rate_interval is four scrape intervals at least.
     rate_interval = format_duration(4 * stack.rendered.timing.scrape_interval_ms)
     window_s = max(stack.rendered.timing.alert_window_ms.values()) / 1000
@@ -117,8 +142,7 @@ def grafana_datasources(grafana: GrafanaClient) -> None:
 
 @then("every dashboard under stack/grafana/dashboards is provisioned in Grafana and loads")
 def grafana_dashboards(grafana: GrafanaClient, stack_manifest: Manifest) -> None:
-    files = dashboards.dashboard_files(stack_manifest.stack_dir / "grafana")
-    expected = {dashboards.load(f)["uid"] for f in files}
+    expected = {b.uid for b in _boards(stack_manifest) if b.uid}
     provisioned = {d["uid"] for d in grafana.search_dashboards()}
     assert expected <= provisioned, f"missing in Grafana: {expected - provisioned}"
     for uid in expected:
@@ -135,5 +159,5 @@ def grafana_panels(grafana: GrafanaClient, stack_manifest: Manifest) -> None:
                                               "__rate_interval": "1m"})
         result = grafana.query(query.datasource_uid, expr)
         if result.error or not result.frames:
-            failures.append(f"{query.dashboard.name} '{query.panel}': {expr} -> {result}")
+            failures.append(f"{query.dashboard} '{query.panel}': {expr} -> {result}")
     assert not failures, "\n".join(failures)

@@ -11,7 +11,7 @@ from pathlib import Path
 from obsharness.backends import choose_backend
 from obsharness.binaries import SPECS, resolve, version_of
 from obsharness.errors import BinaryNotFoundError, ObsharnessError
-from obsharness.stack.manifest import default_manifest_path, load_manifest
+from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import resolve_programs
 from obsharness.versions import VERSIONS
 
@@ -94,7 +94,55 @@ def cmd_doctor(backend: str) -> int:
             missing += 1
             print(f"  MISSING   {tool:<17} {exc}")
     missing += _doctor_infra()
+    missing += doctor_sources(manifest)
     return 1 if missing else 0
+
+
+def doctor_sources(manifest: Manifest) -> int:
+    """What each source of monitoring code holds, by shape; 1 if a source cannot be read
+    or a file under a source's folder is loaded by none."""
+    import tempfile
+
+    from obsharness import dashboard_sources, loki_rules, origins, rule_sources
+
+    print("sources:")
+    problems = 0
+    with tempfile.TemporaryDirectory(prefix="obsharness-doctor-") as tmp:
+        try:
+            rules = rule_sources.rule_set(manifest, Path(tmp))
+            print(f"  rules     prometheus.yml rule_files: {len(rules.plain)} file(s)")
+            for found in rules.found:
+                shapes = ", ".join(f"{n} {s}" for s, n in sorted(found.shapes().items()))
+                groups = sum(len(d.groups) for d in found.documents)
+                count = sum(d.rules for d in found.documents)
+                print(f"  rules     {found.source}: {len(found.files)} file(s), "
+                      f"{shapes or 'no rule document'}; {groups} group(s), {count} rule(s)"
+                      + (f"; {len(found.not_rules)} other resource(s) skipped"
+                         if found.not_rules else ""))
+            boards = dashboard_sources.boards(manifest)
+            shapes_seen: dict[str, int] = {}
+            for board in boards.boards:
+                shapes_seen[board.shape] = shapes_seen.get(board.shape, 0) + 1
+            for source, count in boards.by_source.items():
+                print(f"  dashboards {source}: {count} dashboard(s)")
+            if shapes_seen:
+                print("  dashboards by shape: " + ", ".join(
+                    f"{n} {s}" for s, n in sorted(shapes_seen.items())))
+            for skipped in boards.skipped:
+                print(f"  NOT READ  {skipped}")
+            for path in loki_rules.files(manifest):
+                read = loki_rules.read(path)
+                print(f"  loki rules {path.relative_to(manifest.stack_dir)}: "
+                      f"{len(read.groups)} group(s), {len(read.alerts)} alert(s)")
+        except ObsharnessError as exc:
+            problems += 1
+            print(f"  UNREADABLE {exc}")
+        finally:
+            origins.forget(Path(tmp))
+    for finding in rule_sources.unloaded(manifest):
+        problems += 1
+        print(f"  UNLOADED  {finding}")
+    return problems
 
 
 def _doctor_infra() -> int:

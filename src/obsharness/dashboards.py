@@ -21,20 +21,30 @@ from typing import Any
 
 import yaml
 
-from obsharness import grafana_vars
+from obsharness import dashboard_sources, grafana_vars
 from obsharness.clients.loki import LokiAPIError, LokiClient
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
-from obsharness.config_files import load_json
+from obsharness.config_files import load_yaml
+from obsharness.dashboard_sources import Board
 from obsharness.errors import ConfigError
 from obsharness.grafana_formats import VariableValue
 from obsharness.grafana_vars import REFERENCE, Datasource, expand
 from obsharness.report import evidence
+from obsharness.timing import parse_duration
 from obsharness.toolchecks import run_tool
 
-GRAPH_TYPES = {"timeseries", "stat", "gauge", "bargauge", "barchart", "histogram"}
-BUILTIN_VARIABLES = {"__rate_interval", "__interval", "__interval_ms", "__range", "__range_s",
-                     "__range_ms", "__dashboard", "__from", "__to", "__name", "__org",
-                     "__user", "__all"}
+GRAPH_TYPES = {"timeseries", "stat", "gauge", "bargauge", "barchart", "histogram", "graph"}
+# Grafana's global variables (docs: "Global variables"), its query-editor macros that
+# datasources expand, and the names data links and field overrides use.
+BUILTIN_VARIABLES = {
+    "__auto", "__dashboard", "__from", "__to", "__interval", "__interval_ms", "__name",
+    "__org", "__user", "__range", "__range_s", "__range_ms", "__rate_interval",
+    "__rate_interval_ms", "__timezone", "__timeFilter", "timeFilter", "__timeFrom", "__timeTo",
+    "__timeGroup", "__timeGroupAlias", "__unixEpochFilter", "__unixEpochFrom", "__unixEpochTo",
+    "__unixEpochGroup", "__unixEpochGroupAlias", "__searchFilter", "__value", "__field",
+    "__series", "__data", "__url", "__url_time_range", "__all", "__cell", "__schema",
+    "__table", "__column",
+}
 
 
 @dataclass(frozen=True)
@@ -52,10 +62,14 @@ class Problem:
     panel: str
     query: str
     message: str
+    # "" for what Grafana fails on or draws wrong or empty; else the advice rule's id,
+    # as dashboard-linter names them, allowlisted per dashboard and panel.
+    advice: str = ""
 
     def __str__(self) -> str:
         query = f" (query: {self.query})" if self.query else ""
-        return f"{self.dashboard}: panel '{self.panel}': {self.message}{query}"
+        rule = f" [advice {self.advice}]" if self.advice else ""
+        return f"{self.dashboard}: panel '{self.panel}': {self.message}{query}{rule}"
 
 
 _SCALAR = (str, int, float, bool, type(None))
@@ -109,14 +123,30 @@ def _shape_problem(data: dict[str, Any]) -> str | None:
     return problem
 
 
+def checked(board: Board) -> Board:
+    """A board whose JSON types are those Grafana reads (else its file and the place)."""
+    if problem := _shape_problem(board.data):
+        raise ConfigError(component="grafana", path=board.origin.file, line=board.origin.line,
+                          checked_with="dashboard JSON shape",
+                          detail=f"{problem}: Grafana cannot show it"
+                          + (f" (in {board.origin.where})" if board.origin.where else ""))
+    return board
+
+
+def boards_of(path: Path | Board) -> list[Board]:
+    """The dashboards of a file in any shape (or the board itself), shape-checked."""
+    if isinstance(path, Board):
+        return [checked(path)]
+    return [checked(b) for b in dashboard_sources.boards_in_file(path)[0]]
+
+
 def load(path: Path) -> dict[str, Any]:
-    data = load_json(path, "grafana")
-    if isinstance(data, dict) and (problem := _shape_problem(data)):
-        raise ConfigError(component="grafana", path=path, checked_with="dashboard JSON shape",
-                          detail=f"{problem}: Grafana cannot show it")
-    if not isinstance(data, dict):
-        raise ConfigError(component="grafana", path=path, detail="a dashboard is a JSON object")
-    return data
+    """The one dashboard of a file, as the classic model Grafana migrates it to."""
+    found = boards_of(path)
+    if len(found) != 1:
+        raise ConfigError(component="grafana", path=path,
+                          detail=f"holds {len(found)} dashboards where one was expected")
+    return found[0].data
 
 
 def provisioned_datasources(provisioning_dir: Path) -> list[Datasource]:
@@ -165,26 +195,35 @@ def variables_used(text: str) -> set[str]:
     return {next(g for g in m.groups() if g) for m in REFERENCE.finditer(text)}
 
 
-def static_problems(path: Path, datasources: Sequence[Datasource]) -> list[Problem]:
-    """Everything that can be wrong with a dashboard without running a query."""
-    dashboard = load(path)
+def static_problems(path: Path | Board, datasources: Sequence[Datasource]) -> list[Problem]:
+    """Everything that can be wrong with a dashboard (every dashboard of a file in any
+    shape) without running a query: errors, and advice marked as such."""
+    return [p for board in boards_of(path) for p in _board_problems(board, datasources)]
+
+
+def _board_problems(board: Board, datasources: Sequence[Datasource]) -> list[Problem]:
+    dashboard, label = board.data, board.label
     variables = (dashboard.get("templating") or {}).get("list") or []
     defined = {v.get("name") for v in variables}
-    found = [Problem(path, panel, query, message) for panel, query, message in (
-        *_dashboard_problems(dashboard),
-        *_variable_problems(dashboard, datasources),
+    found = [Problem(label, panel, query, message, advice) for panel, query, message, advice in (
+        *_dashboard_problems(board),
+        *((*p, "") for p in _variable_problems(dashboard, datasources)),
         *_panel_problems(dashboard),
-        *_datasource_problems(dashboard, datasources),
+        *((*p, "") for p in _datasource_problems(dashboard, datasources)),
     )]
-    checked = queries(path, dashboard, datasources)
-    for query in checked:
+    checked_queries = queries(label, dashboard, datasources)
+    for query in checked_queries:
         undefined = variables_used(query.expr) - defined - BUILTIN_VARIABLES
         if undefined:
-            found.append(Problem(path, query.panel, query.expr,
+            found.append(Problem(label, query.panel, query.expr,
                                  f"undefined template variable(s) {', '.join(sorted(undefined))}"))
-    evidence.record("check", f"{path.name}: {len(list(panels(dashboard)))} panels, "
-                    f"{len(checked)} queries, {len(found)} problem(s)",
-                    [f"{q.panel}: {q.expr}" for q in checked])
+    if board.library_panels:  # their queries live in Grafana's database, not in the file
+        found.append(Problem(label, "(dashboard)", "", (
+            f"library panel(s) {', '.join(board.library_panels)}: their queries are kept in "
+            f"Grafana, so only a running Grafana can check them"), "library-panel"))
+    evidence.record("check", f"{label} ({board.shape}): {len(list(panels(dashboard)))} panels, "
+                    f"{len(checked_queries)} queries, {len(found)} finding(s)",
+                    [f"{q.panel}: {q.expr}" for q in checked_queries])
     return found
 
 
@@ -243,13 +282,22 @@ def _datasource_problems(dashboard: Mapping[str, Any], datasources: Sequence[Dat
             f"{', '.join(kinds)}), then provision it")
 
 
-def _dashboard_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
-    schema = dashboard.get("schemaVersion")
-    if not isinstance(schema, int) or schema < 30:
-        yield "(dashboard)", "", f"schemaVersion must be an integer >= 30, got {schema!r}"
-    for key in ("uid", "title"):
-        if not dashboard.get(key):
-            yield "(dashboard)", "", f"missing {key}"
+def _dashboard_problems(board: Board) -> Iterator[tuple[str, str, str, str]]:
+    schema = board.schema_version
+    if board.resource is None or "schemaVersion" in board.data:
+        if schema is not None and (not isinstance(schema, int) or isinstance(schema, bool)):
+            yield "(dashboard)", "", f"schemaVersion must be an integer, got {schema!r}", ""
+        elif isinstance(schema, int) and schema < dashboard_sources.MIN_SCHEMA_VERSION:
+            yield "(dashboard)", "", (
+                f"schemaVersion {schema} is older than Grafana migrates (its migrations start "
+                f"at {dashboard_sources.MIN_SCHEMA_VERSION}): re-export it from a Grafana that "
+                f"still reads it"), ""
+    if not board.data.get("title"):
+        yield "(dashboard)", "", ("missing title: Grafana refuses to save a dashboard "
+                                  "without one"), ""
+    if not board.data.get("uid"):
+        yield "(dashboard)", "", ("no uid: Grafana's file provisioning makes one up, so links "
+                                  "to the dashboard change between installs"), "dashboard-uid"
 
 
 def _variable_problems(dashboard: Mapping[str, Any], datasources: Sequence[Datasource]
@@ -271,24 +319,40 @@ def _variable_problems(dashboard: Mapping[str, Any], datasources: Sequence[Datas
             yield f"(variable {name})", str(variable.get("definition", "")), chosen.problem
 
 
-def _panel_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+_FIXED_RATE_RANGE = re.compile(r"\b(?:rate|irate|increase)\s*\([^\[]*\[\s*\d+[smhdwy]\s*\]")
+
+
+def _panel_problems(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+    """Advice only, as dashboard-linter gives it: Grafana draws each of these panels
+    (it gives a panel without gridPos a default place and duplicate ids new ones)."""
     seen_ids: dict[Any, str] = {}
     for panel in panels(dashboard):
         title = str(panel.get("title"))
-        if panel.get("id") in seen_ids:
+        if panel.get("id") is not None and panel.get("id") in seen_ids:
             other = seen_ids[panel.get("id")]
-            yield title, "", f"panel id {panel.get('id')} is also used by '{other}'"
+            yield title, "", f"panel id {panel.get('id')} is also used by '{other}'", "panel-ids"
         seen_ids[panel.get("id")] = title
-        grid = panel.get("gridPos") or {}
-        if not all(isinstance(grid.get(k), int) for k in ("x", "y", "w", "h")):
-            yield title, "", f"gridPos needs integer x, y, w, h, got {grid}"
+        grid = panel.get("gridPos")
+        if grid is not None and not all(isinstance(grid.get(k), int) for k in "xywh"):
+            yield title, "", f"gridPos needs integer x, y, w, h, got {grid}", "grid-position"
+        if panel.get("type") == "row":
+            continue
+        if not panel.get("title"):
+            yield title, "", "a panel without a title", "panel-title"
         unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
-        if panel.get("type") in GRAPH_TYPES and not unit:
-            yield title, "", "a graph needs a unit (fieldConfig.defaults.unit)"
+        if panel.get("type") in GRAPH_TYPES and not unit and not panel.get("yaxes"):
+            yield title, "", "a graph without a unit (fieldConfig.defaults.unit)", "panel-units"
+        for target in panel.get("targets") or []:
+            expr = str(target.get("expr") or "")
+            if _FIXED_RATE_RANGE.search(expr):
+                yield title, expr, ("a fixed rate() range: $__rate_interval keeps it at least "
+                                    "four scrape intervals at every zoom"), "rate-interval"
 
 
 # Values that make an expression parseable: a regex for multi-value variables.
-PARSE_VALUES = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h"}
+PARSE_VALUES = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h", "__auto": "1m",
+                "__interval_ms": "60000", "__range_s": "3600", "__range_ms": "3600000",
+                "__rate_interval_ms": "60000"}
 
 
 def promql_problems(all_queries: Iterable[PanelQuery]) -> list[Problem]:
@@ -317,7 +381,8 @@ def _regex_values(expr: str) -> dict[str, str]:
 def builtin_values(rate_interval: str) -> dict[str, str]:
     return {"__rate_interval": rate_interval, "__interval": rate_interval,
             "__interval_ms": "60000", "__range": "1h", "__range_s": "3600",
-            "__range_ms": "3600000", "__auto": rate_interval}
+            "__range_ms": "3600000", "__auto": rate_interval,
+            "__rate_interval_ms": str(parse_duration(rate_interval))}
 
 
 def variable_problems(path: Path, resolved: grafana_vars.Resolved) -> list[Problem]:
@@ -367,7 +432,7 @@ def live_problems(prometheus: PrometheusClient, all_queries: Iterable[PanelQuery
     return problems
 
 
-def _resolve_all(files: Sequence[Path], datasources: Sequence[Datasource],
+def _resolve_all(files: Sequence[Path | Board], datasources: Sequence[Datasource],
                  prometheus: PrometheusClient | None, loki: LokiClient | None,
                  rate_interval: str) -> tuple[dict[Path, grafana_vars.Resolved], list[Problem],
                                               list[PanelQuery]]:
@@ -376,20 +441,20 @@ def _resolve_all(files: Sequence[Path], datasources: Sequence[Datasource],
     problems: list[Problem] = []
     resolved: dict[Path, grafana_vars.Resolved] = {}
     every_query: list[PanelQuery] = []
-    for path in files:
-        board = load(path)
-        resolved[path] = grafana_vars.resolve_variables(
-            board, datasources, prometheus=prometheus, loki=loki,
+    for board in (b for f in files for b in boards_of(f)):
+        label = board.label
+        resolved[label] = grafana_vars.resolve_variables(
+            board.data, datasources, prometheus=prometheus, loki=loki,
             builtins=builtin_values(rate_interval))
-        problems += variable_problems(path, resolved[path])
-        every_query += queries(path, board, datasources)
-        if resolved[path].unchecked:  # said, not silently dropped
-            evidence.record("check", f"{path.name}: panels on variables not checked here",
-                            resolved[path].unchecked)
+        problems += variable_problems(label, resolved[label])
+        every_query += queries(label, board.data, datasources)
+        if resolved[label].unchecked:  # said, not silently dropped
+            evidence.record("check", f"{label}: panels on variables not checked here",
+                            resolved[label].unchecked)
     return resolved, problems, every_query
 
 
-def live_report(prometheus: PrometheusClient, files: Sequence[Path],
+def live_report(prometheus: PrometheusClient, files: Sequence[Path | Board],
                 datasources: Sequence[Datasource], services: Sequence[str],
                 rate_interval: str, loki: LokiClient | None = None) -> list[str]:
     """The live check of every dashboard's Prometheus panels, as Grafana would draw them
@@ -401,7 +466,7 @@ def live_report(prometheus: PrometheusClient, files: Sequence[Path],
 
 
 def loki_live_report(loki: LokiClient, prometheus: PrometheusClient | None,
-                     files: Sequence[Path], datasources: Sequence[Datasource],
+                     files: Sequence[Path | Board], datasources: Sequence[Datasource],
                      services: Sequence[str], since_ns: int) -> list[str]:
     """The same for every Loki panel, against the running Loki. Summarised."""
     resolved, problems, every_query = _resolve_all(files, datasources, prometheus, loki, "1m")
@@ -513,3 +578,47 @@ def live_loki_problems(loki: LokiClient, all_queries: Iterable[PanelQuery],
 
 def dashboard_files(grafana_dir: Path) -> list[Path]:
     return sorted((grafana_dir / "dashboards").glob("*.json"))
+
+
+def split(problems: Sequence[Problem], allowed: Sequence[Exclusion] = ()
+          ) -> tuple[list[Problem], list[Problem]]:
+    """(errors, advice not allowlisted)."""
+    errors = [p for p in problems if not p.advice]
+    advice = [p for p in problems if p.advice and not any(e.covers(p) for e in allowed)]
+    return errors, advice
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """An allowlisted piece of advice: a rule, for a dashboard (uid, title or file name)
+    and optionally one panel, with the team's reason."""
+
+    rule: str
+    dashboard: str
+    panel: str
+    reason: str
+
+    def covers(self, problem: Problem) -> bool:
+        if self.rule not in (problem.advice, "*"):
+            return False
+        name = str(problem.dashboard)
+        return (self.dashboard in ("*", "") or self.dashboard in name) and \
+            (not self.panel or self.panel == problem.panel)
+
+
+def exclusions(path: Path) -> list[Exclusion]:
+    """The advice allowlist (dashboard-linter's shape: `exclusions: {rule: [{dashboard,
+    panel, reason}]}`); absent is empty, an entry without a reason is an error."""
+    if not path.is_file():
+        return []
+    raw = load_yaml(path, "grafana") or {}
+    found = []
+    for rule, entries in ((raw.get("exclusions") or {}) if isinstance(raw, dict) else {}).items():
+        for entry in entries or []:
+            if not isinstance(entry, dict) or not entry.get("reason"):
+                raise ConfigError(component="grafana", path=path,
+                                  detail=f"exclusion of {rule} needs a mapping with a reason, "
+                                  f"got {entry!r}", checked_with="dashboard advice allowlist")
+            found.append(Exclusion(str(rule), str(entry.get("dashboard", "")),
+                                   str(entry.get("panel", "")), str(entry["reason"])))
+    return found

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from obsharness import origins
+
 
 class ObsharnessError(Exception):
     """Base class of every error the harness raises on purpose."""
@@ -40,6 +42,21 @@ class RouteForOtherSourcesWarning(ObsharnessWarning):
     sources (another Prometheus, Loki's ruler, Grafana), or a typo. Advice, not an error."""
 
 
+class RuleLintWarning(ObsharnessWarning):
+    """promtool's rule lint found something (a duplicate rule): advice by default, an
+    error with --lint-fatal, as with promtool."""
+
+
+class SourceAdviceWarning(ObsharnessWarning):
+    """A rule source was read with fields only another ruler knows (Thanos, Mimir), which
+    Prometheus would refuse: they are dropped from what Prometheus loads, and named."""
+
+
+class DashboardAdviceWarning(ObsharnessWarning):
+    """A dashboard's style advice (a unit, a title, $__rate_interval), as dashboard-linter
+    gives it: Grafana draws the panel anyway. Allowlisted per dashboard and rule."""
+
+
 class ConfigError(ObsharnessError):
     """A config file of the stack is invalid."""
 
@@ -52,6 +69,12 @@ class ConfigError(ObsharnessError):
         line: int | None = None,
         checked_with: str | None = None,
     ) -> None:
+        # A file the harness extracted (from a PrometheusRule, a mixin...) is named by the
+        # team's own file, document and line.
+        origin = origins.lookup(Path(path), line)
+        if origin is not None:
+            path, line = origin.file, origin.line
+            detail = f"{detail.strip()} (in {origin.where})" if origin.where else detail
         self.component = component
         self.path = Path(path)
         self.line = line

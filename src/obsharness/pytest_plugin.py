@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from obsharness import waiting
+from obsharness import origins, rule_sources, waiting
 from obsharness.am_judge import AlertmanagerJudge, component_features
 from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
@@ -32,6 +32,7 @@ from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
 from obsharness.ports import LOOPBACK
 from obsharness.report import evidence
+from obsharness.rule_sources import RuleSet
 from obsharness.scenario import Quiescence, wait_for_targets
 from obsharness.sinks.alertmanager_api import AlertmanagerApiSink
 from obsharness.sinks.webhook import WebhookSink
@@ -78,6 +79,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--external-config", default=os.environ.get("OBSHARNESS_EXTERNAL"),
         help="YAML with the URLs of a deployed stack, for --stack-backend=external.",
+    )
+    group.addoption(
+        "--lint-fatal", action="store_true",
+        default=os.environ.get("OBSHARNESS_LINT_FATAL", "") not in ("", "0"),
+        help="make promtool's rule lint (duplicate rules) an error, as promtool "
+        "--lint-fatal does; by default each finding is a warning naming its file and rule.",
     )
     group.addoption(
         "--stack-port", action="append", default=[], metavar="COMPONENT=PORT",
@@ -236,6 +243,18 @@ def _frozen_stacks() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def stack_manifest() -> Manifest:
     return load_manifest(default_manifest_path())
+
+
+@pytest.fixture(scope="session")
+def rule_set(stack_manifest: Manifest, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[RuleSet]:
+    """Every rule file of the stack: prometheus.yml's rule_files and the plain files
+    extracted from the manifest's rule sources (PrometheusRule, mixins...)."""
+    folder = tmp_path_factory.mktemp("rule-sources")
+    try:
+        yield rule_sources.rule_set(stack_manifest, folder)
+    finally:
+        origins.forget(folder)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from obsharness import rule_files as rule_files_module
 from obsharness import toolchecks
 from obsharness.toolchecks import ToolResult
 
@@ -43,14 +44,14 @@ def parse_labels(text: str) -> dict[str, str] | None:
     return labels
 
 
-def build_test_file(rule_file: str, interval: str, series: Sequence[tuple[str, str]],
+def build_test_file(rule_files: Sequence[str], interval: str, series: Sequence[tuple[str, str]],
                     expected: Sequence[ExpectedAlert]) -> dict[str, Any]:
     tests: list[dict[str, Any]] = []
     for exp in expected:
         alerts = [] if exp.labels is None else [{"exp_labels": exp.labels}]
         tests.append({"eval_time": exp.at, "alertname": exp.alertname, "exp_alerts": alerts})
     return {
-        "rule_files": [rule_file],
+        "rule_files": list(rule_files),
         "evaluation_interval": interval,
         "tests": [{
             "interval": interval,
@@ -62,17 +63,21 @@ def build_test_file(rule_file: str, interval: str, series: Sequence[tuple[str, s
 
 def run_table(rule_files: Sequence[Path], interval: str, series: Sequence[tuple[str, str]],
               expected: Sequence[ExpectedAlert]) -> tuple[ToolResult, str]:
-    """Run the table through promtool; returns the result and the generated test file."""
+    """Run the table through promtool; returns the result and the generated test file.
+
+    Each rule file stays a file of its own, as Prometheus loads them: two community files
+    may share a group name, which Prometheus allows across files and not within one."""
     with tempfile.TemporaryDirectory(prefix="obsharness-ruletest-") as tmp:
         folder = Path(tmp)
-        merged: dict[str, Any] = {"groups": []}
-        for path in rule_files:
-            for group in (yaml.safe_load(path.read_text()) or {}).get("groups") or []:
+        names = []
+        for index, path in enumerate(rule_files):
+            groups = rule_files_module.groups(path)
+            for group in groups:
                 for rule in group.get("rules") or []:
-                    rule.pop("annotations", None)
-                merged["groups"].append(group)
-        (folder / "rules.yml").write_text(yaml.safe_dump(merged, sort_keys=False))
-        test_text = yaml.safe_dump(build_test_file("rules.yml", interval, series, expected),
+                    rule.pop("annotations", None)  # templates are not this table's subject
+            names.append(f"rules{index:03d}.yml")
+            (folder / names[-1]).write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+        test_text = yaml.safe_dump(build_test_file(names, interval, series, expected),
                                    sort_keys=False)
         test_file = folder / "table.test.yml"
         test_file.write_text(test_text)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from obsharness import am_matchers
+from obsharness import am_matchers, origins
 from obsharness.binaries import resolve
 from obsharness.errors import ConfigError
 from obsharness.report import evidence
@@ -51,13 +51,16 @@ class ToolResult:
 
 
 def run_tool(binary: str, args: Sequence[str], cwd: Path | None = None) -> ToolResult:
-    """Run promtool or amtool (resolved like every binary) and keep its output."""
+    """Run promtool or amtool (resolved like every binary) and keep its output, standard
+    error interleaved where it was written (promtool prints a file's lint findings on
+    stderr after its name on stdout)."""
     tool = resolve(binary)
     command = [str(tool.path), *args]
     proc = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=120, check=False,
     )
-    result = ToolResult(command, proc.returncode, (proc.stdout + proc.stderr).strip())
+    result = ToolResult(command, proc.returncode, proc.stdout.strip())
     evidence.record("check", f"{binary} {' '.join(args)} -> exit {proc.returncode}",
                     result.output[-4000:])
     return result
@@ -114,6 +117,57 @@ def check_rules(rule_files: Sequence[Path]) -> ToolResult:
     _raise_for(result, component="prometheus", default_file=files[0],
                tool="promtool check rules")
     return result
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    """One rule promtool's lint names (today: a duplicate), with the file it is in."""
+
+    file: Path
+    rule: str
+    labels: tuple[str, ...]
+    message: str
+
+    def __str__(self) -> str:
+        labels = f" with labels {', '.join(self.labels)}" if self.labels else ""
+        return f"{origins.display(self.file)}: rule {self.rule}{labels}: {self.message}"
+
+
+_CHECKING = re.compile(r"^Checking (?P<file>.+)$")
+_LINT = re.compile(r"^lint error (?P<count>\d+) (?P<what>.+?)\.?$")
+
+
+def lint_findings(result: ToolResult) -> list[LintFinding]:
+    """promtool check rules' lint output, per file and rule (it exits 0 unless
+    --lint-fatal, and prints the findings under a `FAILED:` of their own)."""
+    found: list[LintFinding] = []
+    file: Path | None = None
+    what = ""
+    rule: str | None = None
+    labels: list[str] = []
+
+    def flush() -> None:
+        if file is not None and rule is not None:
+            found.append(LintFinding(file, rule, tuple(labels), what))
+
+    for raw in result.output.splitlines():
+        line = raw.strip()
+        if checking := _CHECKING.match(raw):
+            flush()
+            file, rule, labels = Path(checking["file"]), None, []
+        elif lint := _LINT.match(line):
+            flush()
+            what, rule, labels = lint["what"], None, []
+        elif line.startswith("Metric: ") and what:
+            flush()
+            rule, labels = line.removeprefix("Metric: ").strip(), []
+        elif raw.startswith("\t") and rule is not None:
+            labels.append(line.replace(": ", "="))
+        elif line.startswith(("Might cause", "SUCCESS")):
+            flush()
+            rule, what = None, ("" if line.startswith("SUCCESS") else what)
+    flush()
+    return found
 
 
 def run_rule_tests(test_files: Sequence[Path]) -> ToolResult:

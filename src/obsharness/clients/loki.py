@@ -87,6 +87,13 @@ class LokiClient(JsonHTTP):
         result = data["result"]
         return float(result[0]["value"][1]) if result else None
 
+    def rule_groups(self) -> list[dict[str, Any]]:
+        """The ruler's groups in Prometheus' format (each rule's health and lastError);
+        Loki serves it under /prometheus/api/v1/rules."""
+        data = self._success_data("/prometheus/api/v1/rules")
+        groups = data.get("groups") if isinstance(data, dict) else None
+        return [g for g in groups or [] if isinstance(g, dict)]
+
     def labels(self) -> list[str]:
         return list(self._data("/labels"))
 

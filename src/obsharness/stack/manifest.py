@@ -17,6 +17,8 @@ _COMPONENT_KEYS = {
 _CONTAINER_KEYS = {"command", "env", "mounts", "data"}
 _PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"}
 _SINK_KEYS = {"port", "path", "description"}
+_SOURCE_KINDS = ("rules", "dashboards", "loki_rules")
+_SOURCE_KEYS = {"glob", "render", "jsonnet", "jpath", "name"}
 
 
 # The manifest's log-agent components (a test keeps the two in step): pytest
@@ -138,10 +140,40 @@ class Sink:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where monitoring code of one kind comes from, in any of the shapes teams keep it:
+    files matching a glob under stack/ (each document's shape read from its content), a
+    command's output (`helm template`, `kustomize build`), or a jsonnet mixin."""
+
+    kind: str  # rules | dashboards | loki_rules
+    glob: str | None = None
+    render: tuple[str, ...] = ()
+    jsonnet: str | None = None
+    jpath: tuple[str, ...] = ()
+    name: str = ""
+
+    def __str__(self) -> str:
+        if self.glob:
+            return self.name or self.glob
+        if self.render:
+            return self.name or " ".join(self.render)
+        return self.name or f"jsonnet {self.jsonnet}"
+
+
+# Without a `sources` entry of its kind, dashboards come from grafana/dashboards/*.json;
+# rules always come from prometheus.yml's rule_files too, as Prometheus loads them.
+DEFAULT_SOURCES = {"dashboards": (Source("dashboards", glob="grafana/dashboards/*.json"),)}
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path
     components: dict[str, Component]
     sinks: dict[str, Sink]
+    sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
+
+    def sources_of(self, kind: str) -> tuple[Source, ...]:
+        return self.sources.get(kind) or DEFAULT_SOURCES.get(kind) or ()
 
     @property
     def stack_dir(self) -> Path:
@@ -353,9 +385,56 @@ def _manifest(path: Path, raw: Any) -> Manifest:
                 f"{path}: components.{comp.name}.config points at {comp.config}, "
                 f"which does not exist under {path.parent}"
             )
-    manifest = Manifest(path=path, components=components, sinks=sinks)
+    manifest = Manifest(path=path, components=components, sinks=sinks,
+                        sources=_sources(raw.get("sources"), path))
     manifest.start_order()  # fail now on cycles, not at start-up
     return manifest
+
+
+def _sources(raw: Any, path: Path) -> dict[str, tuple[Source, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: sources must be a mapping of {', '.join(_SOURCE_KINDS)}")
+    _check_keys("sources", raw, set(_SOURCE_KINDS), path)
+    found: dict[str, tuple[Source, ...]] = {}
+    for kind, entries in raw.items():
+        if not isinstance(entries, list):
+            raise ManifestError(f"{path}: sources.{kind} must be a list")
+        found[kind] = tuple(_source(kind, i, entry, path) for i, entry in enumerate(entries))
+    return found
+
+
+def _source(kind: str, index: int, raw: Any, path: Path) -> Source:
+    where = f"sources.{kind}[{index}]"
+    if isinstance(raw, str):
+        raw = {"glob": raw}
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: {where} must be a glob or a mapping")
+    _check_keys(where, raw, _SOURCE_KEYS, path)
+    given = [k for k in ("glob", "render", "jsonnet") if k in raw]
+    if len(given) != 1:
+        raise ManifestError(f"{path}: {where} needs exactly one of glob, render (a command) "
+                            f"or jsonnet (a mixin file), got {given or 'none'}")
+    render = raw.get("render")
+    if render is not None and (not isinstance(render, list) or not render
+                               or not all(isinstance(a, str) for a in render)):
+        raise ManifestError(f"{path}: {where}.render must be a command as a list of "
+                            f"arguments, such as [helm, template, charts/monitoring]")
+    if kind == "loki_rules" and "glob" not in raw:
+        raise ManifestError(f"{path}: {where}: Loki ruler files are named by a glob")
+    jpath = raw.get("jpath") or []
+    if not isinstance(jpath, list):
+        raise ManifestError(f"{path}: {where}.jpath must be a list of folders")
+    for key in ("glob", "jsonnet"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ManifestError(f"{path}: {where}.{key} must be a string")
+    if raw.get("jsonnet") and not (path.parent / raw["jsonnet"]).is_file():
+        raise ManifestError(f"{path}: {where}.jsonnet points at {raw['jsonnet']}, which does "
+                            f"not exist under {path.parent}")
+    return Source(kind, glob=raw.get("glob"), render=tuple(render or ()),
+                  jsonnet=raw.get("jsonnet"), jpath=tuple(str(j) for j in jpath),
+                  name=str(raw.get("name", "")))
 
 
 def default_manifest_path() -> Path:

@@ -9,8 +9,10 @@ person edits; rendered copies are checked again.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,18 @@ from typing import Any
 
 import yaml
 
-from obsharness import alertrouting, am_lint, am_matchers, config_files, plain_durations, toolchecks
+from obsharness import (
+    alertrouting,
+    am_lint,
+    am_matchers,
+    config_files,
+    dashboard_sources,
+    loki_rules,
+    origins,
+    plain_durations,
+    rule_sources,
+    toolchecks,
+)
 from obsharness.am_judge import component_features
 from obsharness.binaries import resolve
 from obsharness.errors import (
@@ -390,6 +403,15 @@ def validate_sources(manifest: Manifest) -> None:
     ]
     # Prometheus first: the routing check needs the rule files it loads.
     configs.sort(key=lambda pair: pair[0].binary != "prometheus")
+    with tempfile.TemporaryDirectory(prefix="obsharness-sources-") as tmp:
+        try:
+            _validate(manifest, configs, Path(tmp))
+        finally:
+            origins.forget(Path(tmp))
+
+
+def _validate(manifest: Manifest, configs: list[tuple[Component, Path]], extracted: Path
+              ) -> None:
     rule_files: list[Path] = []
     for comp, source in configs:
         data = _load_yaml(source, comp.name)  # YAML errors first: they name the line
@@ -398,7 +420,15 @@ def validate_sources(manifest: Manifest) -> None:
             for rule_file in files:
                 _load_yaml(rule_file, comp.name)
             toolchecks.check_prometheus_config(source)
-            rule_files += files
+            # Rules kept in other shapes: promtool judges every extracted document.
+            written = rule_sources.write(rule_sources.extract(manifest), extracted)
+            for rule_file in written:
+                toolchecks.check_rules([rule_file])
+            rule_files += files + written
+            # Loki's ruler sends to the same Alertmanager: its alerts are routed too.
+            for loki_file in loki_rules.files(manifest):
+                loki_rules.read(loki_file)
+                rule_files.append(loki_file)
         elif comp.binary == "alertmanager":
             features = component_features(comp)
             mode = am_matchers.mode_for(features)
@@ -463,6 +493,9 @@ def render_stack(
     flags = {comp.name: _prometheus_flags(comp, renderer.timing, scaler)
              for comp in manifest.components.values()
              if comp.binary == "prometheus" and time_scale != 1}
+    flags.update({comp.name: _duration_flags(comp, LOKI_RULER_DURATION_FLAGS, scaler)
+                  for comp in manifest.components.values()
+                  if comp.binary == "loki" and time_scale != 1})
     for floor in scaler.floors:
         warnings.warn(str(floor), TimeCompressionFloorWarning, stacklevel=2)
     for different in renderer.not_equivalent:
@@ -492,6 +525,51 @@ def _prometheus_flags(comp: Component, timing: Timing, scaler: TimeScaler) -> di
     return flags
 
 
+# Loki's ruler (Cortex's): its own evaluation, file polling and resend durations.
+LOKI_RULER_DURATION_FLAGS: dict[str, tuple[int, int, str]] = {
+    "-ruler.evaluation-interval": (60_000, 1_000, "an interval stays above a second"),
+    "-ruler.poll-interval": (60_000, 1_000, "an interval stays above a second"),
+    "-ruler.resend-delay": (60_000, 1_000, "an alert is sent again at most every second"),
+}
+
+
+def _duration_flags(comp: Component, table: Mapping[str, tuple[int, int, str]],
+                    scaler: TimeScaler) -> dict[str, str]:
+    """A component's duration flags (its own value, else the default) scaled, each
+    above its floor in milliseconds."""
+    args = list(comp.process.args if comp.process else
+                comp.container.command if comp.container else ())
+    flags = {}
+    for flag, (default_ms, floor_ms, reason) in table.items():
+        given = flag_value(args, flag)
+        try:
+            production = parse_duration(given) if given else default_ms
+        except ValueError as exc:
+            raise ManifestError(f"{comp.name}: {flag}={given} in the manifest is not a "
+                                f"duration: {exc}") from None
+        flags[flag] = format_duration(scaler.scale_ms(
+            production, floor_ms=floor_ms, where=f"{comp.name} {flag}", reason=reason))
+    return flags
+
+
+def _provision_dashboards(manifest: Manifest, source_dir: Path, folder: Path) -> None:
+    """Dashboards kept elsewhere or in other shapes (ConfigMaps, operator resources,
+    mixins) are written where Grafana's file provider reads: classic JSON as Grafana
+    migrates it, dashboard resources (v1, v2) as they are. JSON files of the component's
+    own folder are already there, copied as they are."""
+    target = folder / "obsharness-sources"
+    written = 0
+    for board in dashboard_sources.boards(manifest).boards:
+        file = board.origin.file
+        if file.suffix == ".json" and file.resolve().is_relative_to(source_dir.resolve()):
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", board.uid or "dashboard")[:60]
+        (target / f"{written:03d}-{name}.json").write_text(
+            json.dumps(board.resource or board.data, indent=1), encoding="utf-8")
+        written += 1
+
+
 def _render_component(
     comp: Component, manifest: Manifest, run_dir: Path, renderer: _Renderer
 ) -> Path:
@@ -503,6 +581,15 @@ def _render_component(
         shutil.rmtree(target_dir)
     # Unit tests of rules stay behind: they are run on the sources, uncompressed.
     shutil.copytree(source_dir, target_dir, ignore=shutil.ignore_patterns("tests", "*.test.yml"))
+    if comp.binary == "grafana":
+        _provision_dashboards(manifest, source_dir, target_dir / "dashboards")
+    if comp.binary == "loki":
+        # The ruler reads <rules directory>/<tenant>/*: the manifest points Loki there.
+        # Its alerts are waited for like Prometheus' (their `for` and LogQL window).
+        loki_rules.render(manifest, source_dir, target_dir, renderer.scaler,
+                          renderer.scaler.scale_ms(60_000, floor_ms=1_000),
+                          loki_rules.AlertTiming(renderer.timing.alert_for_ms,
+                                                 renderer.timing.alert_window_ms))
     source = manifest.stack_dir / comp.config
     target = run_dir / comp.config
     if source.suffix not in (".yml", ".yaml"):
@@ -519,6 +606,16 @@ def _render_component(
             rules = _map_strings(rule_document(rule_source), renderer.rewrite)
             renderer.rule_file(rules, str(rule_source.relative_to(manifest.stack_dir.parent)))
             _write_yaml(rule_target, rules, rule_source, renderer.scaler.scale)
+        # Rules kept in other shapes are loaded as the plain files the harness extracts.
+        extracted = rule_sources.write(rule_sources.extract(manifest),
+                                       target_dir / rule_sources.EXTRACTED_DIR)
+        for rule_target in extracted:
+            rules = _map_strings(rule_document(rule_target), renderer.rewrite)
+            renderer.rule_file(rules, origins.display(rule_target))
+            _write_yaml(rule_target, rules, rule_target, renderer.scaler.scale)
+        if extracted:
+            data["rule_files"] = [*(data.get("rule_files") or []),
+                                  f"{rule_sources.EXTRACTED_DIR}/*.yml"]
     elif comp.binary == "alertmanager":
         renderer.alertmanager_config(data, str(rel))
     _write_yaml(target, data, source, renderer.scaler.scale)
