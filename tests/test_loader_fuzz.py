@@ -25,7 +25,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from obsharness import alertrouting, am_lint, dashboards, rule_reach
+from obsharness import (
+    alertrouting,
+    am_lint,
+    dashboards,
+    loki_rules,
+    origins,
+    rule_reach,
+    rule_sources,
+)
 from obsharness.errors import ConfigError, ObsharnessError
 from obsharness.stack.manifest import ManifestError, load_manifest
 from obsharness.stack.render import render_stack
@@ -195,3 +203,65 @@ def test_a_broken_alloy_config(stack: Path, tmp_path: Path, content: bytes) -> N
     path = stack / "alloy" / "config.alloy"
     with _with(path, content):
         _judge(path, _render(stack, tmp_path))
+
+
+# ---- monitoring code in the shapes teams keep it (tests/fixtures/team_shapes) ----------
+
+TEAM = Path(__file__).parent / "fixtures" / "team_shapes"
+CRD = (TEAM / "k8s" / "rules" / "node-rules.yaml").read_text()
+CONFIGMAPS = (TEAM / "k8s" / "dashboards" / "configmaps.yaml").read_text()
+V2 = (TEAM / "dashboards" / "node-v2.json").read_text()
+LOKI_RULES = (TEAM / "loki" / "rules" / "team-logs.yml").read_text()
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.test_team_shapes import team_stack
+
+    return team_stack(tmp_path_factory.mktemp("fuzz-team"), advice_taken=True)
+
+
+def _sources(stack: Path) -> Callable[[], object]:
+    def run() -> object:
+        manifest = load_manifest(stack / "stack.yaml")
+        folder = stack.parent / "extracted"
+        try:
+            return rule_sources.rule_set(manifest, folder)
+        finally:
+            origins.forget(folder)
+    return run
+
+
+@FUZZ
+@given(content=mutated(CRD, "yaml"))
+def test_a_broken_prometheus_rule_resource(team: Path, tmp_path: Path, content: bytes) -> None:
+    path = team / "team" / "k8s" / "rules" / "node-rules.yaml"
+    with _with(path, content):
+        _judge(path, _sources(team))
+        _judge(path, _render(team, tmp_path))
+
+
+@FUZZ
+@given(content=mutated(CONFIGMAPS, "yaml"))
+def test_a_broken_configmap_list_of_dashboards(team: Path, content: bytes) -> None:
+    path = team / "team" / "k8s" / "dashboards" / "configmaps.yaml"
+    with _with(path, content):
+        _judge(path, lambda: dashboards.static_problems(path, []))
+
+
+@FUZZ
+@given(content=mutated(V2, "json"))
+def test_a_broken_v2_dashboard(team: Path, content: bytes) -> None:
+    path = team / "team" / "dashboards" / "node-v2.json"
+    datasources = dashboards.provisioned_datasources(team / "grafana" / "provisioning")
+    with _with(path, content):
+        _judge(path, lambda: dashboards.static_problems(path, datasources))
+
+
+@FUZZ
+@given(content=mutated(LOKI_RULES, "yaml"))
+def test_a_broken_loki_rule_file(team: Path, tmp_path: Path, content: bytes) -> None:
+    path = team / "team" / "loki" / "rules" / "team-logs.yml"
+    with _with(path, content):
+        _judge(path, lambda: loki_rules.read(path))
+        _judge(path, _render(team, tmp_path))

@@ -105,6 +105,10 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _name(data: dict[str, Any]) -> str:
     meta = data.get("metadata")
     return str(meta.get("name") or "") if isinstance(meta, dict) else ""
@@ -139,7 +143,7 @@ def _operator(data: dict[str, Any], origin: Origin, skipped: list[Skipped]) -> l
 
 def _configmap(data: dict[str, Any], origin: Origin, skipped: list[Skipped]) -> list[Board]:
     boards = []
-    for key, text in sorted((data.get("data") or {}).items()):
+    for key, text in sorted(_obj(data.get("data")).items()):
         if str(key).endswith(".json") and isinstance(text, str):
             where = _with(origin, "ConfigMap", f"{_name(data)} key {key}".strip())
             boards += [_board(b.data, where, f"ConfigMap ({b.shape})", b.resource)
@@ -174,10 +178,10 @@ def _board(data: dict[str, Any], origin: Origin, shape: str,
 
 def _all_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
-    for panel in dashboard.get("panels") or []:
+    for panel in _list(dashboard.get("panels")):
         if isinstance(panel, dict):
             found.append(panel)
-            found += [p for p in panel.get("panels") or [] if isinstance(p, dict)]
+            found += [p for p in _list(panel.get("panels")) if isinstance(p, dict)]
     return found
 
 
@@ -205,9 +209,9 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         return data
     board = copy.deepcopy(data)
     rows = board.pop("rows")
-    panels: list[Any] = list(board.get("panels") or [])
+    panels: list[Any] = list(_list(board.get("panels")))
     ids: list[int] = [p["id"] for r in rows if isinstance(r, dict)
-                      for p in r.get("panels") or []
+                      for p in _list(r.get("panels"))
                       if isinstance(p, dict) and isinstance(p.get("id"), int)]
     next_id = max(ids, default=0) + 1
     show_rows = any(isinstance(r, dict) and (r.get("collapse") or r.get("showTitle")
@@ -226,7 +230,7 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
             next_id += 1
             y += 1
         x = 0
-        for panel in row.get("panels") or []:
+        for panel in _list(row.get("panels")):
             if not isinstance(panel, dict):
                 continue
             if "id" not in panel:
@@ -282,7 +286,7 @@ def from_v2(spec: dict[str, Any], name: str) -> dict[str, Any]:
     (placed as its layout places it), one target per query, one variable per variable."""
     positions = _v2_positions(spec.get("layout"))
     panels = []
-    for key, element in (spec.get("elements") or {}).items():
+    for key, element in _obj(spec.get("elements")).items():
         if not isinstance(element, dict):
             continue
         body = _obj(element.get("spec"))
@@ -308,7 +312,7 @@ def from_v2(spec: dict[str, Any], name: str) -> dict[str, Any]:
         panels.append(panel)
     return {"uid": name, "title": spec.get("title", ""), "schemaVersion": 42,
             "panels": panels, "templating": {"list": [_v2_variable(v) for v in
-                                                      spec.get("variables") or []
+                                                      _list(spec.get("variables"))
                                                       if isinstance(v, dict)]}}
 
 
@@ -334,7 +338,7 @@ def _v2_positions(layout: Any) -> dict[str, dict[str, int]]:
     if not isinstance(layout, dict):
         return found
     spec = _obj(layout.get("spec"))
-    for item in spec.get("items") or spec.get("rows") or spec.get("tabs") or []:
+    for item in _list(spec.get("items") or spec.get("rows") or spec.get("tabs")):
         if not isinstance(item, dict):
             continue
         body = _obj(item.get("spec"))
@@ -389,7 +393,7 @@ def read(source: Source, stack_dir: Path, into: Boards) -> None:
     elif source.jsonnet:
         mixin = rule_sources.evaluate_mixin(source, stack_dir, "grafana")
         label = stack_dir / source.jsonnet
-        for name, dashboard in sorted((mixin.get("grafanaDashboards") or {}).items()):
+        for name, dashboard in sorted(_obj(mixin.get("grafanaDashboards")).items()):
             origin = Origin(label, None, None, "jsonnet mixin", f"grafanaDashboards {name}")
             into.boards += from_object(dashboard, origin, into.skipped)
     into.by_source[str(source)] = len(into.boards) - before

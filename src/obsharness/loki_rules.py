@@ -70,13 +70,29 @@ def read(path: Path) -> LokiRuleFile:
                               detail=f"group name {name!r} is empty or repeated (also line "
                               f"{names.get(name)}): Loki refuses the file")
         names[name] = origin.line or 0
+        _duration(group, "interval", path, origin, name)
         for rule in group.get("rules") or []:
             if not rule.get("expr") or not (rule.get("alert") or rule.get("record")):
                 raise ConfigError(component="loki", path=path, line=origin.line,
                                   checked_with="Loki rule file shape",
                                   detail=f"group {name!r}: every rule needs `expr` and an "
-                                  f"`alert` or `record` name, got {sorted(rule)}")
+                                  f"`alert` or `record` name, got {sorted(map(str, rule))}")
+            for key in ("for", "keep_firing_for"):
+                _duration(rule, key, path, origin, name)
     return LokiRuleFile(path, groups)
+
+
+def _duration(node: dict[str, Any], key: str, path: Path, origin: Origin, group: str) -> None:
+    value = node.get(key)
+    if value is None:
+        return
+    try:
+        parse_duration(str(value))
+    except ValueError as exc:
+        raise ConfigError(component="loki", path=path, line=origin.line,
+                          checked_with="Loki rule file shape",
+                          detail=f"group {group!r}: {key} {value!r} is not a duration: "
+                          f"{exc}") from None
 
 
 def origin_of(path: Path) -> Origin:

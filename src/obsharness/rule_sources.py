@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from obsharness import origins, yaml_docs
+from obsharness.config_files import load_yaml
 from obsharness.errors import ConfigError
 from obsharness.origins import Origin
 from obsharness.stack.manifest import Manifest, Source
@@ -124,7 +125,8 @@ def documents(docs: list[yaml_docs.Doc], file: Path, component: str = "prometheu
     multi = len(docs) > 1
     for doc in docs:
         for keys, data in _resources(doc.data, ()):
-            origin_doc = doc.number if multi or keys else None
+            origin_doc = doc.number if multi else None
+            item = f" (List item {int(keys[-1]) + 1})" if keys else ''
             described = _describe(data)
             line = doc.line(*keys)
             source = f"{doc.source}: " if doc.source else ""
@@ -133,9 +135,14 @@ def documents(docs: list[yaml_docs.Doc], file: Path, component: str = "prometheu
                 skipped.append(f"{source}{described} (document {doc.number})")
                 continue
             name, groups_at = shape
-            origin = Origin(file, line, origin_doc, name, f"{source}{_resource_name(data)}".strip())
+            origin = Origin(file, line, origin_doc, name,
+                            f"{source}{_resource_name(data)}{item}".strip())
             if name == "ConfigMap":
-                found += _configmap(doc, keys, data, origin, component, lenient=lenient)
+                held = _configmap(doc, keys, data, origin, component, lenient=lenient)
+                if not held:
+                    skipped.append(f"{source}{described} (document {doc.number}): no key "
+                                   f"holds a rule file")
+                found += held
                 continue
             value: Any = data
             for key in groups_at:
@@ -397,8 +404,9 @@ def unloaded(manifest: Manifest) -> list[str]:
     loaded: set[Path] = set()
     config = prometheus_config(manifest)
     if config is not None:
-        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        for pattern in data.get("rule_files") or []:
+        data = load_yaml(config, "prometheus") or {}
+        patterns = data.get("rule_files") if isinstance(data, dict) else None
+        for pattern in patterns if isinstance(patterns, list) else []:
             folder = _folder_of(config.parent, str(pattern))
             folders.setdefault(folder, []).append(
                 f"rule_files {pattern!r} of {config.relative_to(manifest.stack_dir)}")
