@@ -386,3 +386,12 @@ def test_the_remaining_operators_on_their_own_shapes() -> None:
     widened = {m.description for m in mutants_of_file("infra/terraform/t.tf", tf)}
     assert widened == {'line 2: [var.vpc_cidr] -> ["0.0.0.0/0"] (the world)',
                        "line 2: [var.vpc_cidr] -> var.user_cidrs (the users)"}
+
+
+def test_mutants_of_loki_ruler_files_belong_to_the_logs_flow() -> None:
+    """A LogQL rule's mistake is seen by Loki's ruler only: never counted among the
+    Prometheus rules' mutants (where no Prometheus scenario could ever kill it)."""
+    root = Path(__file__).resolve().parents[1]
+    loki = [m for m in all_mutants(root) if m.path == "stack/loki/rules/security.yml"]
+    assert {m.flow for m in loki} == {"logs"}
+    assert "FailedLoginLogBurst: > 20 -> > 200" in {m.description for m in loki}

@@ -4,6 +4,7 @@ own files under stack/ are mutated like the sample ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -73,6 +74,7 @@ def all_mutants(project: Path) -> list[Mutant]:
                 "stack/apps/**/*.py", "stack/apps/**/*.js", "infra/terraform/**/*.tf",
                 "infra/ansible/filter_plugins/*.py")
     seen: set[Path] = set()
+    loki = _loki_rule_files(project)
     for file in _files(project, patterns):
         if file in seen or file.name in ("package.json", "package-lock.json", "stack.yaml",
                                          "docker-compose.yml"):
@@ -83,8 +85,22 @@ def all_mutants(project: Path) -> list[Mutant]:
             text = file.read_text()
         except (OSError, UnicodeDecodeError):
             continue
-        found.extend(mutants_of_file(rel, text))
+        mutants = list(mutants_of_file(rel, text))
+        if file.resolve() in loki:  # LogQL rules: only Loki's ruler and the logs flow see them
+            mutants = [dataclasses.replace(m, flow="logs") for m in mutants]
+        found.extend(mutants)
     return found
+
+
+def _loki_rule_files(project: Path) -> set[Path]:
+    """The Loki ruler files the project's manifest names (its sources.loki_rules)."""
+    from obsharness import loki_rules
+    from obsharness.stack.manifest import load_manifest
+
+    manifest_path = project / "stack" / "stack.yaml"
+    if not manifest_path.is_file():
+        return set()
+    return {p.resolve() for p in loki_rules.files(load_manifest(manifest_path))}
 
 
 def select(mutants: list[Mutant], only: Iterable[str] = (), max_mutants: int | None = None,
