@@ -22,6 +22,7 @@ from obsharness import (
     dashboards,
     loki_rules,
     origins,
+    rule_reach,
     rule_sources,
     ruletests,
     toolchecks,
@@ -140,6 +141,10 @@ def test_promtool_accepts_every_extracted_group(rules: rule_sources.RuleSet) -> 
     assert result.ok, result.output
     assert result.output.count("SUCCESS") == len(rules.extracted) == 9
     assert toolchecks.lint_findings(result) == []
+    # The live reach check names the team's file too, not the extracted copy.
+    reach = {r.name: r.file for r in rule_reach.load_rules(rules.extracted, Path("/"))}
+    assert reach["TargetDown"].endswith("bundle.yaml:19 (document 2, PrometheusRule "
+                                        "monitoring/platform-rules group 'targets')")
 
 
 def test_the_known_fields_are_exactly_those_promtool_accepts(tmp_path: Path) -> None:
@@ -476,3 +481,12 @@ def test_promtools_lint_is_a_warning_by_default_and_an_error_with_lint_fatal(
     assert stray.returncode == 1, stray.stdout + stray.stderr
     assert ("stack/prometheus/rules/kube-prometheus.yaml is not loaded: it holds "
             "PrometheusRule, but no source reads it") in stray.stdout
+
+
+def test_a_loki_rule_selecting_on_a_label_no_stream_carries_is_named() -> None:
+    rules = loki_rules.read(FIXTURES / "loki" / "rules" / "team-logs.yml")
+    labels = {"service", "level", "log_type"}  # what the sample's agents send
+    assert loki_rules.blind_selectors([rules], labels) == []
+    assert loki_rules.blind_selectors([rules], {"service", "log_type"}) == [
+        f"{rules.path}: group team-log-alerts rule ErrorLogLinesHigh selects on label(s) level "
+        "that no stream in Loki carries (labels in Loki: log_type, service)"]

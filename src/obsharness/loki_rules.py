@@ -178,3 +178,21 @@ def unhealthy(groups: list[dict[str, Any]]) -> list[str]:
                              f"{rule.get('name')}: health {rule.get('health')}: "
                              f"{rule.get('lastError') or 'no error given'}")
     return found
+
+
+def blind_selectors(files: list[LokiRuleFile], in_loki: set[str]) -> list[str]:
+    """Rules whose stream selectors need a label that no stream in Loki carries."""
+    from obsharness.dashboards import required_stream_labels
+
+    found = []
+    for rules in files:
+        for group in rules.groups:
+            for rule in group.get("rules") or []:
+                absent = required_stream_labels(str(rule.get("expr", ""))) - in_loki
+                if absent:
+                    found.append(
+                        f"{rules.path}: group {group.get('name')} rule "
+                        f"{rule.get('alert') or rule.get('record')} selects on label(s) "
+                        f"{', '.join(sorted(absent))} that no stream in Loki carries (labels in "
+                        f"Loki: {', '.join(sorted(in_loki))})")
+    return found

@@ -25,7 +25,7 @@ from typing import Any
 import promql_parser
 import yaml
 
-from obsharness import rule_files
+from obsharness import origins, rule_files
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ConfigError
 from obsharness.promql_ast import children
@@ -79,7 +79,10 @@ def _escape(value: str) -> str:
 def load_rules(files: Iterable[Path], root: Path) -> list[Rule]:
     rules = []
     for path in files:
-        shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        # A file the harness extracted (a PrometheusRule, a mixin) is named by its origin.
+        origin = origins.lookup(path)
+        shown = str(origin) if origin else \
+            str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         for group in rule_files.groups(path):
             for raw in group.get("rules") or []:
                 kind = "alert" if "alert" in raw else "record"
