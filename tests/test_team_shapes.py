@@ -255,7 +255,10 @@ def test_every_dashboard_shape_is_read(team: Manifest) -> None:
         "team-node-v2": "schema v2beta1",
         "kube-node": "ConfigMap (classic)", "kube-scrape": "ConfigMap (classic)",
         "operator-up": "GrafanaDashboard", "mixin-node": "classic",
+        "operator-scrape-v2": "schema v2beta1",
     }
+    assert [b.uid for b in found.boards if not b.file_provisioned] == [
+        "team-node-v2", "operator-scrape-v2"]
     [skipped] = found.skipped
     assert str(skipped).endswith("(document 2, GrafanaDashboard from-grafana-com): its dashboard "
                                  "comes from spec.url, which only the operator fetches or "
@@ -328,9 +331,12 @@ def test_the_rendered_stack_loads_every_shape(team: Manifest, tmp_path: Path) ->
     assert len(extracted) == 9
     provisioned_files = sorted((tmp_path / "run" / "grafana" / "dashboards" /
                                 "obsharness-sources").glob("*.json"))
-    # Outside Grafana's folder or in other shapes: team/dashboards (3), the ConfigMaps (2),
-    # the operator's and the mixin's.
-    assert len(provisioned_files) == 7
+    # Outside Grafana's folder or in other shapes, as classic JSON: team/dashboards (2 of 3:
+    # the classic file provider cannot load schema v2), the ConfigMaps (2), the operator's
+    # and the mixin's.
+    assert len(provisioned_files) == 6
+    assert all("panels" in json.loads(p.read_text()) for p in provisioned_files)
+    assert "team-node-v2" not in {json.loads(p.read_text()).get("uid") for p in provisioned_files}
     loki = sorted((tmp_path / "run" / "loki" / loki_rules.RULES_DIR /
                    loki_rules.SINGLE_TENANT).glob("*.yml"))
     assert [p.name for p in loki] == ["000-security.yml", "001-team-logs.yml"]
@@ -376,10 +382,10 @@ def test_a_real_prometheus_evaluates_every_shape_and_the_live_dashboard_check_is
         datasources = provisioned(stack_dir / "grafana" / "provisioning")
         team_boards = [b for b in dashboard_sources.boards(manifest).boards
                        if b.uid in {"legacy-node", "team-node-v2", "kube-node", "kube-scrape",
-                                    "operator-up", "mixin-node"}]
+                                    "operator-up", "mixin-node", "operator-scrape-v2"}]
         queries = [q for b in team_boards for q in dashboards.queries(b.label, b.data,
                                                                       datasources)]
-        assert len([q for q in queries if q.datasource_type == "prometheus"]) == 8
+        assert len([q for q in queries if q.datasource_type == "prometheus"]) == 9
         assert eventually(
             lambda: dashboards.live_report(prometheus, team_boards, datasources, [], "4s"),
             lambda problems: not problems, timeout=30, interval=0.5,

@@ -56,6 +56,14 @@ class Board:
     def uid(self) -> str:
         return str(self.data.get("uid") or "")
 
+    @property
+    def file_provisioned(self) -> bool:
+        """Whether Grafana's classic file provider can load it: schema v2 only loads
+        through Grafana's newer resource provisioning (Git Sync, on-prem file
+        provisioning) or the operator's GrafanaManifest."""
+        api = str((self.resource or {}).get("apiVersion") or "")
+        return not api.removeprefix(_RESOURCE_API).startswith("v2")
+
 
 @dataclass
 class Skipped:
@@ -80,7 +88,7 @@ def from_object(data: Any, origin: Origin, skipped: list[Skipped]) -> list[Board
     api = str(data.get("apiVersion") or "")
     if kind == "Dashboard" and api.startswith(_RESOURCE_API):
         return [_resource(data, origin, api.removeprefix(_RESOURCE_API))]
-    if kind == "GrafanaDashboard" and api.startswith(_OPERATOR_API):
+    if kind in ("GrafanaDashboard", "GrafanaManifest") and api.startswith(_OPERATOR_API):
         return _operator(data, origin, skipped)
     if kind == "ConfigMap":
         return _configmap(data, origin, skipped)
@@ -127,8 +135,17 @@ def _resource(data: dict[str, Any], origin: Origin, version: str) -> Board:
 
 
 def _operator(data: dict[str, Any], origin: Origin, skipped: list[Skipped]) -> list[Board]:
+    """grafana-operator: a GrafanaDashboard's inline JSON, or the dashboard resource a
+    GrafanaManifest wraps in `spec.template` (the operator's route for schema v2)."""
     spec = _obj(data.get("spec"))
-    where = _with(origin, "GrafanaDashboard", _name(data))
+    where = _with(origin, str(data["kind"]), _name(data))
+    if data["kind"] == "GrafanaManifest":
+        template = _obj(spec.get("template"))
+        if template.get("kind") == "Dashboard":
+            return from_object(template, where, skipped)
+        skipped.append(Skipped(where, f"a GrafanaManifest of a {template.get('kind') or 'missing'}"
+                                      f" template, not a dashboard"))
+        return []
     if isinstance(spec.get("json"), str):
         inner = _json_text(spec["json"], where)
         return [_board(b.data, where, "GrafanaDashboard", b.resource)

@@ -554,19 +554,22 @@ def _duration_flags(comp: Component, table: Mapping[str, tuple[int, int, str]],
 
 def _provision_dashboards(manifest: Manifest, source_dir: Path, folder: Path) -> None:
     """Dashboards kept elsewhere or in other shapes (ConfigMaps, operator resources,
-    mixins) are written where Grafana's file provider reads: classic JSON as Grafana
-    migrates it, dashboard resources (v1, v2) as they are. JSON files of the component's
-    own folder are already there, copied as they are."""
+    mixins, v1 resources) are written where Grafana's file provider reads, as the
+    classic JSON it reads. JSON files of the component's own folder are already there,
+    copied as they are. Schema v2 is not: the classic file provider does not read it
+    (the visualisation scenario says so for each)."""
     target = folder / "obsharness-sources"
     written = 0
     for board in dashboard_sources.boards(manifest).boards:
         file = board.origin.file
         if file.suffix == ".json" and file.resolve().is_relative_to(source_dir.resolve()):
             continue
+        if not board.file_provisioned:
+            continue
         target.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", board.uid or "dashboard")[:60]
         (target / f"{written:03d}-{name}.json").write_text(
-            json.dumps(board.resource or board.data, indent=1), encoding="utf-8")
+            json.dumps(board.data, indent=1), encoding="utf-8")
         written += 1
 
 
