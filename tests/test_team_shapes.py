@@ -145,6 +145,11 @@ def test_promtool_accepts_every_extracted_group(rules: rule_sources.RuleSet) -> 
     reach = {r.name: r.file for r in rule_reach.load_rules(rules.extracted, Path("/"))}
     assert reach["TargetDown"].endswith("bundle.yaml:19 (document 2, PrometheusRule "
                                         "monitoring/platform-rules group 'targets')")
+    # and the reach allowlist's `file:` entries name the team's file, as they see it.
+    loaded = rule_reach.load_rules(rules.extracted, Path("/"))
+    target_down = next(r for r in loaded if r.name == "TargetDown")
+    assert rule_reach._allowed_origin(target_down, {"team/k8s/rules/bundle.yaml": "ok"}) == "ok"
+    assert rule_reach._allowed_origin(target_down, {"team/k8s/rules/list.yaml": "no"}) is None
 
 
 def test_the_known_fields_are_exactly_those_promtool_accepts(tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ class Rule:
     name: str
     kind: str  # "alert" or "record"
     expr: str
+    # For a rule the harness extracted (a PrometheusRule, a mixin): the team's file.
+    origin_file: str = ""
 
     def __str__(self) -> str:
         return f"{self.file} group {self.group} {self.kind} {self.name}"
@@ -87,7 +89,8 @@ def load_rules(files: Iterable[Path], root: Path) -> list[Rule]:
             for raw in group.get("rules") or []:
                 kind = "alert" if "alert" in raw else "record"
                 rules.append(Rule(shown, str(group.get("name")), str(raw.get(kind)), kind,
-                                  str(raw.get("expr", ""))))
+                                  str(raw.get("expr", "")),
+                                  str(origin.file) if origin else ""))
     return rules
 
 
@@ -140,6 +143,15 @@ def load_allowlist(stack_dir: Path) -> dict[str, str]:
                               checked_with="obsharness")
         allowed[str(key)] = str(reason)
     return allowed
+
+
+def _allowed_origin(rule: Rule, allowlist: Mapping[str, str]) -> str | None:
+    """An allowlisted file (a path under stack/) that an extracted rule came from."""
+    if not rule.origin_file:
+        return None
+    return next((reason for key, reason in allowlist.items()
+                 if Path(rule.origin_file).as_posix().endswith("/" + key.removeprefix("stack/"))),
+                None)
 
 
 class ReachCheck:
@@ -195,7 +207,8 @@ def unreachable_rules(prometheus: PrometheusClient, rules: list[Rule],
     check = ReachCheck(prometheus, rules)
     found = []
     for rule in rules:
-        allowed = allowlist.get(rule.name) or allowlist.get(rule.file.removeprefix("stack/"))
+        allowed = allowlist.get(rule.name) or allowlist.get(rule.file.removeprefix("stack/")) \
+            or _allowed_origin(rule, allowlist)
         for selector, why in check.problems(rule):
             found.append(Unreachable(rule, selector, why, allowed))
     return found
