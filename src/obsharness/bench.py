@@ -23,6 +23,7 @@ import requests
 import yaml
 
 from obsharness import logql
+from obsharness.bench_sources import measure_sources
 from obsharness.binaries import resolve, version_of
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.loki import LokiClient
@@ -247,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, (samples, f, misses) in per_alert.items()
         },
     }
+    print("sources at kube-prometheus' scale ...", flush=True)
+    result["sources"] = measure_sources(manifest.stack_dir)
     if not args.skip_suite:
         scenario_workers, unit_workers = workers_like_make(1), workers_like_make(2)
         print(f"scenario suite, serial and with {scenario_workers} workers ...", flush=True)

@@ -332,7 +332,7 @@ def write(found: list[Found], folder: Path) -> list[Path]:
 
 
 def _group_lines(text: str, offset: int) -> list[int]:
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=yaml_docs.LOADER)
     groups = yaml_docs._child(node, "groups")
     if not isinstance(groups, yaml.SequenceNode):
         return []

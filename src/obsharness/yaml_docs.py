@@ -51,14 +51,16 @@ def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
     return None
 
 
+# libyaml's loader where PyYAML has it: a kube-prometheus-sized file reads in a fraction.
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HELM_SOURCE = re.compile(r"^# Source: (?P<source>.+)$", re.MULTILINE)
 
 
 def load_text(text: str, origin: Path, component: str) -> list[Doc]:
     """Every document of `text` (empty ones skipped), YAML errors naming origin and line."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        datas = list(yaml.load_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=LOADER))
+        datas = list(yaml.load_all(text, Loader=LOADER))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(component=component, path=origin,
