@@ -252,3 +252,15 @@ def test_an_unknown_field_keeps_the_tools_own_line(
     assert f"line {line}: field {bad} not found in type {type_name}" in message
     assert tool in message
     assert "\n" not in message
+
+
+def test_absolute_rule_file_globs_are_expanded_as_prometheus_does(tmp_path: Path) -> None:
+    """A deployed config names /etc/prometheus/rules/*.yml: read, never a crash."""
+    from obsharness.stack.render import rule_files_of
+
+    rules = tmp_path / "etc" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "a.yml").write_text("groups: []\n")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"rule_files:\n  - {rules}/*.yml\n  - relative/*.yml\n")
+    assert rule_files_of(config) == [rules / "a.yml"]

@@ -9,6 +9,7 @@ person edits; rendered copies are checked again.
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 import shutil
@@ -455,9 +456,15 @@ def rule_files_of(config_path: Path) -> list[Path]:
 
 
 def _rule_files(config_path: Path, data: dict[str, Any]) -> list[Path]:
+    """As Prometheus expands them: relative to the config's folder, or absolute (a
+    deployed config's /etc/prometheus/rules/*.yml). Go's filepath.Glob reads `**` as
+    `*`, as glob.glob does and Path.glob does not."""
     files: list[Path] = []
     for pattern in (data or {}).get("rule_files") or []:
-        files.extend(sorted(config_path.parent.glob(str(pattern))))
+        text = str(pattern) if Path(str(pattern)).is_absolute() else \
+            str(config_path.parent / str(pattern))
+        matches = glob.glob(text)  # noqa: PTH207 - Go's semantics, see above
+        files.extend(sorted(Path(m) for m in matches if Path(m).is_file()))
     return files
 
 
@@ -507,22 +514,11 @@ def render_stack(
 def _prometheus_flags(comp: Component, timing: Timing, scaler: TimeScaler) -> dict[str, str]:
     """Prometheus' own durations, set on its command line: the component's value (else
     Prometheus' default) scaled like every other duration, each above its floor."""
-    args = list(comp.process.args if comp.process else
-                comp.container.command if comp.container else ())
     interval = max(timing.scrape_interval_ms, timing.evaluation_interval_ms,
                    timing.slowest_evaluation_ms)
-    flags = {}
-    for flag, (default_ms, floor_of, reason) in PROMETHEUS_DURATION_FLAGS.items():
-        given = flag_value(args, flag)
-        try:
-            production = parse_duration(given) if given else default_ms
-        except ValueError as exc:
-            raise ManifestError(f"{comp.name}: {flag}={given} in the manifest is not a "
-                                f"duration: {exc}") from None
-        flags[flag] = format_duration(scaler.scale_ms(
-            production, floor_ms=floor_of * interval, where=f"{comp.name} {flag}",
-            reason=reason))
-    return flags
+    return _duration_flags(comp, {flag: (default_ms, floor_of * interval, reason) for
+                                  flag, (default_ms, floor_of, reason) in
+                                  PROMETHEUS_DURATION_FLAGS.items()}, scaler)
 
 
 # Loki's ruler (Cortex's): its own evaluation, file polling and resend durations.
@@ -589,8 +585,10 @@ def _render_component(
     if comp.binary == "loki":
         # The ruler reads <rules directory>/<tenant>/*: the manifest points Loki there.
         # Its alerts are waited for like Prometheus' (their `for` and LogQL window).
-        loki_rules.render(manifest, source_dir, target_dir, renderer.scaler,
-                          renderer.scaler.scale_ms(60_000, floor_ms=1_000),
+        default_ms, floor_ms, reason = LOKI_RULER_DURATION_FLAGS["-ruler.evaluation-interval"]
+        evaluation_ms = renderer.scaler.scale_ms(default_ms, floor_ms=floor_ms, reason=reason,
+                                                 where=f"{comp.name} ruler evaluation interval")
+        loki_rules.render(manifest, source_dir, target_dir, renderer.scaler, evaluation_ms,
                           loki_rules.AlertTiming(renderer.timing.alert_for_ms,
                                                  renderer.timing.alert_window_ms))
     source = manifest.stack_dir / comp.config
