@@ -602,7 +602,13 @@ def _render_component(
     if comp.binary == "prometheus":
         renderer.prometheus_config(data, str(rel))
         for rule_source in _rule_files(source, data):
-            rule_target = target_dir / rule_source.relative_to(source_dir)
+            if not rule_source.resolve().is_relative_to(source_dir.resolve()):
+                raise ConfigError(
+                    component=comp.name, path=source, checked_with="obsharness render",
+                    detail=f"rule_files loads {rule_source}, outside {source_dir}: the "
+                    f"harness renders compressed copies of the files under the config's "
+                    f"folder; name it relative to it, or as a rules source in stack.yaml")
+            rule_target = target_dir / rule_source.resolve().relative_to(source_dir.resolve())
             # Shape-checked (or promtool's own message), read once.
             rules = _map_strings(rule_document(rule_source), renderer.rewrite)
             renderer.rule_file(rules, str(rule_source.relative_to(manifest.stack_dir.parent)))
