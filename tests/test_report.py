@@ -43,7 +43,7 @@ def _results() -> RunResults:
     skipped = ScenarioResult(
         nodeid="steps/test_scenarios.py::test_loki[promtail]", feature="Logs",
         feature_file="features/log_ingestion.feature", name="Lines arrive",
-        outcome="skipped", reason="loki unavailable: binary 'loki' not found. How to get it: x",
+        variant="log agent promtail", outcome="skipped", reason="loki unavailable: binary 'loki' not found. How to get it: x",
         steps=[StepResult("Given", "Loki and the log agent under test are running")])
     return RunResults(started_at=started, backend="process", time_scale=60,
                       scenarios=[fired, skipped])
@@ -120,7 +120,8 @@ def test_results_survive_a_round_trip(tmp_path: Path) -> None:
     results.save(tmp_path)
     again = RunResults.load(tmp_path)
     assert again.scenarios[0].steps[1].evidence == results.scenarios[0].steps[1].evidence
-    assert again.scenarios[1].title == "Lines arrive [promtail]"
+    # The scenario's words and its variant, never the pytest id.
+    assert again.scenarios[1].title == "Lines arrive (with log agent promtail)"
     assert again.counts() == {"passed": 1, "skipped": 1}
 
 

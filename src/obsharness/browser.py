@@ -47,8 +47,11 @@ def chromium_path() -> Path:
     )
 
 
+REPORT_WIDTH_PX = 1400  # the width a team reads the report at (a laptop's window)
+
+
 @contextlib.contextmanager
-def _chromium_page() -> Iterator[Any]:
+def _chromium_page(width: int | None = None) -> Iterator[Any]:
     """One page of Debian's headless Chromium, driven by Playwright; closed after."""
     try:
         from playwright.sync_api import sync_playwright
@@ -62,7 +65,8 @@ def _chromium_page() -> Iterator[Any]:
         browser = driver.chromium.launch(executable_path=str(executable), headless=True,
                                          args=list(CHROMIUM_ARGS))
         try:
-            yield browser.new_page()
+            yield browser.new_page(viewport={"width": width, "height": 900}) if width \
+                else browser.new_page()
         finally:
             browser.close()
 
@@ -94,11 +98,17 @@ class ReportView:
     not_proven: list[str]
     diagrams: int = 0  # Mermaid sources on the page
     diagrams_drawn: int = 0  # of them, drawn as SVG by the browser
+    sections: tuple[str, ...] = ()  # the page's h2 headings, in order
+    broken_links: tuple[str, ...] = ()  # "#id" links whose target is not on the page
+    overflow_px: int = 0  # how far the page is wider than the window
+    failed: tuple[str, ...] = ()  # the Failed list's entries, as read
 
 
-def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
-    """Open the static report from disk (file://) in headless Chromium and read it."""
-    with _chromium_page() as page:
+def read_report(page_path: Path, *, timeout_s: float = 20.0,
+                screenshot: Path | None = None) -> ReportView:
+    """Open the static report from disk (file://) in headless Chromium at the width a
+    team reads it, and read it; with `screenshot`, keep a full-page picture of it."""
+    with _chromium_page(REPORT_WIDTH_PX) as page:
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         page.goto(page_path.resolve().as_uri(), timeout=timeout_s * 1000)
@@ -114,7 +124,8 @@ def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
                 "evidence": article.locator("details.evidence").count(),
                 "reason": reason.inner_text() if reason.count() else "",
             }
-        not_proven = [li.inner_text() for li in page.locator("#not-proven li").all()]
+        # A group's scenarios sit in its fold: read them whether it is open or not.
+        not_proven = [d.text_content() or "" for d in page.locator("#not-proven details").all()]
         diagrams = page.locator("pre.mermaid")
         if diagrams.count() and page.locator("script[src='mermaid.min.js']").count():
             # Mermaid draws after load: give it until every diagram is an SVG.
@@ -122,5 +133,17 @@ def read_report(page_path: Path, *, timeout_s: float = 20.0) -> ReportView:
                 page.wait_for_function(
                     "n => document.querySelectorAll('pre.mermaid svg').length >= n",
                     arg=diagrams.count(), timeout=timeout_s * 1000)
+        layout = page.evaluate("""() => ({
+            sections: [...document.querySelectorAll('h2')].map(h => h.innerText),
+            broken: [...document.querySelectorAll('a[href^="#"]')]
+                .map(a => a.getAttribute('href').slice(1))
+                .filter(id => !document.getElementById(decodeURIComponent(id))),
+            overflow: document.documentElement.scrollWidth - window.innerWidth,
+            failed: [...document.querySelectorAll('#failed li')].map(li => li.innerText),
+        })""")
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
         return ReportView(scenarios, not_proven, diagrams.count(),
-                          page.locator("pre.mermaid svg").count())
+                          page.locator("pre.mermaid svg").count(),
+                          tuple(layout["sections"]), tuple(layout["broken"]),
+                          max(0, int(layout["overflow"])), tuple(layout["failed"]))

@@ -94,19 +94,19 @@ def cmd_doctor(backend: str) -> int:
             missing += 1
             print(f"  MISSING   {tool:<17} {exc}")
     missing += _doctor_infra()
-    missing += doctor_sources(manifest)
+    doctor_sources(manifest)
     return 1 if missing else 0
 
 
 def doctor_sources(manifest: Manifest) -> int:
-    """What each source of monitoring code holds, by shape; 1 if a source cannot be read
-    or a file under a source's folder is loaded by none."""
+    """What each source of monitoring code holds, by shape, and what no source loads.
+    Informational: the static scenarios judge the code; doctor's exit status is about
+    what can run. Returns 0."""
     import tempfile
 
     from obsharness import dashboard_sources, loki_rules, origins, rule_sources
 
     print("sources:")
-    problems = 0
     with tempfile.TemporaryDirectory(prefix="obsharness-doctor-") as tmp:
         try:
             rules = rule_sources.rule_set(manifest, Path(tmp))
@@ -135,14 +135,15 @@ def doctor_sources(manifest: Manifest) -> int:
                 print(f"  loki rules {path.relative_to(manifest.stack_dir)}: "
                       f"{len(read.groups)} group(s), {len(read.alerts)} alert(s)")
         except ObsharnessError as exc:
-            problems += 1
             print(f"  UNREADABLE {exc}")
         finally:
             origins.forget(Path(tmp))
-    for finding in rule_sources.unloaded(manifest):
-        problems += 1
-        print(f"  UNLOADED  {finding}")
-    return problems
+    try:
+        for finding in rule_sources.unloaded(manifest):
+            print(f"  UNLOADED  {finding}")
+    except ObsharnessError as exc:
+        print(f"  UNREADABLE {exc}")
+    return 0
 
 
 def _doctor_infra() -> int:

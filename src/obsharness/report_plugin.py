@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from obsharness.errors import ObsharnessError
-from obsharness.report import cucumber, diagrams, evidence, html, timeline
+from obsharness.report import cucumber, diagrams, evidence, html, proof, timeline
 from obsharness.report.results import (
     RESULTS_FILE,
     RunResults,
@@ -38,6 +38,26 @@ def example_params(item: pytest.Item) -> dict[str, Any]:
     callspec = getattr(item, "callspec", None)
     params: dict[str, Any] = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
     return params
+
+
+def _variant(item: pytest.Item) -> str:
+    """The parameters of a scenario other than its Examples row, in words
+    ("log agent promtail"): what the title needs that the rendered name lacks."""
+    callspec = getattr(item, "callspec", None)
+    params = {k: v for k, v in (callspec.params if callspec else {}).items()
+              if k != "_pytest_bdd_example"}
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(params.items()))
+
+
+def _message(report: pytest.TestReport) -> str:
+    """A failure's own words: the exception pytest shows on its `E` lines, without the
+    source excerpt of the step or fixture that raised it."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or "")
+    if message:
+        return message
+    lines = str(report.longreprtext).strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 WORKERS_DIR = "workers"
@@ -81,7 +101,10 @@ class ReportCollector:
                 nodeid=item.nodeid, feature=feature.name, feature_file=feature.rel_filename,
                 name=scenario.name, feature_description=(feature.description or "").strip(),
                 tags=sorted(template.tags | feature.tags),
-                steps=[StepResult(s.keyword, s.name) for s in scenario.steps])
+                steps=[StepResult(s.keyword, s.name, table=[
+                    [str(c) for c in row] for row in s.datatable.raw()] if s.datatable else [])
+                    for s in scenario.steps],
+                variant=_variant(item))
             self.by_nodeid[item.nodeid] = result
             self.results.scenarios.append(result)
 
@@ -166,9 +189,13 @@ class ReportCollector:
             longrepr = report.longrepr
             result.reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
             result.reason = result.reason.removeprefix("Skipped: ")
+            for step in result.steps:  # the step that skipped did not fail
+                if step.status == "failed":
+                    step.status = "skipped"
         elif report.failed:
             result.outcome = "failed"
-            result.reason = str(report.longreprtext)[-3000:]
+            result.reason = _message(report)[:3000]
+            result.traceback = str(report.longreprtext)[-6000:]
         elif report.when == "call" and result.outcome == "unknown":
             result.outcome = "passed"
 
@@ -199,6 +226,10 @@ class ReportCollector:
             run_dir = self.options.run_dir
             self.results.configs = {str(p.relative_to(run_dir)): str(p) for p in
                                     sorted(run_dir.glob("*/*.y*ml")) if p.is_file()}
+            with contextlib.suppress(ObsharnessError, OSError):
+                from obsharness.stack.manifest import default_manifest_path, load_manifest
+
+                self.results.alerts = proof.inventory(load_manifest(default_manifest_path()))
         if self.worker:
             self.results.save(self.workers_dir / self.worker)
             return

@@ -16,8 +16,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from obsharness.report import mutation_section, plot
-from obsharness.report.results import RunResults, ScenarioResult, StepResult
+from obsharness.report import mutation_section, plot, proof
+from obsharness.report.results import NOT_RUN, RunResults, ScenarioResult, StepResult
 from obsharness.report.timeline import Timeline
 
 STYLE = """
@@ -36,11 +36,19 @@ article.scenario h3{margin:.2rem 0;font-size:1.05rem}
 ol.steps{list-style:none;padding-left:0} ol.steps li{margin:.25rem 0}
 .kw{font-weight:700;color:#7c3aed} .st-passed::before{content:"✔ ";color:#16a34a}
 .st-failed::before{content:"✘ ";color:#dc2626} .st-notrun::before{content:"- ";color:#9ca3af}
-pre{background:#f3f4f6;padding:.5rem;overflow-x:auto;font-size:.8rem;max-height:22rem}
+.st-skipped{color:#6b7280} .st-skipped::before{content:"⊘ ";color:#9ca3af}
+.lead{background:#fee2e2;border-left:4px solid #dc2626;padding:.4rem .6rem;white-space:pre-wrap;
+ overflow-wrap:anywhere;font-family:ui-monospace,monospace;font-size:.85rem}
+ul.verdict li{margin:.3rem 0} .count{font-weight:700}
+div.diagram{overflow-x:auto;border:1px solid #e5e7eb;margin:.5rem 0}
+table.proof td.no{color:#9ca3af} table.proof td.yes{color:#15803d}
+pre{background:#f3f4f6;padding:.5rem;overflow:auto;font-size:.8rem;max-height:22rem;
+ white-space:pre-wrap;overflow-wrap:anywhere}
+code,li,td,p,h3,summary{overflow-wrap:anywhere}
 details{margin:.2rem 0 .2rem 1.4rem} summary{cursor:pointer;font-size:.85rem;color:#374151}
 .reason{background:#fef3c7;border-left:4px solid #d97706;padding:.4rem .6rem;font-size:.9rem}
 .failure{background:#fee2e2;border-left:4px solid #dc2626;padding:.4rem .6rem}
-pre.mermaid{max-height:none;background:#fff;border:1px solid #e5e7eb}
+pre.mermaid{max-height:none;background:#fff;border:0;white-space:pre;overflow-wrap:normal}
 table{border-collapse:collapse;font-size:.85rem} td,th{border:1px solid #e5e7eb;padding:.2rem .5rem}
 """
 
@@ -93,10 +101,17 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 def _step(step: StepResult, started: float) -> str:
-    css = {"passed": "st-passed", "failed": "st-failed"}.get(step.status, "st-notrun")
+    css = {"passed": "st-passed", "failed": "st-failed",
+           "skipped": "st-skipped"}.get(step.status, "st-notrun")
     evidence = "".join(_evidence(e, started) for e in step.evidence)
+    table = ""
+    if step.table:
+        head, *rows = step.table
+        table = ("<table><tr>" + "".join(f"<th>{escape(c)}</th>" for c in head) + "</tr>"
+                 + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                           for row in rows) + "</table>")
     return (f'<li class="{css}"><span class="kw">{escape(step.keyword)}</span> '
-            f"{escape(step.text)}{evidence}</li>")
+            f"{escape(step.text)}{table}{evidence}</li>")
 
 
 def _scenario(scenario: ScenarioResult) -> str:
@@ -111,9 +126,15 @@ def _scenario(scenario: ScenarioResult) -> str:
         parts.append("<div class='muted'>" + ", ".join(
             f"{escape(k)}: {escape(v)}" for k, v in scenario.properties.items()) + "</div>")
     if scenario.outcome == "skipped":
-        parts.append(f'<p class="reason">Not proven here: {escape(scenario.reason)}</p>')
+        label = "Not run" if scenario.not_run else "Not proven here"
+        reason = scenario.reason.removeprefix(NOT_RUN)
+        parts.append(f'<p class="reason">{label}: {escape(reason)}</p>')
     elif scenario.outcome == "failed":
-        parts.append(f'<pre class="failure">{escape(scenario.reason)}</pre>')
+        # The step's own message first; pytest's traceback behind a fold.
+        parts.append(f'<div class="lead">{escape(scenario.reason)}</div>')
+        if scenario.traceback:
+            parts.append("<details class='traceback'><summary>pytest's traceback</summary>"
+                         f"<pre>{escape(scenario.traceback)}</pre></details>")
     if scenario.timeline:
         parts.append(f'<div class="plot">{plot.svg(Timeline.from_json(scenario.timeline))}</div>')
     parts.append('<ol class="steps">' + "".join(_step(s, started) for s in scenario.steps)
@@ -138,35 +159,129 @@ TIME_COMPRESSION_SECTIONS = (
 )
 
 
+def reason_group(reason: str) -> str:
+    """What skipped scenarios have in common: the component and why, without the long
+    list of places tried ("loki unavailable"), or the broken config ("not run: ...")."""
+    head = reason.split(". How to get it:", maxsplit=1)[0]
+    return head.split(":", 1)[0] if not reason.startswith(NOT_RUN) else \
+        head.split(" (see", 1)[0]
+
+
+def how_to_get(reason: str) -> str:
+    return reason.split("How to get it:", 1)[1].strip() if "How to get it:" in reason else ""
+
+
+def summary_line(results: RunResults) -> str:
+    """"N proven, M not proven (reasons), K failed": the run's verdict in one line."""
+    passed = [s for s in results.scenarios if s.outcome == "passed"]
+    failed = [s for s in results.scenarios if s.outcome == "failed"]
+    skipped = [s for s in results.scenarios if s.outcome == "skipped"]
+    groups: dict[str, int] = {}
+    for scenario in skipped:
+        groups[reason_group(scenario.reason)] = groups.get(reason_group(scenario.reason), 0) + 1
+    reasons = "; ".join(f"{n} {g}" for g, n in sorted(groups.items(), key=lambda kv: -kv[1]))
+    not_proven = f"{len(skipped)} not proven" + (f" ({reasons})" if reasons else "")
+    return f"{len(passed)} proven, {not_proven}, {len(failed)} failed"
+
+
+def _link(scenario: ScenarioResult) -> str:
+    return (f"<a href='#{escape(scenario.nodeid)}'>{escape(scenario.feature)}: "
+            f"{escape(scenario.title)}</a>")
+
+
+def _verdict(results: RunResults, mutation: dict[str, Any] | None) -> list[str]:
+    """What failed, what was not proven and why, what proved each alert, and per flow
+    what was proven: the part read every morning, before the detail."""
+    failed = [s for s in results.scenarios if s.outcome == "failed"]
+    skipped = [s for s in results.scenarios if s.outcome == "skipped"]
+    body = [f"<p class='summary' id='summary'>{escape(summary_line(results))}</p>"]
+    body.append(f"<section id='failed'><h2>Failed ({len(failed)})</h2>")
+    if failed:
+        body.append("<ul class='verdict'>")
+        body.extend(f"<li>{_link(s)}<div class='lead'>"
+                    f"{escape(s.reason.strip().splitlines()[0] if s.reason.strip() else '')}"
+                    "</div></li>" for s in failed)
+        body.append("</ul>")
+    else:
+        body.append("<p>Nothing failed.</p>")
+    body.append("</section>")
+    groups: dict[str, list[ScenarioResult]] = {}
+    for scenario in skipped:
+        groups.setdefault(reason_group(scenario.reason), []).append(scenario)
+    body.append(f"<section id='not-proven'><h2>Not proven in this run ({len(skipped)})</h2>")
+    for group, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        how = how_to_get(members[0].reason)
+        fold = " open" if len(members) <= 5 else ""  # a long list stays folded
+        body.append(f"<details{fold}><summary><span class='count'>{len(members)}</span> "
+                    f"scenario(s): {escape(group)}" + (f" — how to get it: {escape(how)}"
+                                                       if how else "") + "</summary><ul>")
+        body.extend(f"<li>{_link(s)}</li>" for s in members)
+        body.append("</ul></details>")
+    body.append("</section>")
+    body.extend(_proof_table(results, mutation))
+    body.append("<section id='proven'><h2>Proven, per flow</h2><ul>")
+    for feature, scenarios in _by_feature(results.scenarios).items():
+        passed = [s for s in scenarios if s.outcome == "passed"]
+        body.append(f"<li><strong>{escape(feature)}</strong>: {len(passed)} of "
+                    f"{len(scenarios)} proven<details><summary>which</summary><ul>"
+                    + "".join(f"<li>{_link(s)}</li>" for s in passed) + "</ul></details></li>")
+    body.append("</ul></section>")
+    return body
+
+
+def _cell(scenarios: list[ScenarioResult]) -> str:
+    if not scenarios:
+        return "<td class='no'>—</td>"
+    marks = {"passed": "✔", "failed": "✘", "skipped": "⊘"}
+    return "<td class='yes'>" + " ".join(
+        f"<a href='#{escape(s.nodeid)}' title='{escape(s.title)}'>{marks.get(s.outcome, '?')}</a>"
+        for s in scenarios) + "</td>"
+
+
+def _proof_table(results: RunResults, mutation: dict[str, Any] | None) -> list[str]:
+    rows = proof.rows(results, mutation)
+    if not rows:
+        return []
+    body = ["<section id='proof'><h2>What proved each alert</h2>",
+            "<p class='muted'>✔ passed, ✘ failed, ⊘ not proven here; each links to its "
+            "scenario. Unit tests are the promtool tests that expect the alert to fire; the "
+            "mutation column counts the campaign's mutants of the rule that a check caught."
+            "</p><table class='proof'><tr><th>alert</th><th>kept in</th><th>unit test</th>"
+            "<th>timing table</th><th>end to end</th><th>routing</th><th>mutants caught</th>"
+            "</tr>"]
+    for row in rows:
+        units = ", ".join(row.unit_tests)
+        mutants = f"{row.mutants[0]} of {row.mutants[1]}" if row.mutants else "—"
+        body.append(f"<tr><td>{escape(row.alert)}</td><td><code>{escape(row.file)}</code></td>"
+                    f"<td class='{'yes' if units else 'no'}'>{escape(units or '—')}</td>"
+                    f"{_cell(row.timing_tables)}{_cell(row.end_to_end)}{_cell(row.routing)}"
+                    f"<td>{mutants}</td></tr>")
+    body.append("</table></section>")
+    return body
+
+
 def render(results: RunResults, diagrams: dict[str, str] | None = None,
            draw_diagrams: bool = False, mutation: dict[str, Any] | None = None) -> str:
-    counts = results.counts()
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(results.started_at))
-    skipped = [s for s in results.scenarios if s.outcome == "skipped"]
     body = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>obsharness — what the observability stack proved</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>What the observability stack proved</h1>",
         f"<p class='muted'>Run of {when}, backend {escape(results.backend or '?')}, "
         f"time compressed {results.time_scale:g} times. Every scenario below ran against the real "
         "components listed in the README; evidence is what the components answered.</p>",
-        "<p class='summary'>" + "".join(
-            f"<span class='{k}'>{_badge(k)}{v}</span>" for k, v in sorted(counts.items())) + "</p>",
+        *_verdict(results, mutation),
     ]
-    if skipped:
-        body.append("<section id='not-proven'><h2>Not proven in this run</h2><ul>")
-        body.extend(f"<li><a href='#{escape(s.nodeid)}'>{escape(s.feature)}: "
-                    f"{escape(s.title)}</a><div class='reason'>{escape(s.reason)}</div></li>"
-                    for s in skipped)
-        body.append("</ul></section>")
     for feature, scenarios in _by_feature(results.scenarios).items():
         description = scenarios[0].feature_description
         body.append(f"<section class='feature'><h2>Feature: {escape(feature)}</h2>")
         if description:
             body.append(f"<p class='muted'>{escape(description)}</p>")
-        # Skipped first, with their reason: what is not proven is read first.
-        ordered = sorted(scenarios, key=lambda s: s.outcome != "skipped")
+        # Failed first, then what was not proven: read before what passed.
+        order = {"failed": 0, "skipped": 1}
+        ordered = sorted(scenarios, key=lambda s: order.get(s.outcome, 2))
         body.extend(_scenario(s) for s in ordered)
         body.append("</section>")
     if mutation:
@@ -175,7 +290,9 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
         body.append("<section id='architecture'><h2>Architecture (generated from the manifest)"
                     "</h2>")
         for title, source in diagrams.items():
-            body.append(f"<h3>{escape(title)}</h3><pre class='mermaid'>{escape(source)}</pre>")
+            # Drawn at their own width inside a scrolling box: readable, never squeezed.
+            body.append(f"<h3>{escape(title)}</h3><div class='diagram'>"
+                        f"<pre class='mermaid'>{escape(source)}</pre></div>")
         body.append("</section>")
     if any(results.time_compression.values()):
         body.append(f"<section id='time-compression'><h2>Time compression ({results.time_scale:g}"
@@ -196,7 +313,8 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
         # Mermaid (npm, copied next to the page by write()) draws them offline;
         # without it the diagrams stay readable as their source text.
         body.append("<script src='mermaid.min.js'></script>"
-                    "<script>mermaid.initialize({startOnLoad: true, securityLevel: 'strict'});"
+                    "<script>mermaid.initialize({startOnLoad: true, securityLevel: 'strict', "
+                    "flowchart: {useMaxWidth: false}, sequence: {useMaxWidth: false}});"
                     "</script>")
     body.append("</body></html>")
     return "\n".join(body)

@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.json"
+# How a skip for a broken config starts, so the report and the summary tell it from a
+# component that is missing.
+NOT_RUN = "not run: "
 
 
 @dataclass
 class StepResult:
     keyword: str
     text: str
-    status: str = "not run"  # passed, failed, not run
+    status: str = "not run"  # passed, failed, skipped, not run
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    table: list[list[str]] = field(default_factory=list)  # the step's data table, rendered
 
 
 @dataclass
@@ -33,16 +37,27 @@ class ScenarioResult:
     tags: list[str] = field(default_factory=list)
     outcome: str = "unknown"  # passed, failed, skipped
     duration_s: float = 0.0
-    reason: str = ""  # why skipped, or the failure's first lines
+    reason: str = ""  # why skipped, or the failure's own message
     steps: list[StepResult] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)  # outside any step
     timeline: dict[str, Any] | None = None
     properties: dict[str, str] = field(default_factory=dict)  # e.g. log_agent
+    # A failure's pytest traceback, kept behind a fold: the message leads.
+    traceback: str = ""
+    # What parametrizes the scenario beyond its Examples row (the log agent), in words.
+    variant: str = ""
 
     @property
     def title(self) -> str:
-        param = self.nodeid.rsplit("[", 1)[1].rstrip("]") if self.nodeid.endswith("]") else ""
-        return f"{self.name} [{param}]" if param else self.name
+        """The scenario's words, Examples values filled in (pytest-bdd renders them), and
+        the variant it ran in; never a pytest id."""
+        return f"{self.name} (with {self.variant})" if self.variant else self.name
+
+    @property
+    def not_run(self) -> bool:
+        """Skipped because something else is broken (a config the static stage refused),
+        not because a component is missing."""
+        return self.outcome == "skipped" and self.reason.startswith(NOT_RUN)
 
 
 @dataclass
@@ -56,6 +71,9 @@ class RunResults:
     # What time compression changed in meaning: rules not equivalent to production,
     # horizons it scaled, floors it applied; each line names file and rule.
     time_compression: dict[str, list[str]] = field(default_factory=dict)
+    # Every alerting rule of the stack, where it is kept and which promtool unit tests
+    # expect it: the report's proof table joins them with the scenarios.
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -93,7 +111,8 @@ def merge(parts: list[RunResults]) -> RunResults:
         finished_at=max(p.finished_at for p in parts),
         backend=", ".join(dict.fromkeys(p.backend for p in parts if p.backend)),
         time_scale=parts[0].time_scale,
-        time_compression=next((p.time_compression for p in parts if p.time_compression), {}))
+        time_compression=next((p.time_compression for p in parts if p.time_compression), {}),
+        alerts=next((p.alerts for p in parts if p.alerts), []))
     by_nodeid: dict[str, ScenarioResult] = {}
     for part in parts:
         merged.configs.update(part.configs)
