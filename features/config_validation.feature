@@ -3,6 +3,13 @@ Feature: Config validation — the deployable configs pass the tools' own checks
   Before any stack starts, the configs under stack/ are checked exactly as
   they would be deployed: uncompressed, with service names as addresses.
 
+  Scenario: Every config the stack deploys is one its components accept
+    The checks the stack's start makes first. When one refuses a config, this
+    is the finding; every scenario that needs the stack is "not run", naming
+    the file, instead of failing on the same mistake.
+    Given the deployable configs under stack/
+    Then every config the manifest names passes its component's own checks
+
   Scenario: promtool accepts the Prometheus config and every rule file it loads
     Given the deployable configs under stack/
     Then promtool check config accepts stack/prometheus/prometheus.yml

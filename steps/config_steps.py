@@ -18,10 +18,12 @@ from obsharness import (
     toolchecks,
 )
 from obsharness.am_judge import AlertmanagerJudge, component_features
+from obsharness.config_findings import validator
 from obsharness.errors import RuleLintWarning, SourceAdviceWarning
 from obsharness.report import evidence
 from obsharness.rule_sources import RuleSet
 from obsharness.stack.manifest import Manifest
+from obsharness.stack.render import validate_sources
 from obsharness.timing import parse_duration
 
 
@@ -53,6 +55,15 @@ def promtool_check_rules(rule_set: RuleSet, request: pytest.FixtureRequest) -> N
         assert not lint, "promtool's rule lint (--lint-fatal):\n" + "\n".join(lint)
     for finding in lint:
         warnings.warn(finding, RuleLintWarning, stacklevel=1)
+
+
+@then("every config the manifest names passes its component's own checks")
+@validator
+def every_config_validates(stack_manifest: Manifest) -> None:
+    """What the stack's start checks first (promtool, amtool, the routing check, the
+    Alertmanager lint, Loki's and Promtail's validators where present, every rule
+    source): one finding here, and every scenario that needs the stack is not run."""
+    validate_sources(stack_manifest)
 
 
 @then("every file in the folders the rule and dashboard sources read is loaded by one")

@@ -11,6 +11,7 @@ from obsharness import dashboard_sources, dashboards
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import INGEST_DEADLINE_S, LokiClient
 from obsharness.clients.prometheus import PrometheusClient
+from obsharness.config_findings import validator
 from obsharness.dashboard_sources import Board
 from obsharness.errors import DashboardAdviceWarning, SourceAdviceWarning
 from obsharness.faults import ChaosClient
@@ -62,6 +63,7 @@ ADVICE_ALLOWLIST = "grafana/dashboard-lint.yml"
       "advice is a warning")
 @then("every dashboard is valid dashboard JSON with unique panel ids, grid positions and units")
 @then("every panel's datasource uid is provisioned and every variable it uses is defined")
+@validator
 def static_checks(grafana_dir: Path, stack_manifest: Manifest) -> None:
     """Errors are what Grafana fails on or draws wrong or empty; style advice (units,
     titles, $__rate_interval...) is a warning unless stack/grafana/dashboard-lint.yml

@@ -25,6 +25,7 @@ What the loaded copy changes, and why none of it changes an answer:
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -39,7 +40,7 @@ import yaml
 
 from obsharness import am_matchers, binaries
 from obsharness.config_files import load_yaml
-from obsharness.errors import ConfigError, ObsharnessError
+from obsharness.errors import ComponentStartError, ConfigError, ObsharnessError
 from obsharness.ports import free_port
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.stack.executor import ProcessExecutor, tail
@@ -220,7 +221,17 @@ class AlertmanagerJudge:
             self._sink = WebhookSink(host=LOOPBACK).start()
         text = yaml.safe_dump(sanitized(raw, self._sink.url), sort_keys=False)
         if self._proc is None:
-            self._start(text)
+            try:
+                self._start(text)
+            except ComponentStartError as exc:
+                # Alertmanager refused the config at start: the config's finding, in
+                # Alertmanager's own words, not a component that failed.
+                self._proc = None
+                refused = re.findall(r'msg="error loading configuration file" err="(.*)"',
+                                     exc.log_tail or "")
+                raise ConfigError(component="alertmanager", path=config_path,
+                                  detail=refused[-1].replace('\\"', '"') if refused else str(exc),
+                                  checked_with="a private Alertmanager's start") from None
             return
         if text == self._loaded:
             return  # the config of the previous table: no reload

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from obsharness import origins, rule_sources, waiting
+from obsharness import config_findings, origins, rule_sources, waiting
 from obsharness.am_judge import AlertmanagerJudge, component_features
 from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
-from obsharness.errors import ComponentUnavailableError, ObsharnessError
+from obsharness.errors import ComponentUnavailableError, ConfigError, ObsharnessError
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
 from obsharness.ports import LOOPBACK
@@ -347,6 +347,9 @@ def _start(running: StackHandle, options: HarnessOptions) -> None:
         running.start()
     except ComponentUnavailableError as exc:
         _unavailable(options, exc)
+    except ConfigError as exc:
+        # The static scenarios report the config; what needs the stack is not run.
+        pytest.skip(config_findings.not_run_reason(exc))
     except ObsharnessError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -394,6 +397,30 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     except ComponentUnavailableError as exc:
         _unavailable(_options(item.config), exc)
         raise
+    except ConfigError as exc:
+        if _is_scenario(item) and not config_findings.is_finding(exc):
+            pytest.skip(config_findings.not_run_reason(exc))
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A scenario failing on the harness's own error (a config refused, a component that
+    would not start) shows that error's message, which names file, line and the tool's
+    words, not pytest's walk through fixtures and steps to it."""
+    report = yield
+    error = call.excinfo.value if call.excinfo is not None else None
+    if report.failed and isinstance(error, ObsharnessError) and _is_scenario(item):
+        report.longrepr = f"{type(error).__name__}: {error}"
+    return report
+
+
+def _is_scenario(item: pytest.Item) -> bool:
+    """A pytest-bdd scenario (the library's own unit tests never turn errors into skips)."""
+    from obsharness.report_plugin import _template
+
+    return _template(item) is not None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -405,6 +432,11 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any],  # noqa: ARG001 - h
         return (yield)
     except ComponentUnavailableError as exc:
         _unavailable(_options(request.config), exc)
+        raise
+    except ConfigError as exc:
+        item = getattr(request, "_pyfuncitem", None)
+        if item is not None and _is_scenario(item):
+            pytest.skip(config_findings.not_run_reason(exc))
         raise
 
 

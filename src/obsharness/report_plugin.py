@@ -199,6 +199,23 @@ class ReportCollector:
         elif report.when == "call" and result.outcome == "unknown":
             result.outcome = "passed"
 
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The run's verdict in words, last thing on the terminal: what a broken config
+        kept from running, and "N proven, M not proven (reasons), K failed"."""
+        if self.worker or not any(s.outcome != "unknown" for s in self.results.scenarios):
+            return
+        not_run: dict[str, int] = {}
+        for scenario in self.results.scenarios:
+            if scenario.not_run:
+                group = html.reason_group(scenario.reason)
+                not_run[group] = not_run.get(group, 0) + 1
+        terminalreporter.section("obsharness", sep="-")
+        for group, count in not_run.items():
+            terminalreporter.write_line(
+                f"{count} scenario(s) {group} (the failed @static scenario names the "
+                "mistake; fix it and they run)", yellow=True)
+        terminalreporter.write_line(html.summary_line(self.results), bold=True)
+
     @property
     def workers_dir(self) -> Path:
         return self.reports_dir / WORKERS_DIR
@@ -211,7 +228,15 @@ class ReportCollector:
             (self.workers_dir / self.worker).mkdir(parents=True, exist_ok=True)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._finish()
+        if not self.worker and session.exitstatus == pytest.ExitCode.OK and any(
+                s.not_run for s in self.results.scenarios):
+            # A config no scenario could use is a red run, even when the scenario that
+            # names it was not selected.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _finish(self) -> None:
         if self.controller:
             parts = sorted(self.workers_dir.glob(f"*/{RESULTS_FILE}"))
             if not parts:

@@ -9,6 +9,7 @@ from the manifest.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterable
@@ -162,9 +163,10 @@ TIME_COMPRESSION_SECTIONS = (
 def reason_group(reason: str) -> str:
     """What skipped scenarios have in common: the component and why, without the long
     list of places tried ("loki unavailable"), or the broken config ("not run: ...")."""
-    head = reason.split(". How to get it:", maxsplit=1)[0]
-    return head.split(":", 1)[0] if not reason.startswith(NOT_RUN) else \
-        head.split(" (see", 1)[0]
+    if reason.startswith(NOT_RUN):  # one broken file, whichever tool tripped over it
+        broken = re.match(rf"{NOT_RUN}(.+?)(?::\d+)? is invalid", reason)
+        return f"{NOT_RUN}{broken[1]} is invalid" if broken else reason.split(" (see", 1)[0]
+    return reason.split(". How to get it:", maxsplit=1)[0].split(":", 1)[0]
 
 
 def how_to_get(reason: str) -> str:
