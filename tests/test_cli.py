@@ -11,7 +11,7 @@ import pytest
 
 from obsharness import waiting
 from obsharness.cli import main
-from obsharness.ports import is_free
+from obsharness.ports import holder_of, is_free
 from obsharness.up import cmd_up
 from tests.test_report import _results
 
@@ -111,3 +111,54 @@ def test_doctor_lists_the_images_the_docker_backend_would_run(
     assert "grafana           grafana/grafana:13.0.1" in out
     # The one version table both backends follow is shown first.
     assert "versions: prometheus 3.5.3 (prom/prometheus:v3.5.3), alertmanager 0.33.1" in out
+
+
+@pytest.mark.slow
+def test_up_starts_part_of_the_stack_and_survives_a_component_that_dies(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`up --only`: only those components and what they need; one that dies is said and
+    left down, the rest keeps running, and `restart NAME` brings it back."""
+    import os
+    import queue
+    import signal
+
+    import requests
+
+    stop = threading.Event()
+    commands: queue.Queue[str] = queue.Queue()
+    outcome: list[int] = []
+    runner = threading.Thread(target=lambda: outcome.append(cmd_up(
+        "process", 60, tmp_path / "up", stop=stop, only=["flask-app", "prometheus"],
+        commands=commands)))
+    runner.start()
+    printed = ""
+
+    def until(text: str, timeout: float = 60) -> None:
+        nonlocal printed
+        deadline = time.monotonic() + timeout
+        while text not in printed and time.monotonic() < deadline:
+            time.sleep(0.1)
+            printed += capsys.readouterr().out
+        assert text in printed, printed
+
+    try:
+        until("Ctrl-C stops everything")
+        urls = dict(re.findall(r"^  ([\w-]+)\s+(http://127\.0\.0\.1:\d+)", printed, re.M))
+        # Prometheus needs Alertmanager (depends_on); nothing else starts.
+        assert set(urls) == {"flask-app", "prometheus", "alertmanager", "alert-webhook"}, printed
+        # Crash this run's flask-app (its own process group), found by its port.
+        holder = holder_of(int(urls["flask-app"].rsplit(":", 1)[1]))
+        assert holder is not None
+        assert holder.startswith("pid "), holder
+        os.killpg(os.getpgid(int(holder.split()[1])), signal.SIGKILL)
+        until("flask-app is down; the rest keeps running")
+        assert requests.get(urls["prometheus"] + "/-/ready", timeout=5).status_code == 200
+        commands.put("restart flask-app")
+        until("flask-app restarted")
+        assert requests.get(urls["flask-app"] + "/health", timeout=5).status_code == 200
+    finally:
+        stop.set()
+        runner.join(timeout=60)
+    printed += capsys.readouterr().out
+    assert outcome == [0], printed
+    assert "stopped; nothing left running." in printed

@@ -256,10 +256,10 @@ def cmd_validate(pytest_args: Sequence[str]) -> int:
     return status or done.returncode or report
 
 
-def _up(backend: str, time_scale: float, run_dir: Path) -> int:
+def _up(backend: str, time_scale: float, run_dir: Path, only: list[str]) -> int:
     from obsharness.up import cmd_up
 
-    return cmd_up(backend, time_scale, run_dir)
+    return cmd_up(backend, time_scale, run_dir, only=only)
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
@@ -334,11 +334,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch.add_argument("names", nargs="*", help=f"any of: {', '.join(SPECS)} (default: all)")
     fetch.add_argument("--optional", action="store_true",
                        help="report binaries that no route provides instead of failing")
-    up = sub.add_parser("up", help="start the stack, print its URLs, stay until Ctrl-C")
-    up.add_argument("--stack-backend", default="auto", choices=backends)
+    up = sub.add_parser("up", help="start the stack, print its URLs, stay until Ctrl-C",
+                        description="Start the stack (or part of it) on 127.0.0.1, print "
+                        "every URL, stay until Ctrl-C. A component that dies is said and "
+                        "left down; type `restart NAME` to start it again.")
+    up.add_argument("--stack-backend", default="auto", choices=backends,
+                    help="where the stack runs: auto, process, docker, external "
+                    "(up runs the process backend). Default: auto.")
     up.add_argument("--time-scale", type=float, default=1.0,
                     help="1 = production timing (default); 60 = what the scenarios use")
-    up.add_argument("--run-dir", type=Path, default=Path("reports/up"))
+    up.add_argument("--run-dir", type=Path, default=Path("reports/up"),
+                    help="where rendered configs and component logs go. Default: reports/up.")
+    up.add_argument("--only", default="", metavar="COMPONENTS",
+                    help="start only these components (comma-separated) and what they "
+                    "depend on, e.g. --only prometheus,alertmanager")
     validate = sub.add_parser(
         "validate", help="run the scenarios (as make validate)",
         description="Check the diagrams, run the scenarios, rebuild and check the report. "
@@ -385,7 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[], int]] = {
         "doctor": lambda: cmd_doctor(args.stack_backend),
         "fetch": lambda: cmd_fetch(args.names, args.optional),
-        "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir),
+        "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir,
+                          [c.strip() for c in args.only.split(",") if c.strip()]),
         "validate": lambda: cmd_validate(args.pytest_args),
         "report": lambda: cmd_report(args.reports_dir, args.check, args.merge),
         "diagrams": lambda: cmd_diagrams(args.out, args.check),

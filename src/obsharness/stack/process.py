@@ -421,6 +421,11 @@ class ProcessStack:
         executor = self.executors.get(component)
         return executor.log_path if executor else None
 
+    def mark_down(self, component: str) -> None:
+        """A component that died and is left down on purpose (`obsharness up`): no
+        longer checked until restart_component brings it back."""
+        self._stopped_on_purpose.add(component)
+
     def kill(self, component: str) -> None:
         """Crash a component (SIGKILL); restore() brings it back for the next scenario."""
         self.executors[component].kill()
