@@ -162,3 +162,65 @@ def test_up_starts_part_of_the_stack_and_survives_a_component_that_dies(
     printed += capsys.readouterr().out
     assert outcome == [0], printed
     assert "stopped; nothing left running." in printed
+
+
+def test_every_option_of_every_command_has_a_help_line() -> None:
+    import argparse
+
+    from obsharness.cli import _parser
+
+    missing = []
+    for action in _parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                assert sub.format_help(), name
+                missing += [f"{name} {a.option_strings or a.dest}" for a in sub._actions
+                            if a.dest != "help" and not a.help]
+    assert missing == []
+
+
+def test_check_runs_every_static_check_without_a_stack(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1].startswith("0 error(s), ")
+    for check in ("configs (promtool, amtool", "promtool rule lint", "promtool rule unit tests",
+                  "dashboards", "files no source loads"):
+        assert check in out
+
+
+def test_check_fails_on_a_broken_rule_with_promtools_words(
+        stack_copy: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = stack_copy / "prometheus" / "rules" / "alerts.yml"
+    rules.write_text(rules.read_text().replace("> 0.05", "> > 0.05", 1))
+    monkeypatch.setenv("OBSHARNESS_STACK", str(stack_copy / "stack.yaml"))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert f"ERROR: prometheus: config file {rules}:" in out
+    assert "could not parse expression" in out
+
+
+def test_steps_lists_every_sentence_with_parameters_and_examples(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["steps"]) == 0
+    out = capsys.readouterr().out
+    assert "Then a firing {alertname} notification for {service} reaches the webhook\n" \
+           "    parameters: alertname, service\n    e.g. features/" in out
+    # The committed list is the registry's: a new step without docs/steps.md fails here.
+    root = Path(__file__).resolve().parents[1]
+    assert main(["steps", "--out", str(root / "docs" / "steps.md"), "--check"]) == 0
+
+
+def test_pre_commit_runs_the_check_on_monitoring_files() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    [hook] = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "obsharness-check"
+    assert hook["entry"] == "obsharness check"
+    assert hook["language"] == "python"  # pre-commit installs this package, entry point included
+    assert hook["pass_filenames"] is False  # the check reads the whole stack, as a run does
+    assert re.search(hook["files"], "stack/prometheus/rules/alerts.yml")
+    assert re.search(hook["files"], "k8s/dashboards.json")
+    assert not re.search(hook["files"], "README.md")

@@ -1,4 +1,5 @@
-"""The `obsharness` command: doctor, fetch, up, validate, report, diagrams, mutate."""
+"""The `obsharness` command: doctor, fetch, up, check, steps, validate, report, diagrams,
+compose, mutate."""
 
 from __future__ import annotations
 
@@ -256,6 +257,45 @@ def cmd_validate(pytest_args: Sequence[str]) -> int:
     return status or done.returncode or report
 
 
+def cmd_check(lint_fatal: bool) -> int:
+    """Every static check, no stack: findings and advice, each with file and line."""
+    from obsharness import static_check
+
+    manifest = load_manifest(default_manifest_path())
+    result = static_check.run(manifest, lint_fatal=lint_fatal)
+    for line in result.advice:
+        print(f"advice: {line}")
+    for line in result.errors:
+        print(f"ERROR: {line}")
+    took = sum(s for _, s in result.checks)
+    print(f"{len(result.errors)} error(s), {len(result.advice)} piece(s) of advice, "
+          f"{len(result.checks)} checks in {took:.1f} s: "
+          + ", ".join(f"{name} {s:.1f} s" for name, s in result.checks))
+    return 0 if result.ok else 1
+
+
+def cmd_steps(out: Path | None, check: bool) -> int:
+    """Every step sentence, from the step registry (docs/steps.md with --out)."""
+    from obsharness import step_catalog
+    from obsharness.binaries import project_root
+
+    sentences = step_catalog.catalog(project_root())
+    if out is None:
+        print(step_catalog.as_text(sentences), end="")
+        return 0
+    text = step_catalog.as_markdown(sentences)
+    if check:
+        if not out.is_file() or out.read_text() != text:
+            print(f"{out} is out of date: run `obsharness steps --out {out}`", file=sys.stderr)
+            return 1
+        print(f"{out} lists all {len(sentences)} step sentences: up to date")
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"wrote {out} ({len(sentences)} step sentences)")
+    return 0
+
+
 def _up(backend: str, time_scale: float, run_dir: Path, only: list[str]) -> int:
     from obsharness.up import cmd_up
 
@@ -325,11 +365,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ObsharnessError as exc:
             print(f"obsharness: {exc}", file=sys.stderr)
             return 1
+    args = _parser().parse_args(argv)
+    return _dispatch(args)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="obsharness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     backends = ("auto", "process", "docker", "external")
     doctor = sub.add_parser("doctor", help="report the backend and every component's availability")
-    doctor.add_argument("--stack-backend", default="auto", choices=backends)
+    doctor.add_argument("--stack-backend", default="auto", choices=backends,
+                        help="the backend to report on: auto (docker when an engine answers, "
+                        "else process), process, docker, external. Default: auto.")
     fetch = sub.add_parser("fetch", help="provision native binaries into the project cache")
     fetch.add_argument("names", nargs="*", help=f"any of: {', '.join(SPECS)} (default: all)")
     fetch.add_argument("--optional", action="store_true",
@@ -348,6 +395,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--only", default="", metavar="COMPONENTS",
                     help="start only these components (comma-separated) and what they "
                     "depend on, e.g. --only prometheus,alertmanager")
+    check = sub.add_parser(
+        "check", help="every static check in seconds, no stack (for pre-commit)",
+        description="promtool, amtool, the routing check, the Alertmanager lint, rule "
+        "sources in every shape, promtool's rule unit tests and lint, the dashboards' "
+        "static checks, and files no source loads. Exit 1 on an error; advice is printed.")
+    check.add_argument("--lint-fatal", action="store_true",
+                       help="promtool's rule lint (duplicate rules) is an error, not advice")
+    steps = sub.add_parser("steps", help="list every step sentence a scenario can use",
+                           description="Every step sentence from the step registry, with "
+                           "its parameters and examples from features/.")
+    steps.add_argument("--out", type=Path, default=None,
+                       help="write Markdown there (docs/steps.md) instead of printing")
+    steps.add_argument("--check", action="store_true",
+                       help="with --out: exit 1 if the file is not what would be written")
     validate = sub.add_parser(
         "validate", help="run the scenarios (as make validate)",
         description="Check the diagrams, run the scenarios, rebuild and check the report. "
@@ -356,18 +417,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate.add_argument("pytest_args", nargs=argparse.REMAINDER,
                           help="passed to pytest, e.g. -m alerting")
     report = sub.add_parser("report", help="rebuild reports/index.html from the last run")
-    report.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    report.add_argument("--reports-dir", type=Path, default=Path("reports"),
+                        help="where results.json is and index.html goes. Default: reports.")
     report.add_argument("--check", action="store_true",
                         help="open the page in headless Chromium and verify it")
     report.add_argument("--merge", nargs="+", type=Path, default=[], metavar="DIR",
                         help="merge these runners' reports (results.json, cucumber.json) "
                              "into --reports-dir first")
     drawn = sub.add_parser("diagrams", help="write docs/architecture.md (Mermaid)")
-    drawn.add_argument("--out", type=Path, default=Path("docs/architecture.md"))
+    drawn.add_argument("--out", type=Path, default=Path("docs/architecture.md"),
+                       help="the Markdown file to write. Default: docs/architecture.md.")
     drawn.add_argument("--check", action="store_true",
                        help="fail when a diagram and the manifest disagree")
     composed = sub.add_parser("compose", help="write stack/docker-compose.yml from the manifest")
-    composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"))
+    composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"),
+                          help="the compose file to write. Default: stack/docker-compose.yml.")
     mutate = sub.add_parser("mutate", help="break the monitoring on purpose: does the "
                             "suite notice? (writes reports/mutation.json)")
     mutate.add_argument("--budget", default="30m", help="stop starting mutants after this "
@@ -389,14 +453,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="no line per mutant while the campaign runs; only the table")
     mutate.add_argument("--min-score", type=float, default=0.0,
                         help="fail when fewer than this share of the mutants run are caught")
-    mutate.add_argument("--reports-dir", type=Path, default=Path("reports"))
-    args = parser.parse_args(argv)
+    mutate.add_argument("--reports-dir", type=Path, default=Path("reports"),
+                        help="where mutation.json and the living document go. "
+                        "Default: reports.")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     commands: dict[str, Callable[[], int]] = {
         "doctor": lambda: cmd_doctor(args.stack_backend),
         "fetch": lambda: cmd_fetch(args.names, args.optional),
         "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir,
                           [c.strip() for c in args.only.split(",") if c.strip()]),
         "validate": lambda: cmd_validate(args.pytest_args),
+        "check": lambda: cmd_check(args.lint_fatal),
+        "steps": lambda: cmd_steps(args.out, args.check),
         "report": lambda: cmd_report(args.reports_dir, args.check, args.merge),
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),
