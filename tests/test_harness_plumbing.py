@@ -376,3 +376,28 @@ def test_a_fixture_whose_component_is_missing_skips_the_test_naming_it(tmp_path:
     failed = _pytest(folder, "--require-all", OBSHARNESS_ABSENT="loki")
     assert failed.returncode == 1, failed.stdout
     assert "--require-all: loki unavailable" in failed.stdout
+
+
+LONG_WAIT = '''
+import time
+from obsharness.waiting import eventually
+
+def test_waits() -> None:
+    began = time.monotonic()
+    eventually(lambda: time.monotonic() - began, lambda t: t > 5.5, what="the slow thing",
+               timeout=20, interval=0.2)
+'''
+
+
+@pytest.mark.slow
+def test_progress_reaches_the_terminal_while_pytest_captures(tmp_path: Path) -> None:
+    """`obsharness validate` sets OBSHARNESS_PROGRESS: a long wait says what it waits for
+    while it waits, through pytest's capture, serially and from an xdist worker."""
+    folder = _project(tmp_path, LONG_WAIT)
+    for args in ((), ("-n", "1")):
+        result = _pytest(folder, "-q", *args, OBSHARNESS_PROGRESS="1")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "... waiting for the slow thing: 5 s of 20 s" in result.stderr, \
+            result.stdout + result.stderr
+    quiet = _pytest(folder, "-q")
+    assert "waiting for the slow thing" not in quiet.stdout + quiet.stderr

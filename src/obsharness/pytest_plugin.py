@@ -149,6 +149,38 @@ def _options(config: pytest.Config) -> HarnessOptions:
     )
 
 
+class _live:  # noqa: N801 - a namespace
+    """Progress lines that reach the terminal while pytest captures output (a worker's
+    too: its standard error is the controller's terminal)."""
+
+    writer: Callable[[str], None] | None = None
+
+    @classmethod
+    def say(cls, line: str) -> None:
+        if cls.writer is not None:
+            cls.writer(line)
+
+
+def _live_writer(config: pytest.Config) -> Callable[[str], None]:
+    capture = config.pluginmanager.getplugin("capturemanager")
+    prefix = f"[{worker_id(config)}] " if worker_id(config) else ""
+
+    def write(line: str) -> None:
+        # pytest's capture of fd 2 is lifted for the line: print() to sys.__stderr__
+        # alone is captured with the test's output and shown only after a failure.
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            sys.stderr.write(f"{prefix}{line}\n")
+            sys.stderr.flush()
+    return write
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any,
+                               scenario: Any) -> None:
+    """With progress on: which scenario starts, in its own words."""
+    del request
+    _live.say(f"> {feature.name}: {scenario.name}")
+
+
 def _terminate_like_ctrl_c(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -158,9 +190,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if parallel_workers(config) and not worker_id(config):
         _check_parallel(options)
     if os.environ.get("OBSHARNESS_PROGRESS") == "1":
-        # Around pytest's output capture: straight to the terminal.
-        waiting.set_progress(lambda line: print(f"  ... {line}", file=sys.__stderr__,
-                                                flush=True))
+        _live.writer = _live_writer(config)
+        waiting.set_progress(lambda line: _live.say(f"  ... {line}"))
     from obsharness.report_plugin import ReportCollector
 
     # Workers collect their scenarios' results; the controller (or a serial run)
