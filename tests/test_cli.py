@@ -224,3 +224,24 @@ def test_pre_commit_runs_the_check_on_monitoring_files() -> None:
     assert re.search(hook["files"], "stack/prometheus/rules/alerts.yml")
     assert re.search(hook["files"], "k8s/dashboards.json")
     assert not re.search(hook["files"], "README.md")
+
+
+@pytest.mark.slow
+def test_doctor_exits_0_with_optional_parts_absent_and_1_when_the_backend_cannot_run(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from obsharness import cli
+    from obsharness.backends import BackendChoice
+
+    # Loki, the agents and Grafana missing, as on this machine: advice, not a failure.
+    monkeypatch.setenv("OBSHARNESS_ABSENT", "loki,promtail,alloy,grafana")
+    monkeypatch.setattr(cli, "choose_backend",
+                        lambda _: BackendChoice("process", "auto: no Docker engine"))
+    assert cli.cmd_doctor("auto") == 0
+    out = capsys.readouterr().out
+    assert "absent    loki" in out
+    assert "(optional; its scenarios skip)" in out
+    assert "sources:" in out  # what each source of monitoring code holds
+    monkeypatch.setattr(cli, "choose_backend", lambda _: BackendChoice(
+        "docker", "asked for", unsupported_reason="no Docker engine answers"))
+    assert cli.cmd_doctor("docker") == 1
+    assert "not usable: no Docker engine answers" in capsys.readouterr().out
