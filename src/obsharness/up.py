@@ -30,9 +30,13 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
 
 
 def _read_commands(commands: queue.Queue[str]) -> None:
-    """Lines typed while the stack runs (`restart NAME`), handed to the main loop."""
-    for line in sys.stdin:
-        commands.put(line.strip())
+    """Lines typed while the stack runs (`restart NAME`), handed to the main loop. Without
+    a readable input (a service, a test) there are no commands, and nothing else changes."""
+    try:
+        for line in sys.stdin:
+            commands.put(line.strip())
+    except (OSError, ValueError):
+        return
 
 
 def _watch(stack: ProcessStack, down: set[str]) -> None:
