@@ -217,3 +217,20 @@ def test_a_verdict_shows_alertmanagers_answer_beside_the_expected_one() -> None:
     assert html.count("<tr") == 3
     assert '<tr style="background:#fee2e2"><td>✘</td><td>alertname=&lt;B&gt;</td>' in html
     assert "<tr><td>✔</td><td>alertname=A</td>" in html
+
+
+def test_a_skipped_step_is_grey_and_a_failure_leads_with_its_message() -> None:
+    results = _results()
+    skipped = results.scenarios[1]
+    skipped.steps[0].status = "skipped"
+    results.scenarios.append(ScenarioResult(
+        nodeid="steps/test_scenarios.py::test_x", feature="Alerting", feature_file="f",
+        name="A failure", outcome="failed", reason="AssertionError: the step's own words",
+        traceback="fixturefunc = <function ...>\n    def call_fixture_func(", steps=[]))
+    page = html.render(results)
+    assert '<li class="st-skipped">' in page
+    lead = page.index("AssertionError: the step&#x27;s own words")
+    fold = page.index("<summary>pytest's traceback</summary>")
+    assert lead < fold  # the message first; pytest's internals behind the fold
+    assert page.index("<h2>Failed (1)</h2>") < page.index("<h2>Not proven in this run (1)")
+    assert html.summary_line(results) == "1 proven, 1 not proven (1 loki unavailable), 1 failed"

@@ -9,6 +9,7 @@ import pytest
 from obsharness.browser import read_report
 from obsharness.errors import ComponentUnavailableError
 from obsharness.report import diagrams, html
+from obsharness.report.check import problems
 from obsharness.report.results import ScenarioResult, StepResult
 from tests.test_report import _results
 
@@ -43,7 +44,8 @@ def test_at_1400_px_failures_come_first_links_resolve_and_nothing_overflows(
     results = _results()
     long_name = "oncall-" + "critical" * 30  # a receiver name longer than any line
     results.scenarios.append(ScenarioResult(
-        nodeid="steps/test_scenarios.py::test_receiver_typo", feature="Alerting",
+        nodeid="steps/test_scenarios.py::test_typo[errors of 20% hit 'x', a \"b\"]",
+        feature="Alerting",
         feature_file="features/alerting.feature", name="A typo in a receiver is named",
         outcome="failed", reason=f"AssertionError: route sends to receiver {long_name!r}, "
         "which is not defined", traceback="def fixturefunc(**kwargs):\n    ...\n" * 40,
@@ -59,6 +61,7 @@ def test_at_1400_px_failures_come_first_links_resolve_and_nothing_overflows(
     assert failure.startswith("Alerting: A typo in a receiver is named")
     assert "which is not defined" in failure
     assert "fixturefunc" not in failure
-    assert view.broken_links == ()
+    assert view.broken_links == ()  # a node id with %, quotes and spaces included
     assert view.overflow_px == 0
+    assert problems(results, page) == []  # what `obsharness report --check` enforces
     assert (tmp_path / "report.png").stat().st_size > 10_000

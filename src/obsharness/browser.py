@@ -115,7 +115,7 @@ def read_report(page_path: Path, *, timeout_s: float = 20.0,
         scenarios: dict[str, dict[str, int | str]] = {}
         for article in page.locator("article.scenario").all():
             reason = article.locator("p.reason")
-            scenarios[article.get_attribute("id") or "?"] = {
+            scenarios[article.get_attribute("data-nodeid") or "?"] = {
                 "title": article.locator("h3").inner_text(),
                 "outcome": (article.get_attribute("class") or "").split()[-1],
                 "plots": article.locator("svg.timeline").count(),
@@ -137,7 +137,7 @@ def read_report(page_path: Path, *, timeout_s: float = 20.0,
             sections: [...document.querySelectorAll('h2')].map(h => h.innerText),
             broken: [...document.querySelectorAll('a[href^="#"]')]
                 .map(a => a.getAttribute('href').slice(1))
-                .filter(id => !document.getElementById(decodeURIComponent(id))),
+                .filter(id => !document.getElementById(id)),
             overflow: document.documentElement.scrollWidth - window.innerWidth,
             failed: [...document.querySelectorAll('#failed li')].map(li => li.innerText),
         })""")

@@ -8,6 +8,7 @@ from the manifest.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -118,7 +119,7 @@ def _step(step: StepResult, started: float) -> str:
 def _scenario(scenario: ScenarioResult) -> str:
     started = min((e["at"] for s in scenario.steps for e in s.evidence), default=0.0)
     parts = [f'<article class="scenario {escape(scenario.outcome)}" '
-             f'id="{escape(scenario.nodeid)}">',
+             f'id="{anchor(scenario)}" data-nodeid="{escape(scenario.nodeid)}">',
              f"<h3>{_badge(scenario.outcome)}{escape(scenario.title)} "
              f"<span class='muted'>({scenario.duration_s:.1f} s)</span></h3>"]
     if scenario.tags:
@@ -143,6 +144,11 @@ def _scenario(scenario: ScenarioResult) -> str:
     parts.extend(_evidence(e, started) for e in scenario.evidence)
     parts.append("</article>")
     return "\n".join(parts)
+
+
+def anchor(scenario: ScenarioResult) -> str:
+    """A link target that survives any node id (spaces, `%`, brackets, quotes)."""
+    return "s-" + hashlib.sha256(scenario.nodeid.encode()).hexdigest()[:12]
 
 
 def _by_feature(scenarios: Iterable[ScenarioResult]) -> dict[str, list[ScenarioResult]]:
@@ -187,7 +193,7 @@ def summary_line(results: RunResults) -> str:
 
 
 def _link(scenario: ScenarioResult) -> str:
-    return (f"<a href='#{escape(scenario.nodeid)}'>{escape(scenario.feature)}: "
+    return (f"<a href='#{anchor(scenario)}'>{escape(scenario.feature)}: "
             f"{escape(scenario.title)}</a>")
 
 
@@ -236,7 +242,7 @@ def _cell(scenarios: list[ScenarioResult]) -> str:
         return "<td class='no'>—</td>"
     marks = {"passed": "✔", "failed": "✘", "skipped": "⊘"}
     return "<td class='yes'>" + " ".join(
-        f"<a href='#{escape(s.nodeid)}' title='{escape(s.title)}'>{marks.get(s.outcome, '?')}</a>"
+        f"<a href='#{anchor(s)}' title='{escape(s.title)}'>{marks.get(s.outcome, '?')}</a>"
         for s in scenarios) + "</td>"
 
 
