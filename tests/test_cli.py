@@ -79,10 +79,9 @@ def test_validate_hands_pytests_options_over_as_typed(argv: list[str],
     assert pytest_args_of_validate(argv) == to_pytest
 
 
-def test_long_waits_report_what_they_await(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_waits_report_what_they_await() -> None:
     lines: list[str] = []
-    monkeypatch.setattr(waiting, "PROGRESS_EVERY_S", 0.05)
-    waiting.set_progress(lines.append)
+    waiting.set_progress(lines.append, every_s=0.05)
     try:
         with pytest.raises(waiting.WaitTimeout):
             waiting.eventually(lambda: 41, lambda v: v == 42, what="the answer",

@@ -384,8 +384,8 @@ from obsharness.waiting import eventually
 
 def test_waits() -> None:
     began = time.monotonic()
-    eventually(lambda: time.monotonic() - began, lambda t: t > 5.5, what="the slow thing",
-               timeout=20, interval=0.2)
+    eventually(lambda: time.monotonic() - began, lambda t: t > 1.5, what="the slow thing",
+               timeout=20, interval=0.1)
 '''
 
 
@@ -395,9 +395,10 @@ def test_progress_reaches_the_terminal_while_pytest_captures(tmp_path: Path) -> 
     while it waits, through pytest's capture, serially and from an xdist worker."""
     folder = _project(tmp_path, LONG_WAIT)
     for args in ((), ("-n", "1")):
-        result = _pytest(folder, "-q", *args, OBSHARNESS_PROGRESS="1")
+        result = _pytest(folder, "-q", *args, OBSHARNESS_PROGRESS="1",
+                         OBSHARNESS_PROGRESS_EVERY_S="1")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "... waiting for the slow thing: 5 s of 20 s" in result.stderr, \
+        assert "... waiting for the slow thing: 1 s of 20 s" in result.stderr, \
             result.stdout + result.stderr
     quiet = _pytest(folder, "-q")
     assert "waiting for the slow thing" not in quiet.stdout + quiet.stderr

@@ -59,7 +59,9 @@ def team_stack(root: Path, sources: dict[str, object] | None = None, *,
     """A copy of the sample stack with the team's files under team/ and named as sources;
     `advice_taken`: the kept route the team's info alerts now reach is dropped."""
     stack = root / "stack"
-    shutil.copytree(STACK, stack, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
+    shutil.copytree(STACK, stack, ignore=shutil.ignore_patterns("__pycache__", "node_modules",
+                                                                 "apps"))
+    (stack / "apps").symlink_to(STACK / "apps")  # the apps are not the team's code here
     shutil.copytree(FIXTURES, stack / "team")
     if advice_taken:
         (stack / "alertmanager" / "other-sources.yml").write_text("routes: []\n")

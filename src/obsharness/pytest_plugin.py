@@ -191,7 +191,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_parallel(options)
     if os.environ.get("OBSHARNESS_PROGRESS") == "1":
         _live.writer = _live_writer(config)
-        waiting.set_progress(lambda line: _live.say(f"  ... {line}"))
+        every = float(os.environ.get("OBSHARNESS_PROGRESS_EVERY_S", waiting.PROGRESS_EVERY_S))
+        waiting.set_progress(lambda line: _live.say(f"  ... {line}"), every_s=every)
     from obsharness.report_plugin import ReportCollector
 
     # Workers collect their scenarios' results; the controller (or a serial run)

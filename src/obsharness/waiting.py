@@ -38,11 +38,15 @@ PROGRESS_EVERY_S = 5.0
 
 class _Progress:
     report: Callable[[str], None] | None = None
+    every_s: float = PROGRESS_EVERY_S
 
 
-def set_progress(report: Callable[[str], None] | None) -> None:
-    """Install (or remove, with None) the callback that long waits report to."""
+def set_progress(report: Callable[[str], None] | None, every_s: float = PROGRESS_EVERY_S
+                 ) -> None:
+    """Install (or remove, with None) the callback that long waits report to, and how
+    often a wait reports."""
     _Progress.report = report
+    _Progress.every_s = every_s
 
 
 def _short(value: object, limit: int = 600) -> str:
@@ -70,7 +74,7 @@ def eventually(
     last: T | None = None
     seen = False
     last_error: Exception | None = None
-    next_report = began + PROGRESS_EVERY_S
+    next_report = began + _Progress.every_s
     while True:
         attempts += 1
         try:
@@ -85,7 +89,7 @@ def eventually(
             on_poll(time.monotonic() - began, last)
         now = time.monotonic()
         if _Progress.report is not None and now >= next_report:
-            next_report = now + PROGRESS_EVERY_S
+            next_report = now + _Progress.every_s
             _Progress.report(f"waiting for {what}: {now - began:.0f} s of {timeout:.0f} s, "
                              f"last value: {_short(last if seen else last_error, 120)}")
         if now >= deadline:
