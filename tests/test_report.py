@@ -226,11 +226,15 @@ def test_a_skipped_step_is_grey_and_a_failure_leads_with_its_message() -> None:
     results.scenarios.append(ScenarioResult(
         nodeid="steps/test_scenarios.py::test_x", feature="Alerting", feature_file="f",
         name="A failure", outcome="failed", reason="AssertionError: the step's own words",
-        traceback="fixturefunc = <function ...>\n    def call_fixture_func(", steps=[]))
+        traceback="fixturefunc = <function ...>\n    def call_fixture_func(",
+        steps=[StepResult("Then", "the error ratio stays under 5%", "failed",
+                          [{"kind": "promql", "title": "service:error_ratio", "at": 1.0,
+                            "step": "0", "polls": 12, "body": [{"labels": {}, "value": 0.2}]}])]))
     page = html.render(results)
     assert '<li class="st-skipped">' in page
     lead = page.index("AssertionError: the step&#x27;s own words")
     fold = page.index("<summary>pytest's traceback</summary>")
-    assert lead < fold  # the message first; pytest's internals behind the fold
+    saw = page.index("What “the error ratio stays under 5%” saw")
+    assert lead < saw < fold  # the message, what the step saw, then pytest's internals
     assert page.index("<h2>Failed (1)</h2>") < page.index("<h2>Not proven in this run (1)")
     assert html.summary_line(results) == "1 proven, 1 not proven (1 loki unavailable), 1 failed"

@@ -132,8 +132,14 @@ def _scenario(scenario: ScenarioResult) -> str:
         reason = scenario.reason.removeprefix(NOT_RUN)
         parts.append(f'<p class="reason">{label}: {escape(reason)}</p>')
     elif scenario.outcome == "failed":
-        # The step's own message first; pytest's traceback behind a fold.
+        # The step's own message first, then what that step saw; pytest's traceback
+        # behind a fold.
         parts.append(f'<div class="lead">{escape(scenario.reason)}</div>')
+        failing = next((s for s in scenario.steps if s.status == "failed"), None)
+        if failing is not None and failing.evidence:
+            parts.append(f"<div class='saw'><strong>What “{escape(failing.text[:120])}” saw"
+                         "</strong>" + "".join(_evidence(e, started) for e in failing.evidence)
+                         + "</div>")
         if scenario.traceback:
             parts.append("<details class='traceback'><summary>pytest's traceback</summary>"
                          f"<pre>{escape(scenario.traceback)}</pre></details>")
