@@ -61,7 +61,13 @@ def test_diagrams_are_written_and_checked(tmp_path: Path,
     assert main(["diagrams", "--out", str(out), "--check"]) == 0
     assert out.read_text().count("```mermaid") == 5
     # A check says what it checked, not only that it wrote a file.
-    assert "checked 5 diagram(s) against the manifest: they agree" in capsys.readouterr().out
+    first = capsys.readouterr().out
+    assert "checked 5 diagram(s) against the manifest: they agree" in first
+    assert main(["diagrams", "--out", str(out), "--check"]) == 0
+    assert f"{out} up to date" in capsys.readouterr().out
+    out.write_text(out.read_text().replace("prometheus", "prometheus-old", 1))
+    assert main(["diagrams", "--out", str(out), "--check"]) == 0
+    assert f"{out} was stale, regenerated: " in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("argv", "to_pytest"), [

@@ -223,6 +223,7 @@ def cmd_diagrams(out: Path, check: bool = False) -> int:
 
     drawn = diagrams.all_diagrams()
     out.parent.mkdir(parents=True, exist_ok=True)
+    before = out.read_text() if out.is_file() else ""
     out.write_text(diagrams.markdown(drawn))
     if not check:
         print(f"wrote {out}")
@@ -231,8 +232,10 @@ def cmd_diagrams(out: Path, check: bool = False) -> int:
     for line in disagreements:
         print(f"DIAGRAM PROBLEM {line}", file=sys.stderr)
     verdict = f"{len(disagreements)} disagreement(s)" if disagreements else "they agree"
-    print(f"checked {len(drawn)} diagram(s) against the manifest: {verdict} "
-          f"({out} regenerated)")
+    changed = [title for title, source in drawn.items() if source not in before]
+    freshness = "up to date" if not changed else \
+        f"was stale, regenerated: {', '.join(changed)} changed"
+    print(f"checked {len(drawn)} diagram(s) against the manifest: {verdict}; {out} {freshness}")
     return 1 if disagreements else 0
 
 
