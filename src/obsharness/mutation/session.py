@@ -23,6 +23,7 @@ from _pytest.runner import runtestprotocol
 
 from obsharness.durations import load as load_durations
 from obsharness.mutation.model import FLOW_TAGS
+from obsharness.report.results import NOT_RUN
 from obsharness.stack.manifest import LOG_AGENTS
 
 # Markers of scenarios that only read files: they need no stack and no reload.
@@ -250,13 +251,18 @@ class MutationSession:
                             "detail": _last_lines(failed[0].longreprtext), "tried": tried,
                             "scenario_s": seconds}, last
                 skips = [r for r in reports if r.skipped]
+                refused = next((r for r in skips if _skip_reason(r).startswith(NOT_RUN)), None)
+                if refused is not None:
+                    # The changed config was refused where this scenario needed it (the
+                    # stack's start, the private Alertmanager): a run would be red.
+                    return {"outcome": "caught by validation", "by": item.nodeid,
+                            "detail": _skip_reason(refused), "tried": tried,
+                            "scenario_s": seconds}, last
                 if kind == "behaviour" and not skips:
                     ran_behaviour.append(item)
                 if skips:
                     skipped.append(item.nodeid)
-                    longrepr = skips[0].longrepr
-                    reasons.setdefault(item.nodeid, str(longrepr[2] if isinstance(
-                        longrepr, tuple) else longrepr))
+                    reasons.setdefault(item.nodeid, _skip_reason(skips[0]))
         # Out of reach: every scenario that could see it skipped here (Alloy, Grafana).
         seeing = [i.nodeid for i in behaviour if i.nodeid in tried] or \
             [i.nodeid for i in static]
@@ -283,3 +289,9 @@ def _last_lines(text: str, limit: int = 8) -> str:
     """The end of a failure: the assertion or error message, not the traceback."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
     return "\n".join(lines[-limit:])
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+    return reason.removeprefix("Skipped: ")
