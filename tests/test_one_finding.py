@@ -63,3 +63,25 @@ def test_a_receiver_typo_is_one_failure_and_the_rest_is_not_run(tmp_path: Path) 
     assert sum(int(line.split("[")[1].split("]")[0]) for line in not_run) == 5, out
     assert f"scenario(s) not run: {config} is invalid" in out
     assert f"0 proven, 5 not proven (5 not run: {config} is invalid), 1 failed" in out
+
+
+def test_a_plain_test_on_a_broken_config_still_fails(tmp_path: Path) -> None:
+    """Only scenarios turn the refused config into "not run": a team's plain pytest test
+    that asks for the stack fails on it, never passes as a skip."""
+    from .test_harness_plumbing import _project, _pytest
+
+    stack = tmp_path / "stack"
+    shutil.copytree(STACK, stack, ignore=shutil.ignore_patterns("node_modules", "__pycache__",
+                                                                 "apps"))
+    (stack / "apps").symlink_to(STACK / "apps")
+    config = stack / "alertmanager" / "alertmanager.yml"
+    config.write_text(config.read_text().replace("      receiver: oncall-critical\n",
+                                                 "      receiver: oncall-critcal\n", 1))
+    (tmp_path / "project").mkdir()
+    folder = _project(tmp_path / "project", "def test_uses_stack(stack):\n    pass\n")
+    result = _pytest(folder, "-q", "--run-dir", str(tmp_path / "run"),
+                     OBSHARNESS_STACK=str(stack / "stack.yaml"))
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "1 error" in out, out
+    assert 'route sends to receiver "oncall-critcal", which is not defined' in out

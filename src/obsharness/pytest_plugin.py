@@ -374,14 +374,15 @@ def smtp_sink(sink_host: str, external_config: ExternalConfig | None) -> Iterato
         yield sink
 
 
-def _start(running: StackHandle, options: HarnessOptions) -> None:
+def _start(running: StackHandle, options: HarnessOptions, *, for_scenario: bool) -> None:
     try:
         running.start()
     except ComponentUnavailableError as exc:
         _unavailable(options, exc)
     except ConfigError as exc:
-        # The static scenarios report the config; what needs the stack is not run.
-        pytest.skip(config_findings.not_run_reason(exc))
+        if for_scenario:  # the @static scenario reports the config; the rest is not run
+            pytest.skip(config_findings.not_run_reason(exc))
+        pytest.fail(str(exc), pytrace=False)
     except ObsharnessError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -390,7 +391,7 @@ def _start(running: StackHandle, options: HarnessOptions) -> None:
 def stack(
     harness_options: HarnessOptions, stack_manifest: Manifest, webhook_sink: WebhookSink,
     smtp_sink: SmtpSink, backend_choice: BackendChoice, docker_network: Any,
-    external_config: ExternalConfig | None,
+    external_config: ExternalConfig | None, request: pytest.FixtureRequest,
 ) -> Iterator[StackHandle]:
     """The whole stack on the chosen backend, started once per session and always stopped."""
     sinks = {"alert-webhook": webhook_sink.address, "mail-relay": smtp_sink.address}
@@ -407,7 +408,8 @@ def stack(
         running = ProcessStack(stack_manifest, harness_options.run_dir,
                                time_scale=harness_options.time_scale, sink_addresses=sinks,
                                fixed_ports=harness_options.fixed_ports, only=harness_options.only)
-    _start(running, harness_options)
+    first = getattr(request, "_pyfuncitem", None)
+    _start(running, harness_options, for_scenario=first is not None and _is_scenario(first))
     _running_stacks.append(running)
     try:
         if external_config is None:
@@ -450,9 +452,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 
 def _is_scenario(item: pytest.Item) -> bool:
     """A pytest-bdd scenario (the library's own unit tests never turn errors into skips)."""
-    from obsharness.report_plugin import _template
+    from obsharness.report_plugin import scenario_template
 
-    return _template(item) is not None
+    return scenario_template(item) is not None
 
 
 @pytest.hookimpl(wrapper=True)

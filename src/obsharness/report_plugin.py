@@ -25,7 +25,7 @@ from obsharness.report.results import (
 from obsharness.stack.render import RenderedStack
 
 
-def _template(item: pytest.Item) -> Any:
+def scenario_template(item: pytest.Item) -> Any:
     """pytest-bdd's scenario template behind a test function, if it is a scenario."""
     from pytest_bdd.scenario import scenario_wrapper_template_registry
 
@@ -92,7 +92,7 @@ class ReportCollector:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            template = _template(item)
+            template = scenario_template(item)
             if template is None:
                 continue
             scenario = template.render(example_params(item))

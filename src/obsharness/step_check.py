@@ -20,13 +20,13 @@ def undefined_steps(items: Sequence[pytest.Item], session: pytest.Session) -> li
     from pytest_bdd.scenario import find_fixturedefs_for_step
     from pytest_bdd.steps import step_function_context_registry
 
-    from obsharness.report_plugin import _template, example_params
+    from obsharness.report_plugin import example_params, scenario_template
 
     known = [(c.type, str(c.parser.name)) for c in step_function_context_registry.values()]
     manager = session._fixturemanager
     messages: dict[tuple[str, int], str] = {}
     for item in items:
-        template = _template(item)
+        template = scenario_template(item)
         if template is None:
             continue
         for step in template.render(example_params(item)).steps:

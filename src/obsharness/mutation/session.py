@@ -107,9 +107,9 @@ class MutationSession:
     def _text(self, item: pytest.Item) -> str:
         """What a scenario says (id, name, steps): asked once per item, not per mutant."""
         if item.nodeid not in self._texts:
-            from obsharness.report_plugin import _template, example_params
+            from obsharness.report_plugin import example_params, scenario_template
 
-            template = _template(item)
+            template = scenario_template(item)
             words = [item.nodeid, item.nodeid.replace("_", " ")]
             if template is not None:
                 scenario = template.render(example_params(item))
