@@ -238,3 +238,29 @@ def test_a_skipped_step_is_grey_and_a_failure_leads_with_its_message() -> None:
     assert lead < saw < fold  # the message, what the step saw, then pytest's internals
     assert page.index("<h2>Failed (1)</h2>") < page.index("<h2>Not proven in this run (1)")
     assert html.summary_line(results) == "1 proven, 1 not proven (1 loki unavailable), 1 failed"
+
+
+def test_the_proof_table_tells_end_to_end_from_a_static_check() -> None:
+    from obsharness.report import proof
+
+    results = _results()
+    results.alerts = [{"alert": "HighErrorRate", "file": "stack/prometheus/rules/alerts.yml",
+                       "unit_tests": ["alerts.test.yml"]},
+                      {"alert": "ServiceDown", "file": "x", "unit_tests": []}]
+    results.scenarios.append(ScenarioResult(
+        nodeid="n1", feature="Config", feature_file="f", name="A new ServiceDown", outcome="passed",
+        steps=[StepResult("Then", "Alertmanager's first notification of an alert with "
+                          "alertname=ServiceDown, severity=critical leaves within 30s", "passed"),
+               StepResult("Then", "promtool sees exactly these alerts:", "passed",
+                          table=[["at", "alert", "labels"], ["5m", "ServiceDown", "none"]])]))
+    rows = {r.alert: r for r in proof.rows(results, {"mutants": [
+        {"description": "HighErrorRate: > 0.05 -> > 0.5", "outcome": "caught by behaviour"},
+        {"description": "HighErrorRate: for 2m -> 20m", "outcome": "survived"},
+        {"description": "HighErrorRate: x", "outcome": "out of reach"}]})}
+    assert [s.nodeid for s in rows["HighErrorRate"].end_to_end] == [
+        "steps/test_scenarios.py::test_alert_fires"]  # "a firing HighErrorRate notification"
+    assert rows["HighErrorRate"].mutants == (1, 2)  # out of reach is not judged
+    down = rows["ServiceDown"]
+    assert down.end_to_end == []  # a waiting time read from the config is not delivery
+    assert [s.nodeid for s in down.routing] == ["n1"]
+    assert [s.nodeid for s in down.timing_tables] == ["n1"]

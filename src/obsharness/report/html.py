@@ -263,10 +263,18 @@ def _proof_table(results: RunResults, mutation: dict[str, Any] | None) -> list[s
             "</p><table class='proof'><tr><th>alert</th><th>kept in</th><th>unit test</th>"
             "<th>timing table</th><th>end to end</th><th>routing</th><th>mutants caught</th>"
             "</tr>"]
+    names = [r.alert for r in rows]
     for row in rows:
         units = ", ".join(row.unit_tests)
+        # Two rules of one name (per service, per host) are told apart by what differs.
+        twins = [r for r in rows if r.alert == row.alert and r is not row]
+        differs = {k: v for k, v in row.labels.items()
+                   if any(t.labels.get(k) != v for t in twins)} if names.count(row.alert) > 1 \
+            else {}
+        shown = row.alert + (" {" + ", ".join(f"{k}={v}" for k, v in sorted(differs.items()))
+                             + "}" if differs else "")
         mutants = f"{row.mutants[0]} of {row.mutants[1]}" if row.mutants else "—"
-        body.append(f"<tr><td>{escape(row.alert)}</td><td><code>{escape(row.file)}</code></td>"
+        body.append(f"<tr><td>{escape(shown)}</td><td><code>{escape(row.file)}</code></td>"
                     f"<td class='{'yes' if units else 'no'}'>{escape(units or '—')}</td>"
                     f"{_cell(row.timing_tables)}{_cell(row.end_to_end)}{_cell(row.routing)}"
                     f"<td>{mutants}</td></tr>")

@@ -35,6 +35,8 @@ def inventory(manifest: Any) -> list[dict[str, Any]]:
                     for rule in group.get("rules") or []:
                         if rule.get("alert"):
                             found.append({"alert": str(rule["alert"]),
+                                          "labels": {str(k): str(v) for k, v in
+                                                     (rule.get("labels") or {}).items()},
                                           "file": origins.display(path).replace(
                                               str(manifest.stack_dir.parent) + "/", "")})
         except ObsharnessError:
@@ -70,6 +72,7 @@ def _unit_tests(config: Path | None) -> dict[str, list[str]]:
 class AlertProof:
     alert: str
     file: str
+    labels: dict[str, str] = field(default_factory=dict)
     unit_tests: list[str] = field(default_factory=list)
     timing_tables: list[ScenarioResult] = field(default_factory=list)
     end_to_end: list[ScenarioResult] = field(default_factory=list)
@@ -83,7 +86,9 @@ class AlertProof:
 
 def _mentions(scenario: ScenarioResult, alert: str) -> tuple[bool, bool, bool]:
     """(timing table, end to end, routing) that name the alert in a passed scenario."""
-    word = re.compile(rf"(?<![\w-]){re.escape(alert)}(?![\w-])")
+    # A notification of the alert reaching (or kept from) a receiver, by webhook or email.
+    delivered = re.compile(rf"\b(?:firing|resolved|no) {re.escape(alert)} notification\b"
+                           rf"|\bemail about {re.escape(alert)}\b")
     table = routing = e2e = False
     for step in scenario.steps:
         cells = [c for row in step.table for c in row]
@@ -92,8 +97,7 @@ def _mentions(scenario: ScenarioResult, alert: str) -> tuple[bool, bool, bool]:
         if f"alertname={alert}" in step.text.replace(" ", "") or any(
                 f"alertname={alert}" in c.replace(" ", "") for c in cells):
             routing = True
-        if re.search(rf"\b(firing|resolved) {re.escape(alert)} notification", step.text) or (
-                word.search(step.text) and "notification" in step.text):
+        if delivered.search(step.text):
             e2e = True
     return table, e2e, routing
 
@@ -101,8 +105,8 @@ def _mentions(scenario: ScenarioResult, alert: str) -> tuple[bool, bool, bool]:
 def rows(results: RunResults, mutation: dict[str, Any] | None) -> list[AlertProof]:
     proofs = []
     for entry in results.alerts:
-        proof = AlertProof(entry["alert"], entry.get("file", ""), list(entry.get("unit_tests")
-                                                                     or []))
+        proof = AlertProof(entry["alert"], entry.get("file", ""),
+                           dict(entry.get("labels") or {}), list(entry.get("unit_tests") or []))
         for scenario in results.scenarios:
             table, e2e, routing = _mentions(scenario, proof.alert)
             if table:
