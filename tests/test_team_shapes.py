@@ -234,13 +234,19 @@ def test_a_file_no_source_loads_is_named(tmp_path: Path) -> None:
     stray = stack / "prometheus" / "rules" / "kube-prometheus.yaml"
     shutil.copy(FIXTURES / "k8s" / "rules" / "node-rules.yaml", stray)
     (stack / "team" / "dashboards" / "exported.yaml").write_text("apiVersion: v1\nkind: List\n")
+    # Beside rules, Kubernetes repositories keep files that are no monitoring code at all.
+    (stack / "prometheus" / "rules" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources: [kube-prometheus.yaml]\n")
     found = rule_sources.unloaded(load_manifest(stack / "stack.yaml"))
     assert found == [
-        "stack/prometheus/rules/kube-prometheus.yaml is not loaded: it holds PrometheusRule, "
+        "stack/prometheus/rules/kube-prometheus.yaml is not loaded: it holds monitoring code "
+        "(PrometheusRule), "
         "but no source reads it (this folder is read by rule_files 'rules/*.yml' of "
         "prometheus/prometheus.yml). Add it to stack.yaml's sources, match it with a glob, "
         "or move it out of the folder",
-        "stack/team/dashboards/exported.yaml is not loaded: it holds List, but no source reads "
+        "stack/team/dashboards/exported.yaml is not loaded: it holds monitoring code (List), "
+        "but no source reads "
         "it (this folder is read by sources.dashboards 'team/dashboards/*.json'). Add it to "
         "stack.yaml's sources, match it with a glob, or move it out of the folder",
     ]
@@ -493,7 +499,7 @@ def test_promtools_lint_is_a_warning_by_default_and_an_error_with_lint_fatal(
     stray = _static_run(tmp_path, stack)
     assert stray.returncode == 1, stray.stdout + stray.stderr
     assert ("stack/prometheus/rules/kube-prometheus.yaml is not loaded: it holds "
-            "PrometheusRule, but no source reads it") in stray.stdout
+            "monitoring code (PrometheusRule), but no source reads it") in stray.stdout
 
 
 def test_a_loki_rule_selecting_on_a_label_no_stream_carries_is_named() -> None:

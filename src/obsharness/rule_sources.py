@@ -433,11 +433,22 @@ def unloaded(manifest: Manifest) -> list[str]:
             if not path.is_file() or path.suffix not in _CODE_SUFFIXES \
                     or path.resolve() in loaded:
                 continue
+            holds = sniff(path)
+            if not holds.startswith(_MONITORING):
+                continue  # a kustomization.yaml, a Service: nothing a source would read
             findings.append(f"{path.relative_to(manifest.stack_dir.parent)} is not loaded: "
-                            f"{sniff(path)}, but no source reads it (this folder is read by "
+                            f"{holds}, but no source reads it (this folder is read by "
                             f"{'; '.join(readers)}). Add it to stack.yaml's sources, match it "
                             f"with a glob, or move it out of the folder")
     return findings
+
+
+# What sniff() says of a file that holds monitoring code a source could read (or that
+# cannot be read at all, which is a finding of its own).
+_MONITORING = ("it does not parse", "it holds a dashboard", "it holds jsonnet",
+               "it holds monitoring code")
+_MONITORING_KINDS = {"PrometheusRule", "rule groups", "ConfigMap", "ConfigMapList", "List",
+                     "Dashboard", "GrafanaDashboard", "GrafanaManifest", "PrometheusRuleList"}
 
 
 def sniff(path: Path) -> str:
@@ -456,4 +467,5 @@ def sniff(path: Path) -> str:
     except (OSError, ValueError, yaml.YAMLError, RecursionError, AttributeError):
         return "it does not parse"
     shown = ", ".join(dict.fromkeys(kinds)) or "nothing"
-    return f"it holds {shown}"
+    what = "monitoring code" if set(kinds) & _MONITORING_KINDS else "no monitoring code"
+    return f"it holds {what} ({shown})"
