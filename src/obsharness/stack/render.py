@@ -234,11 +234,14 @@ def _map_strings(data: Any, fn: Callable[[str], str]) -> Any:
 
 class _Renderer:
     def __init__(self, manifest: Manifest, scaler: TimeScaler, rewrite: Callable[[str], str],
-                 absent: frozenset[str] = frozenset()):
+                 absent: frozenset[str] = frozenset(),
+                 extracted: Sequence[rule_sources.Found] = ()):
         self.manifest = manifest
         self.scaler = scaler
         self.rewrite = rewrite
         self.absent = absent
+        # The manifest's rule sources, read once for validation and rendering alike.
+        self.extracted = list(extracted)
         self.timing = Timing()
         self.scrape_jobs: list[str] = []
         self.horizons: list[ScaledHorizon] = []
@@ -393,7 +396,8 @@ def _longest_range_ms(expr: str) -> int:
     return max(windows, default=0)
 
 
-def validate_sources(manifest: Manifest) -> None:
+def validate_sources(manifest: Manifest,
+                     found: list[rule_sources.Found] | None = None) -> None:
     """Check the deployable configs under stack/ with promtool and amtool (and Loki's and
     Promtail's own validators where their binaries are at hand), and the routing tree
     against the alert rules, before anything starts."""
@@ -406,13 +410,13 @@ def validate_sources(manifest: Manifest) -> None:
     configs.sort(key=lambda pair: pair[0].binary != "prometheus")
     with tempfile.TemporaryDirectory(prefix="obsharness-sources-") as tmp:
         try:
-            _validate(manifest, configs, Path(tmp))
+            _validate(manifest, configs, Path(tmp), found)
         finally:
             origins.forget(Path(tmp))
 
 
-def _validate(manifest: Manifest, configs: list[tuple[Component, Path]], extracted: Path
-              ) -> None:
+def _validate(manifest: Manifest, configs: list[tuple[Component, Path]], extracted: Path,
+              found: list[rule_sources.Found] | None) -> None:
     rule_files: list[Path] = []
     for comp, source in configs:
         data = _load_yaml(source, comp.name)  # YAML errors first: they name the line
@@ -421,10 +425,12 @@ def _validate(manifest: Manifest, configs: list[tuple[Component, Path]], extract
             for rule_file in files:
                 _load_yaml(rule_file, comp.name)
             toolchecks.check_prometheus_config(source)
-            # Rules kept in other shapes: promtool judges every extracted document.
-            written = rule_sources.write(rule_sources.extract(manifest), extracted)
-            for rule_file in written:
-                toolchecks.check_rules([rule_file])
+            # Rules kept in other shapes: promtool judges every extracted document (its
+            # message names the file, which origins maps back to the team's).
+            written = rule_sources.write(
+                rule_sources.extract(manifest) if found is None else found, extracted)
+            if written:
+                toolchecks.check_rules(written)
             rule_files += files + written
             # Loki's ruler sends to the same Alertmanager: its alerts are routed too.
             for loki_file in loki_rules.files(manifest):
@@ -479,11 +485,13 @@ def render_stack(
 ) -> RenderedStack:
     """Render every component's config tree into run_dir/<config dir>/; `absent`
     components (a partial stack) are not scraped."""
+    # Read once: a rules source may run helm or evaluate a mixin.
+    found = rule_sources.extract(manifest)
     if validate:
-        validate_sources(manifest)
+        validate_sources(manifest, found)
     scaler = TimeScaler(time_scale)
     rewrite = address_rewriter(addresses, manifest.service_ports())
-    renderer = _Renderer(manifest, scaler, rewrite, absent)
+    renderer = _Renderer(manifest, scaler, rewrite, absent, found)
     configs: dict[str, Path] = {}
     # Prometheus first: rule windows depend on its scrape interval.
     ordered = sorted(manifest.components.values(), key=lambda c: c.binary != "prometheus")
@@ -614,7 +622,7 @@ def _render_component(
             renderer.rule_file(rules, str(rule_source.relative_to(manifest.stack_dir.parent)))
             _write_yaml(rule_target, rules, rule_source, renderer.scaler.scale)
         # Rules kept in other shapes are loaded as the plain files the harness extracts.
-        extracted = rule_sources.write(rule_sources.extract(manifest),
+        extracted = rule_sources.write(renderer.extracted,
                                        target_dir / rule_sources.EXTRACTED_DIR)
         for rule_target in extracted:
             rules = _map_strings(rule_document(rule_target), renderer.rewrite)
