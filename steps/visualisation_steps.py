@@ -56,9 +56,6 @@ def _report(problems: list[dashboards.Problem]) -> str:
     return "\n".join(dashboards.summarise(problems))
 
 
-ADVICE_ALLOWLIST = "grafana/dashboard-lint.yml"
-
-
 @then("every dashboard, in whichever shape it is kept, is one Grafana can show; its style "
       "advice is a warning")
 @then("every dashboard is valid dashboard JSON with unique panel ids, grid positions and units")
@@ -70,10 +67,8 @@ def static_checks(grafana_dir: Path, stack_manifest: Manifest) -> None:
     allowlists it, as dashboard-linter's exclusions do."""
     boards = _boards(stack_manifest)
     assert boards, "no dashboard: the manifest's dashboard sources match no file"
-    datasources = _datasources(grafana_dir)
-    problems = [p for b in boards for p in dashboards.static_problems(b, datasources)]
-    allowed = dashboards.exclusions(stack_manifest.stack_dir / ADVICE_ALLOWLIST)
-    errors, advice = dashboards.split(problems, allowed)
+    errors, advice = dashboards.judged(boards, _datasources(grafana_dir),
+                                       stack_manifest.stack_dir)
     evidence.record("check", f"dashboard advice ({len(advice)} not allowlisted)",
                     dashboards.summarise(advice) or ["none"])
     for line in dashboards.summarise(advice):

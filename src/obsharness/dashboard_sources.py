@@ -388,7 +388,6 @@ def boards_in_file(path: Path) -> tuple[list[Board], list[Skipped]]:
 class Boards:
     boards: list[Board] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
     by_source: dict[str, int] = field(default_factory=dict)
 
 
@@ -400,7 +399,6 @@ def read(source: Source, stack_dir: Path, into: Boards) -> None:
                 boards, skipped = boards_in_file(path)
                 into.boards += boards
                 into.skipped += skipped
-                into.files.append(path)
     elif source.render:
         label = Path(f"<{' '.join(source.render)}>")
         text = rule_sources.run_render(source, stack_dir, "grafana")

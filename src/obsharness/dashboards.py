@@ -580,6 +580,18 @@ def dashboard_files(grafana_dir: Path) -> list[Path]:
     return sorted((grafana_dir / "dashboards").glob("*.json"))
 
 
+# The advice allowlist, under stack/ (dashboard-linter's exclusions shape).
+ADVICE_ALLOWLIST = Path("grafana") / "dashboard-lint.yml"
+
+
+def judged(boards: Sequence[Board], datasources: Sequence[Datasource], stack_dir: Path
+           ) -> tuple[list[Problem], list[Problem]]:
+    """Every dashboard's static problems as (errors, advice the allowlist does not name):
+    what the static scenario and `obsharness check` both decide."""
+    problems = [p for board in boards for p in static_problems(board, datasources)]
+    return split(problems, exclusions(stack_dir / ADVICE_ALLOWLIST))
+
+
 def split(problems: Sequence[Problem], allowed: Sequence[Exclusion] = ()
           ) -> tuple[list[Problem], list[Problem]]:
     """(errors, advice not allowlisted)."""

@@ -95,10 +95,6 @@ def _duration(node: dict[str, Any], key: str, path: Path, origin: Origin, group:
                           f"{exc}") from None
 
 
-def origin_of(path: Path) -> Origin:
-    return Origin(path, None, None, "Loki rule file")
-
-
 def scale_logql(expr: str, scaler: TimeScaler, floor_ms: int, where: str) -> str:
     """LogQL's range windows (`[5m]`) compressed, each spanning one evaluation at least."""
     def one(match: re.Match[str]) -> str:

@@ -339,10 +339,6 @@ def _group_lines(text: str, offset: int) -> list[int]:
     return [g.start_mark.line + 1 + offset for g in groups.value]
 
 
-def loaded_files(found: list[Found]) -> set[Path]:
-    return {p.resolve() for each in found for p in each.files}
-
-
 # ---- every rule file of a stack, and what no source loads -------------------------
 
 EXTRACTED_DIR = "obsharness-sources"  # under the rendered Prometheus config's folder

@@ -16,8 +16,6 @@ from obsharness.errors import ObsharnessError, ObsharnessWarning
 from obsharness.stack.manifest import Manifest
 from obsharness.stack.render import validate_sources
 
-ADVICE_ALLOWLIST = "grafana/dashboard-lint.yml"
-
 
 @dataclass
 class CheckResult:
@@ -90,10 +88,8 @@ def _dashboards(manifest: Manifest, result: CheckResult) -> list[str]:
     result.advice += [str(s) for s in found.skipped]
     datasources = dashboards.provisioned_datasources(manifest.stack_dir / "grafana" /
                                                      "provisioning")
-    problems = [p for b in found.boards for p in dashboards.static_problems(b, datasources)]
+    errors, advice = dashboards.judged(found.boards, datasources, manifest.stack_dir)
     queries = [q for b in found.boards for q in dashboards.queries(b.label, b.data, datasources)]
-    problems += dashboards.promql_problems(queries)
-    errors, advice = dashboards.split(
-        problems, dashboards.exclusions(manifest.stack_dir / ADVICE_ALLOWLIST))
+    errors += dashboards.promql_problems(queries)  # the real parser's refusals: errors
     result.advice += dashboards.summarise(advice)
     return dashboards.summarise(errors)

@@ -192,7 +192,8 @@ def summary_line(results: RunResults) -> str:
     skipped = [s for s in results.scenarios if s.outcome == "skipped"]
     groups: dict[str, int] = {}
     for scenario in skipped:
-        groups[reason_group(scenario.reason)] = groups.get(reason_group(scenario.reason), 0) + 1
+        group = reason_group(scenario.reason)
+        groups[group] = groups.get(group, 0) + 1
     reasons = "; ".join(f"{n} {g}" for g, n in sorted(groups.items(), key=lambda kv: -kv[1]))
     not_proven = f"{len(skipped)} not proven" + (f" ({reasons})" if reasons else "")
     return f"{len(passed)} proven, {not_proven}, {len(failed)} failed"
