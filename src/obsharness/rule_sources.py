@@ -400,13 +400,14 @@ def unloaded(manifest: Manifest) -> list[str]:
     loaded: set[Path] = set()
     config = prometheus_config(manifest)
     if config is not None:
-        data = load_yaml(config, "prometheus") or {}
-        patterns = data.get("rule_files") if isinstance(data, dict) else None
+        raw = load_yaml(config, "prometheus")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        patterns = data.get("rule_files")
         for pattern in patterns if isinstance(patterns, list) else []:
             folder = _folder_of(config.parent, str(pattern))
             folders.setdefault(folder, []).append(
                 f"rule_files {pattern!r} of {config.relative_to(manifest.stack_dir)}")
-        loaded |= {p.resolve() for p in rule_files_of(config)}
+        loaded |= {p.resolve() for p in rule_files_of(config, data)}  # read once
         # promtool's unit tests live beside the rules: they are tests, not sources.
         loaded |= {p.resolve() for p in config.parent.rglob("*.test.y*ml")}
         loaded |= {p.resolve() for p in (config.parent / "tests").rglob("*") if p.is_file()}

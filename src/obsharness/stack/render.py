@@ -456,9 +456,11 @@ def _have(binary: str) -> bool:
     return True
 
 
-def rule_files_of(config_path: Path) -> list[Path]:
-    """The rule files a Prometheus config loads (its rule_files globs, expanded)."""
-    return _rule_files(config_path, _load_yaml(config_path, "prometheus"))
+def rule_files_of(config_path: Path, data: dict[str, Any] | None = None) -> list[Path]:
+    """The rule files a Prometheus config loads (its rule_files globs, expanded); `data`
+    is the config already read, if the caller has it."""
+    return _rule_files(config_path, data if data is not None else
+                       _load_yaml(config_path, "prometheus"))
 
 
 def _rule_files(config_path: Path, data: dict[str, Any]) -> list[Path]:
