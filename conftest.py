@@ -9,4 +9,5 @@ pytest_plugins = [
     "steps.visualisation_steps",
     "steps.logs_steps",
     "steps.infrastructure_steps",
+    "steps.replay_steps",
 ]

@@ -30,6 +30,7 @@ from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
+from obsharness.quiet import load_exemptions
 from obsharness.scenario import Quiescence, wait_for_targets
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
@@ -94,7 +95,8 @@ def measure_time_to_alert(
         log_latency = measure_log_latency(stack, LOG_LINES)
         timing = stack.rendered.timing
         quiet = Quiescence(PrometheusClient(stack.url("prometheus")),
-                           AlertmanagerClient(stack.url("alertmanager")), timing)
+                           AlertmanagerClient(stack.url("alertmanager")), timing,
+                           load_exemptions(manifest.stack_dir))
         wait_for_targets(PrometheusClient(stack.url("prometheus")),
                          set(stack.rendered.scrape_jobs), timeout=30)
         for alert, service, fault in cases:

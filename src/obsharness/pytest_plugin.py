@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from obsharness import config_findings, origins, rule_sources, waiting
+from obsharness import config_findings, origins, quiet, rule_sources, waiting
 from obsharness.am_judge import AlertmanagerJudge, component_features
 from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
@@ -31,6 +31,9 @@ from obsharness.errors import ComponentUnavailableError, ConfigError, Obsharness
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
 from obsharness.ports import LOOPBACK
+from obsharness.replay import targets as replay_targets
+from obsharness.replay.session import Replay
+from obsharness.replay.targets import ReplayServer
 from obsharness.report import evidence
 from obsharness.rule_sources import RuleSet
 from obsharness.scenario import Quiescence, wait_for_targets
@@ -610,6 +613,32 @@ def chaos_clients(stack: StackHandle, stack_manifest: Manifest) -> dict[str, Cha
     }
 
 
+@pytest.fixture(scope="session")
+def replay_server(stack: StackHandle, sink_host: str,
+                  external_config: ExternalConfig | None) -> Iterator[ReplayServer]:
+    """The scrape targets series replays are served from, found by the stack's
+    Prometheus through a file_sd file beside its rendered config."""
+    if external_config is not None:
+        pytest.skip("a series replay feeds the harness's own Prometheus; the external "
+                    "backend's Prometheus is only read")
+    prometheus = next(c.name for c in stack.manifest.components.values()
+                      if c.binary == "prometheus")
+    sd_dir = stack.rendered.configs[prometheus].parent / replay_targets.SD_DIR
+    with ReplayServer(sd_dir, host=sink_host) as server:
+        yield server
+
+
+@pytest.fixture
+def replays() -> Iterator[list[Replay]]:
+    """The replays of one scenario: their targets leave Prometheus when it ends."""
+    running: list[Replay] = []
+    try:
+        yield running
+    finally:
+        for replay in running:
+            replay.stop()
+
+
 class TrafficPool:
     """Traffic generators of one scenario; all stopped when it ends."""
 
@@ -656,7 +685,8 @@ def settle_notifications(stack: StackHandle, prometheus: PrometheusClient,
     would not be notified before repeat_interval (a scenario failed on that, twice
     in a row, in a mutation campaign)."""
     timing = stack.rendered.timing
-    Quiescence(prometheus, alertmanager, timing).wait()
+    Quiescence(prometheus, alertmanager, timing,
+               quiet.load_exemptions(stack.manifest.stack_dir)).wait()
     left = webhook_sink.wait_resolved(
         timeout=(timing.group_wait_ms + timing.group_interval_ms) / 1000 + 2.0)
     if left:  # a receiver without send_resolved: nothing to see, the wait was its bound

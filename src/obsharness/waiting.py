@@ -58,7 +58,7 @@ def eventually(
     probe: Callable[[], T],
     predicate: Callable[[T], bool],
     *,
-    what: str,
+    what: str | Callable[[], str],
     timeout: float,
     interval: float = 0.1,
     on_poll: Callable[[float, T | None], None] | None = None,
@@ -66,8 +66,12 @@ def eventually(
     """Call probe() until predicate(value) is true; return the value and the time it took.
 
     Exceptions raised by the probe count as "not yet" and are reported if the
-    deadline passes.
+    deadline passes. A callable `what` is asked when it is said, so a failure describes
+    what was there at failure time, not when the wait began.
     """
+    def said() -> str:
+        return what() if callable(what) else what
+
     began = time.monotonic()
     deadline = began + timeout
     attempts = 0
@@ -90,14 +94,14 @@ def eventually(
         now = time.monotonic()
         if _Progress.report is not None and now >= next_report:
             next_report = now + _Progress.every_s
-            _Progress.report(f"waiting for {what}: {now - began:.0f} s of {timeout:.0f} s, "
+            _Progress.report(f"waiting for {said()}: {now - began:.0f} s of {timeout:.0f} s, "
                              f"last value: {_short(last if seen else last_error, 120)}")
         if now >= deadline:
             seen_text = _short(last) if seen else "nothing (the probe never returned)"
             error_text = f"; last error: {last_error!r}" if last_error else ""
             raise WaitTimeout(
                 f"waited {now - began:.1f} s (deadline {timeout:.1f} s, {attempts} attempts) "
-                f"for {what}; last value seen: {seen_text}{error_text}"
+                f"for {said()}; last value seen: {seen_text}{error_text}"
             )
         time.sleep(min(interval, max(0.0, deadline - now)))
 

@@ -50,6 +50,15 @@ class PrometheusClient(JsonHTTP):
             return samples
         raise PrometheusAPIError(f"query {promql!r} returned a {kind}, expected a vector")
 
+    def query_at(self, promql: str, moment: float) -> list[Sample]:
+        """Instant query of a vector at a past moment (a replay's eval_time)."""
+        data = self._success_data("/api/v1/query", query=promql, time=moment)
+        if data["resultType"] != "vector":
+            raise PrometheusAPIError(f"query {promql!r} returned a {data['resultType']}, "
+                                     "expected a vector")
+        return [Sample(item["metric"], float(item["value"][1]), float(item["value"][0]))
+                for item in data["result"]]
+
     def query_range(
         self, promql: str, start: float, end: float, step: float
     ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:

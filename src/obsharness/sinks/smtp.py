@@ -103,7 +103,7 @@ class SmtpSink(RecordingSink[Mail]):
 
         outcome = eventually(
             lambda: self.matching(to=to, subject_contains=subject_contains, since=since),
-            bool, what=describe(), timeout=timeout, interval=0.05,
+            bool, what=describe, timeout=timeout, interval=0.05,
         )
         mail: Mail = outcome.value[0]
         evidence.record("email", f"to {to}: {mail.subject}",

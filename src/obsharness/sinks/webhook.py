@@ -41,7 +41,7 @@ class Notification:
             for a in self.alerts
         ]
         stamp = time.strftime("%H:%M:%S", time.localtime(self.received_at))
-        return f"[{stamp}] " + "; ".join(parts)
+        return f"[{stamp}] to {self.payload.get('receiver')}: " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,15 @@ class WebhookSink(RecordingSink[Notification]):
         status: str,
         labels: Mapping[str, str] | None = None,
         not_before: float = 0.0,
+        receiver: str | None = None,
     ) -> list[AlertMatch]:
-        """Alerts with this name, status and labels whose start (firing) or end
-        (resolved) is not before `not_before`: older alerts are history."""
+        """Alerts with this name, status and labels (and receiver, if given) whose start
+        (firing) or end (resolved) is not before `not_before`: older alerts are history."""
         wanted = {"alertname": alertname, **(labels or {})}
         found: list[AlertMatch] = []
         for note in self.notifications():
+            if receiver is not None and note.payload.get("receiver") != receiver:
+                continue
             for alert in note.alerts:
                 alert_labels = alert.get("labels", {})
                 if alert.get("status") != status:
@@ -178,11 +181,14 @@ class WebhookSink(RecordingSink[Notification]):
                 return left
             time.sleep(0.05)
 
-    def _describe(self, alertname: str, status: str, labels: Mapping[str, str] | None) -> str:
+    def _describe(self, alertname: str, status: str, labels: Mapping[str, str] | None,
+                  receiver: str | None = None) -> str:
+        """Read when a wait fails: what arrived during the wait, not before it."""
         received = [n.summary() for n in self.notifications()]
         seen = "; ".join(received[-8:]) if received else "no notification at all"
         refused = f"; refused: {'; '.join(self.rejected[-3:])}" if self.rejected else ""
-        return (f"{status} {alertname} {dict(labels or {})} at {self.url} "
+        to = f" for receiver {receiver}" if receiver else ""
+        return (f"{status} {alertname} {dict(labels or {})}{to} at {self.url} "
                 f"(received so far: {seen}{refused})")
 
     def wait_for(
@@ -193,11 +199,13 @@ class WebhookSink(RecordingSink[Notification]):
         labels: Mapping[str, str] | None = None,
         not_before: float = 0.0,
         timeout: float,
+        receiver: str | None = None,
     ) -> AlertMatch:
         outcome = eventually(
-            lambda: self.matches(alertname, status=status, labels=labels, not_before=not_before),
+            lambda: self.matches(alertname, status=status, labels=labels, not_before=not_before,
+                                 receiver=receiver),
             bool,
-            what=self._describe(alertname, status, labels),
+            what=lambda: self._describe(alertname, status, labels, receiver),
             timeout=timeout,
             interval=0.05,
         )

@@ -44,6 +44,7 @@ from obsharness.errors import (
     TimeCompressionMeaningWarning,
 )
 from obsharness.plain_durations import NotEquivalent, ScaledHorizon
+from obsharness.replay import targets as replay_targets
 from obsharness.rule_files import document as rule_document
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
@@ -611,6 +612,10 @@ def _render_component(
     rel = source.relative_to(manifest.stack_dir.parent)
     if comp.binary == "prometheus":
         renderer.prometheus_config(data, str(rel))
+        # Series replay's targets (empty until a replay runs); never waited for at start.
+        data["scrape_configs"] = [*(data.get("scrape_configs") or []),
+                                  replay_targets.scrape_config()]
+        (target_dir / replay_targets.SD_DIR).mkdir(exist_ok=True)
         for rule_source in _rule_files(source, data):
             if not rule_source.resolve().is_relative_to(source_dir.resolve()):
                 raise ConfigError(

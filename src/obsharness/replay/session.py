@@ -1,0 +1,109 @@
+"""One replay: rows handed to the running stack as scrape targets, and the clock that
+maps a production offset (promtool's eval_time) to the wall moment its sample was
+scraped."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from obsharness.errors import TimeCompressionFloorWarning
+from obsharness.replay.notation import Series
+from obsharness.replay.targets import ReplayServer, Target, group_targets
+from obsharness.timing import MIN_INTERVAL_MS, TimeScaler, format_duration
+from obsharness.waiting import eventually
+
+LOOKBACK_MS = 300_000  # Prometheus' default lookback delta, which promtool's tests use
+# Prometheus hands new file_sd targets to its scrapers on a 5 s tick, then the first
+# scrape waits for the target's offset within its interval.
+DISCOVERY_S = 5.0
+# A scrape timeout keeps this margin above what the target needs to answer.
+SCRAPE_MARGIN = 1.5
+_REPLAYS = itertools.count(1)
+
+
+@dataclass
+class Replay:
+    """Rows replayed at `interval_ms` of production time per sample."""
+
+    server: ReplayServer
+    rows: Sequence[Series]
+    interval_ms: int
+    scaler: TimeScaler
+    delay_s: float = 0.0
+    name: str = "replay"
+    targets: list[Target] = field(default_factory=list)
+    started_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        interval = self.scaler.scale_ms(self.interval_ms, floor_ms=MIN_INTERVAL_MS,
+                                        where=f"{self.name} interval",
+                                        reason="an interval stays above what the tools can "
+                                        "honour")
+        need_ms = round(self.delay_s * 1000 * SCRAPE_MARGIN)
+        if need_ms > interval:
+            # Prometheus refuses a timeout above the interval: the target's interval is
+            # raised with it, and its samples come slower than the time scale says.
+            warnings.warn(
+                f"{self.name}: a scrape takes {self.delay_s:g} s, so its timeout keeps a floor "
+                f"of {format_duration(need_ms)} above the compressed interval "
+                f"{format_duration(interval)}; this replay runs at time scale "
+                f"{self.interval_ms / need_ms:.3g} instead of {self.scaler.scale:g}",
+                TimeCompressionFloorWarning, stacklevel=2)
+            interval = need_ms
+        self.wall_interval_ms = interval
+        self.timeout_ms = max(need_ms, min(interval, 10_000))
+        hold = -(-LOOKBACK_MS // self.interval_ms)  # promtool's lookback, in samples
+        # A URL path segment: the name is for people, the key for the target's path.
+        self.targets = group_targets(self.rows, prefix=f"r{next(_REPLAYS)}", hold=hold,
+                                     delay_s=self.delay_s)
+
+    def start(self, *, timeout: float = 30.0) -> float:
+        """Hand the targets to Prometheus; returns when every one has been scraped once
+        (the replay's time zero)."""
+        self.server.add(self.targets, interval=format_duration(self.wall_interval_ms),
+                        timeout=format_duration(self.timeout_ms))
+        outcome = eventually(
+            lambda: [t.key for t in self.targets if t.sample_time(0) is None],
+            lambda waiting: not waiting,
+            what=f"Prometheus' first scrape of the {len(self.targets)} replay target(s) "
+                 f"of {self.name} (its file_sd targets are picked up every {DISCOVERY_S:g} s)",
+            timeout=timeout, interval=0.05)
+        del outcome
+        self.started_at = max(t.sample_time(0) or 0.0 for t in self.targets)
+        return self.started_at
+
+    def wall_time(self, production_ms: int) -> float:
+        """When the sample at `production_ms` was (or will be) scraped: the latest of the
+        targets' scrapes of that sample, so every series is in view."""
+        index = round(production_ms / self.interval_ms)
+        moments = []
+        for target in self.targets:
+            seen = target.sample_time(index)
+            first = target.sample_time(0) or self.started_at
+            moments.append(seen if seen is not None
+                           else first + index * self.wall_interval_ms / 1000)
+        return max(moments, default=self.started_at)
+
+    @property
+    def length_ms(self) -> int:
+        return max((len(r.samples) for r in self.rows), default=0) * self.interval_ms
+
+    def done(self) -> bool:
+        return all(t.done() for t in self.targets)
+
+    def wait_done(self) -> None:
+        remaining = max(t.length + t.hold - len(t.scraped_at) for t in self.targets)
+        eventually(self.done, bool, what=f"the last samples of {self.name}",
+                   timeout=remaining * self.wall_interval_ms / 1000 + 10, interval=0.05)
+
+    def wait_until(self, production_ms: int) -> None:
+        """Until the sample at `production_ms` has been scraped."""
+        while time.time() < self.wall_time(production_ms):
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.remove(self.targets)
