@@ -18,7 +18,7 @@ import promql_parser
 # A sample: a number, MISSING (the scrape does not carry the series) or STALE.
 MISSING = None
 STALE = "stale"
-MISSING_TOKEN = "_"
+NO_SAMPLE = "_"  # promtool: this scrape has no sample of the series
 Sample = float | str | None
 
 _NUMBER = (r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[Ii]nf|NaN"
@@ -51,7 +51,7 @@ def expand(values: str) -> list[Sample]:
             "cannot carry one (state the classic _bucket/_sum/_count series instead)")
     samples: list[Sample] = []
     for token in values.split():
-        if token == MISSING_TOKEN:
+        if token == NO_SAMPLE:
             samples.append(MISSING)
         elif token == STALE:
             samples.append(STALE)
