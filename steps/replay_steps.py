@@ -15,6 +15,7 @@ from obsharness.alertrouting import raw_config
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.pytest_plugin import ScenarioContext
+from obsharness.replay.command import per_second_counters
 from obsharness.replay.notation import Series, parse_series
 from obsharness.replay.session import Replay
 from obsharness.replay.targets import ReplayServer
@@ -51,10 +52,11 @@ def slow_series_rows(delay: float, interval: str, datatable: list[list[str]]) ->
 
 @when("the series are replayed through the stack", target_fixture="replay")
 def replayed(replay_rows: Rows, replay_server: ReplayServer, replays: list[Replay],
-             stack: StackHandle, scenario_ctx: ScenarioContext) -> Replay:
+             stack: StackHandle, scenario_ctx: ScenarioContext,
+             prometheus: PrometheusClient) -> Replay:
     replay = Replay(replay_server, replay_rows.series, replay_rows.interval_ms,
                     TimeScaler(stack.time_scale), delay_s=replay_rows.delay_s,
-                    name="the scenario's series")
+                    name="the scenario's series", per_second=per_second_counters(prometheus))
     replays.append(replay)
     scenario_ctx.facts["fault_at"] = replay.start()
     return replay

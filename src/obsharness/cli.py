@@ -435,6 +435,19 @@ def _parser() -> argparse.ArgumentParser:
     composed = sub.add_parser("compose", help="write stack/docker-compose.yml from the manifest")
     composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"),
                           help="the compose file to write. Default: stack/docker-compose.yml.")
+    replayed = sub.add_parser(
+        "replay", help="replay the stack's promtool tests end to end through a real "
+        "Prometheus and Alertmanager; exit 1 on any difference")
+    replayed.add_argument("files", nargs="*", metavar="TEST_FILE",
+                          help="promtool test files (default: every *.test.yml beside the "
+                          "stack's Prometheus config)")
+    replayed.add_argument("--time-scale", type=float, default=60.0,
+                          help="divide every duration by this (default 60)")
+    replayed.add_argument("--json", type=Path, default=Path("reports/replay.json"),
+                          help="where the results go (default reports/replay.json)")
+    replayed.add_argument("--parallel", type=int, default=8,
+                          help="tests replayed at once, each through a Prometheus and an "
+                          "Alertmanager of its own (default 8)")
     mutate = sub.add_parser("mutate", help="break the monitoring on purpose: does the "
                             "suite notice? (writes reports/mutation.json)")
     mutate.add_argument("--budget", default="30m", help="stop starting mutants after this "
@@ -462,6 +475,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _replay(files: list[str], time_scale: float, json_path: Path, parallel: int) -> int:
+    from obsharness.replay.command import cmd_replay  # starts a stack: loaded when asked
+
+    return cmd_replay(files, time_scale=time_scale, json_path=json_path, parallel=parallel)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     commands: dict[str, Callable[[], int]] = {
         "doctor": lambda: cmd_doctor(args.stack_backend),
@@ -475,6 +494,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),
         "mutate": lambda: cmd_mutate(args),
+        "replay": lambda: _replay(args.files, args.time_scale, args.json, args.parallel),
     }
     try:
         return commands[args.command]()

@@ -25,6 +25,11 @@ SCRAPE_MARGIN = 1.5
 _REPLAYS = itertools.count(1)
 
 
+def _slowed(row: Series, scale: float) -> Series:
+    samples = tuple(v / scale if isinstance(v, float) else v for v in row.samples)
+    return Series(row.name, row.labels, samples, row.text)
+
+
 @dataclass
 class Replay:
     """Rows replayed at `interval_ms` of production time per sample."""
@@ -35,6 +40,9 @@ class Replay:
     scaler: TimeScaler
     delay_s: float = 0.0
     name: str = "replay"
+    # Counters the rules read only per second: served divided by the time scale
+    # (replay/rates.py), so their rates are production rates.
+    per_second: frozenset[str] = frozenset()
     targets: list[Target] = field(default_factory=list)
     started_at: float = 0.0
 
@@ -57,8 +65,10 @@ class Replay:
         self.wall_interval_ms = interval
         self.timeout_ms = max(need_ms, min(interval, 10_000))
         hold = -(-LOOKBACK_MS // self.interval_ms)  # promtool's lookback, in samples
+        rows = [_slowed(row, self.scaler.scale) if row.name in self.per_second else row
+                 for row in self.rows]
         # A URL path segment: the name is for people, the key for the target's path.
-        self.targets = group_targets(self.rows, prefix=f"r{next(_REPLAYS)}", hold=hold,
+        self.targets = group_targets(rows, prefix=f"r{next(_REPLAYS)}", hold=hold,
                                      delay_s=self.delay_s)
 
     def start(self, *, timeout: float = 30.0) -> float:

@@ -56,6 +56,9 @@ class Target:
     series: list[Series]
     up: Series | None = None
     delay_s: float = 0.0  # how long each scrape takes to answer (a slow exporter)
+    # Labels of the `up` row besides job and instance (`team`): target labels in
+    # production, so every series of the target carries them.
+    extra: dict[str, str] = field(default_factory=dict)
     hold: int = 0  # scrapes the last sample stays served after a row ends (lookback)
     scraped_at: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,7 +96,8 @@ class Target:
             if value is MISSING or value == STALE or isinstance(value, str):
                 continue  # not carried by this scrape: Prometheus marks the series stale
             labels = ",".join(f'{name}="{_escape(text)}"' for name, text in row.labels
-                              if name not in ("job", "instance"))
+                              if name not in ("job", "instance")
+                              and self.extra.get(name) != text)
             lines.append(f"{row.name}{{{labels}}} {_format_value(value)}")
         return 200, "\n".join(lines) + "\n"
 
@@ -129,6 +133,7 @@ def group_targets(rows: Sequence[Series], *, prefix: str, hold: int = 0,
                     f"series {row.text!r}: up comes from the scrape, so each of its samples "
                     "says whether the target answers (1) or not (0); _ and stale have no meaning")
             target.up = row
+            target.extra = {k: v for k, v in row.labels if k not in ("job", "instance")}
         else:
             target.series.append(row)
     return list(groups.values())
@@ -141,6 +146,7 @@ class ReplayServer:
         self.sd_dir = sd_dir
         self._targets: dict[str, tuple[Target, dict[str, str]]] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -197,7 +203,8 @@ class ReplayServer:
     def add(self, targets: Iterable[Target], *, interval: str, timeout: str) -> None:
         with self._lock:
             for target in targets:
-                labels = {"job": target.job or UNSTATED, "instance": target.instance or UNSTATED,
+                labels = {**target.extra,
+                          "job": target.job or UNSTATED, "instance": target.instance or UNSTATED,
                           "__metrics_path__": f"/replay/{target.key}",
                           "__scrape_interval__": interval, "__scrape_timeout__": timeout}
                 self._targets[target.key] = (target, labels)
@@ -210,13 +217,14 @@ class ReplayServer:
         self._write()
 
     def _write(self) -> None:
-        with self._lock:
-            groups = [{"targets": [self.address], "labels": labels}
-                      for _, labels in self._targets.values()]
-        # Renamed into place: Prometheus' file watcher never reads half a file.
-        partial = self._file.with_suffix(".partial")
-        partial.write_text(json.dumps(groups, indent=1))
-        partial.replace(self._file)
+        with self._write_lock:  # replays of several lanes add and remove at once
+            with self._lock:
+                groups = [{"targets": [self.address], "labels": labels}
+                          for _, labels in self._targets.values()]
+            # Renamed into place: Prometheus' file watcher never reads half a file.
+            partial = self._file.with_suffix(".partial")
+            partial.write_text(json.dumps(groups, indent=1))
+            partial.replace(self._file)
 
 
 # The scrape job every rendered Prometheus gets: empty until a replay hands it targets.
