@@ -195,7 +195,7 @@ def run_case(case: Case, pipeline: Pipeline) -> CaseResult:
                     str(case.file), case.name, check.alertname, format_duration(check.eval_ms),
                     f"expected firing {[_show(e) for e in sorted(expected)] or 'none'}, the "
                     f"real Prometheus had {[_show(g) for g in sorted(got)] or 'none'}"))
-            for labels in expected:
+            for labels in expected & seen[1] if expected not in seen else expected:
                 key = (check.alertname, labels)
                 if not routed.get(key):
                     routed[key] = _routed_receivers(pipeline, check.alertname, dict(labels))

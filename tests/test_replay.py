@@ -1,0 +1,207 @@
+"""Series replay: promtool's notation, the synthetic targets through a real Prometheus
+and Alertmanager, `obsharness replay` on the sample's own tests and on a test file it
+must fail, and the healthy stack's silence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from obsharness import quiet
+from obsharness.binaries import resolve
+from obsharness.clients.alertmanager import AlertmanagerClient
+from obsharness.clients.prometheus import PrometheusClient
+from obsharness.replay import rates
+from obsharness.replay.notation import MISSING, STALE, NotationError, expand, parse_series
+from obsharness.replay.session import Replay
+from obsharness.replay.targets import SD_DIR, ReplayServer, group_targets
+from obsharness.sinks.smtp import SmtpSink
+from obsharness.sinks.webhook import WebhookSink
+from obsharness.stack.manifest import load_manifest
+from obsharness.stack.process import ProcessStack
+from obsharness.timing import TimeScaler
+from obsharness.waiting import ConditionBroken, eventually
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- promtool's notation ---------------------------------------------------------------
+def test_expanding_notation_as_promtool_documents_it() -> None:
+    # The examples of promtool's own documentation (unit_testing_rules.md).
+    assert expand("-2+4x3") == [-2, 2, 6, 10]
+    assert expand(" 1-2x4") == [1, -1, -3, -5, -7]
+    assert expand("1x3") == [1, 1, 1, 1]
+    assert expand("_ _x2 stale 5") == [MISSING, MISSING, MISSING, STALE, 5]
+    assert expand("1.5e9x1 Inf") == [1.5e9, 1.5e9, float("inf")]
+
+
+def test_rows_keep_exactly_their_labels_and_bad_rows_are_named() -> None:
+    row = parse_series('node_filesystem_avail_bytes{job="node",mountpoint="/"}', "1x2")
+    assert row.name == "node_filesystem_avail_bytes"
+    assert dict(row.labels) == {"job": "node", "mountpoint": "/"}
+    with pytest.raises(NotationError, match=r"native histogram.*classic _bucket"):
+        parse_series("http_request_duration_seconds", "{{schema:0 sum:5 count:4 buckets:[1 2 1]}}")
+    with pytest.raises(NotationError, match=r"'up\{x=~\"a\"\}'.*must be given with ="):
+        parse_series('up{x=~"a"}', "1")
+    with pytest.raises(NotationError, match=r"'1y2' in values"):
+        parse_series("up", "1y2")
+    with pytest.raises(NotationError, match="UTF-8 metric or label name"):
+        group_targets([parse_series('{"my.metric", a="b"}', "1")], prefix="t")
+    with pytest.raises(NotationError, match="given twice"):
+        group_targets([parse_series('a{b="c"}', "1"), parse_series('a{b="c"}', "2")], prefix="t")
+    with pytest.raises(NotationError, match="up comes from the scrape"):
+        group_targets([parse_series('up{job="x"}', "1 _ 0")], prefix="t")
+
+
+_TOKEN = st.one_of(
+    st.builds(lambda a, b, n: f"{a}+{b}x{n}", st.integers(-50, 50), st.integers(0, 9),
+              st.integers(0, 4)),
+    st.builds(lambda a, b, n: f"{a}-{b}x{n}", st.integers(-50, 50), st.integers(0, 9),
+              st.integers(0, 4)),
+    st.builds(lambda a, n: f"{a}x{n}", st.integers(-50, 50), st.integers(0, 4)),
+    st.integers(-100, 100).map(str),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_TOKEN, min_size=1, max_size=4))
+def test_expansion_agrees_with_promtool(tokens: list[str]) -> None:
+    """promtool is the judge: each expanded sample is what promtool's own test sees at
+    that step."""
+    values = " ".join(tokens)
+    samples = expand(values)
+    tests = [{"expr": "m", "eval_time": f"{k}m",
+              "exp_samples": [{"labels": "m", "value": v}]} for k, v in enumerate(samples)]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "rules.yml").write_text("groups: []\n")
+        test = {"rule_files": ["rules.yml"], "evaluation_interval": "1m",
+                "tests": [{"interval": "1m", "input_series": [{"series": "m", "values": values}],
+                           "promql_expr_test": tests}]}
+        (Path(tmp) / "t.test.yml").write_text(yaml.safe_dump(test))
+        done = subprocess.run([str(resolve("promtool").path), "test", "rules", "t.test.yml"],
+                              cwd=tmp, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"{values!r} -> {samples}: {done.stdout}{done.stderr}"
+
+
+def test_counters_read_per_second_are_told_apart_from_per_window() -> None:
+    found = rates.readings([
+        ("HighCPU", "rate(process_cpu_seconds_total[2m]) > 0.8"),
+        ("Burst", "increase(app_failed_logins_total[5m]) > 20"),
+        ("Ratio", "sum(rate(errors_total[5m])) / sum(rate(requests_total[5m]))"),
+        ("Both", "rate(x_total[1m]) > 1 or increase(x_total[5m]) > 9"),
+    ])
+    assert found.scaled == {"process_cpu_seconds_total", "errors_total", "requests_total"}
+    assert found.conflicting == {"x_total": {"Both"}}
+
+
+# --- through a real Prometheus and Alertmanager ---------------------------------------
+@pytest.fixture
+def pipeline(stack_copy: Path, tmp_path: Path) -> Iterator[tuple[ProcessStack, WebhookSink]]:
+    (stack_copy / "prometheus" / "rules" / "noisy.yml").write_text(NOISY)
+    with WebhookSink() as webhook, SmtpSink() as smtp, ProcessStack(
+            load_manifest(stack_copy / "stack.yaml"), tmp_path / "run", time_scale=60,
+            sink_addresses={"alert-webhook": webhook.address, "mail-relay": smtp.address},
+            only=["prometheus", "alertmanager"]) as stack:
+        yield stack, webhook
+
+
+NOISY = """\
+groups:
+  - name: always
+    rules:
+      - alert: ConnectionsAlwaysLow
+        # No service label: the quiet wait once ignored such an alert for ever.
+        expr: vector(3) > 1
+        labels: {severity: critical}
+"""
+
+
+@pytest.mark.slow
+def test_replayed_targets_serve_labels_exactly_and_up_from_the_scrape(
+        pipeline: tuple[ProcessStack, WebhookSink]) -> None:
+    stack, _ = pipeline
+    prometheus = PrometheusClient(stack.url("prometheus"))
+    sd_dir = stack.rendered.configs["prometheus"].parent / SD_DIR
+    rows = [parse_series('replayed_free_bytes{mountpoint="/"}', "5x40"),
+            parse_series('up{job="db",instance="db-1",team="data"}', "1x3 0x40"),
+            parse_series('pg_up{job="db",instance="db-1"}', "1x40")]
+    with ReplayServer(sd_dir) as server:
+        replay = Replay(server, rows, 60_000, TimeScaler(60), name="labels")
+        replay.start()
+        try:
+            free = eventually(lambda: prometheus.query("replayed_free_bytes"), bool,
+                              what="the replayed series", timeout=10).value
+            # No job, no instance: exactly the row's labels, as promtool's exp_labels.
+            assert free[0].labels == {"__name__": "replayed_free_bytes", "mountpoint": "/"}
+            up = eventually(lambda: prometheus.query('up{job="db"} == 0'), bool,
+                            what="up 0 from the failed scrape", timeout=15).value
+            assert up[0].labels == {"__name__": "up", "job": "db", "instance": "db-1",
+                                    "team": "data"}
+            # The target's other series went stale with it, as a down target's do.
+            assert prometheus.query('pg_up{job="db"}') == []
+        finally:
+            replay.stop()
+
+
+@pytest.mark.slow
+def test_the_silence_check_names_an_always_firing_alert_without_a_service_label(
+        pipeline: tuple[ProcessStack, WebhookSink], stack_copy: Path) -> None:
+    stack, _ = pipeline
+    prometheus = PrometheusClient(stack.url("prometheus"))
+    alertmanager = AlertmanagerClient(stack.url("alertmanager"))
+    exemptions = quiet.load_exemptions(stack_copy)
+    assert any(e.alert == "Watchdog" for e in exemptions)
+    with pytest.raises(ConditionBroken, match=r"(?s)ConnectionsAlwaysLow \{'severity': "
+                       r"'critical'\} is firing.*`vector\(3\) > 1` is now 3"):
+        quiet.assert_silent(prometheus, alertmanager, exemptions, duration_s=15, grace_s=0.5)
+
+
+def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "obsharness.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+def test_obsharness_replay_is_green_on_the_samples_own_promtool_tests(tmp_path: Path) -> None:
+    out = tmp_path / "replay.json"
+    done = _cli("replay", "--parallel", "16", "--json", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    assert result["replayed"] == 15 and result["differences"] == 0, result
+    fired = {(d["alertname"], tuple(d["receivers"])) for t in result["tests"]
+             for d in t["deliveries"]}
+    assert ("ServiceDown", ("oncall-critical",)) in fired
+    assert ("HighLatency", ("oncall-webhook",)) in fired
+
+
+@pytest.mark.slow
+def test_obsharness_replay_fails_a_test_the_pipeline_contradicts(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.test.yml"
+    bad.write_text(yaml.safe_dump({"rule_files": [str(ROOT / "stack/prometheus/rules/alerts.yml")],
+                                   "evaluation_interval": "15s", "tests": [{
+        "name": "LoginFailuresBurst with the wrong labels",
+        "interval": "15s",
+        "input_series": [{"series": 'app_failed_logins_total{service="node-app"}',
+                          "values": "0+3x20"}],
+        "alert_rule_test": [
+            {"eval_time": "4m", "alertname": "LoginFailuresBurst",
+             "exp_alerts": [{"exp_labels": {"service": "node-app", "severity": "critical"}}]},
+            {"eval_time": "4m", "alertname": "HighErrorRate", "exp_alerts": []}]}]}))
+    out = tmp_path / "replay.json"
+    done = _cli("replay", str(bad), "--json", str(out))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "bad.test.yml: test 'LoginFailuresBurst with the wrong labels', " \
+           "LoginFailuresBurst at 4m: expected firing ['{service=node-app, severity=critical}']" \
+           in done.stdout, done.stdout
+    assert "the real Prometheus had ['{service=node-app, severity=warning, team=platform}']" \
+           in done.stdout, done.stdout
+    assert json.loads(out.read_text())["differences"] >= 1
