@@ -25,6 +25,7 @@ Feature: Replay — your own alerts, end to end, without your apps
     And its summary annotation reads "Filesystem is predicted to run out of space within the next 4 hours."
     And its email to oncall@example.com has the subject "[FIRING] HostDiskWillFillIn4Hours on db-1:9100 (critical)"
     And its email body says "mounted on /var/lib/postgresql, at db-1:9100 has only"
+    And every rule group evaluates cleanly: health ok and no lastError
 
   Scenario: A host out of memory warns on the webhook only
     Given these series, one sample every 1m:
@@ -58,6 +59,7 @@ Feature: Replay — your own alerts, end to end, without your apps
     And its description annotation reads "The replica db-replica-1:9187 is 45s behind its primary."
     And its email to oncall@example.com has the subject "[FIRING] PostgresqlReplicationLag on db-replica-1:9187 (critical)"
     And its email body says "The replica db-replica-1:9187 is 45s behind its primary."
+    And every rule group evaluates cleanly: health ok and no lastError
 
   Scenario: An exporter answering slowly for a database that is down still pages
     postgres_exporter takes about a second to answer while its database is

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import yaml
 from pytest_bdd import given, parsers, then, when
 
-from obsharness import alert_story, ruletests
+from obsharness import alert_story, quiet, rule_health, ruletests
 from obsharness.alertrouting import raw_config
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
@@ -19,9 +19,11 @@ from obsharness.replay.command import per_second_counters
 from obsharness.replay.notation import Series, parse_series
 from obsharness.replay.session import Replay
 from obsharness.replay.targets import ReplayServer
+from obsharness.report import evidence
 from obsharness.sinks.webhook import AlertMatch, WebhookSink
 from obsharness.stack.handle import StackHandle
 from obsharness.timing import TimeScaler, parse_duration
+from obsharness.waiting import eventually
 
 if TYPE_CHECKING:
     from obsharness.sinks.smtp import SmtpSink
@@ -147,3 +149,28 @@ def email_subject(address: str, subject: str, notification: AlertMatch, smtp_sin
 def email_body(text: str, email: object) -> None:
     body = getattr(email, "text", "")
     assert text in body, f"the email body lacks {text!r}:\n{body}"
+
+
+@then("every rule group evaluates cleanly: health ok and no lastError")
+def rules_evaluate_cleanly(prometheus: PrometheusClient, stack: StackHandle) -> None:
+    """A many-to-many join or a duplicate series that only real data reveals is named
+    with its file, group and rule, in Prometheus' own words."""
+    timing = stack.rendered.timing
+    eventually(lambda: rule_health.evaluated(prometheus), bool,
+               what="every rule group evaluated once",
+               timeout=5 * max(timing.evaluation_interval_ms, timing.slowest_evaluation_ms)
+               / 1000 + 5, interval=0.1)
+    found = rule_health.unhealthy(prometheus, stack.run_dir, stack.manifest.stack_dir)
+    evidence.record("check", "rule evaluation health", found or ["every rule ok"])
+    assert not found, "rules that fail on this data:\n  " + "\n  ".join(found)
+
+
+@then(parsers.parse("for {duration} no alert fires or stays pending past its `for`, but "
+                    "those the quiet allowlist exempts"))
+def stays_silent(duration: str, prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
+                 stack: StackHandle) -> None:
+    timing = stack.rendered.timing
+    seconds = TimeScaler(stack.time_scale).scale_ms(parse_duration(duration)) / 1000
+    quiet.assert_silent(prometheus, alertmanager,
+                        quiet.load_exemptions(stack.manifest.stack_dir), duration_s=seconds,
+                        grace_s=(timing.evaluation_interval_ms + timing.scrape_interval_ms) / 1000)

@@ -99,7 +99,7 @@ def pipeline_for(manifest: Manifest, run_dir: Path, *, time_scale: float
                     promtool_replay.receivers_of(am_config),
                     {str(k): str(v) for k, v in ((config.get("global") or {}).get(
                         "external_labels") or {}).items()},
-                    per_second_counters(prometheus))
+                    per_second_counters(prometheus), stack.run_dir, manifest.stack_dir)
 
 
 def replay_files(files: Sequence[Path], *, time_scale: float, run_dir: Path,

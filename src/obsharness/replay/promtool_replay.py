@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from obsharness import rule_health
 from obsharness.alertrouting import raw_config
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.http import APIError
@@ -154,6 +155,8 @@ class Pipeline:
     receivers: dict[str, dict[str, Any]]  # name -> receiver config
     external_labels: dict[str, str]
     per_second: frozenset[str] = frozenset()  # counters served slowed (replay/rates.py)
+    run_dir: Path | None = None  # rendered copies, named as the stack's files they copy
+    stack_dir: Path | None = None
 
 
 def receivers_of(alertmanager_config: Path) -> dict[str, dict[str, Any]]:
@@ -208,6 +211,11 @@ def run_case(case: Case, pipeline: Pipeline) -> CaseResult:
                         str(case.file), case.name, check.alertname,
                         format_duration(check.eval_ms), what))
         _check_deliveries(case, pipeline, routed, origin, result)
+        # Every replay also proves the rules evaluate cleanly on its data.
+        for finding in rule_health.unhealthy(pipeline.prometheus, pipeline.run_dir,
+                                              pipeline.stack_dir):
+            result.differences.append(Difference(str(case.file), case.name, "rule health",
+                                                 "end", finding))
     finally:
         replay.stop()
     result.seconds = time.time() - began

@@ -1,0 +1,23 @@
+@alerting
+Feature: Stack health — a healthy stack is silent and its rules evaluate cleanly
+  An alert that fires all the time on a healthy stack pages on-call for
+  nothing and hides the real page; a rule that fails on real data (a
+  many-to-many join, a duplicate series) never fires at all. Neither shows
+  in a config check. These scenarios run the healthy stack under normal load
+  and ask the real Prometheus and Alertmanager.
+
+  Background:
+    Given the observability stack is running
+
+  Scenario: A healthy stack under normal load stays silent
+    Every alert of any label set counts, with or without a `service` label.
+    Only the entries of stack/prometheus/quiet-exempt.yml may fire, each
+    with its reason (always-on alerts, alerts about the test machine).
+    Given flask-app receives 5 requests per second
+    And node-app receives 5 requests per second
+    And fastapi-app receives 5 requests per second
+    Then for 10m no alert fires or stays pending past its `for`, but those the quiet allowlist exempts
+
+  Scenario: Every rule group evaluates cleanly on the stack's real data
+    Given flask-app receives 5 requests per second
+    Then every rule group evaluates cleanly: health ok and no lastError
