@@ -90,6 +90,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lint-fatal does; by default each finding is a warning naming its file and rule.",
     )
     group.addoption(
+        "--min-rule-coverage", type=float, default=None, metavar="SHARE",
+        help="fail the run when less than this share (0..1) of the alerting rules was "
+        "exercised by a scenario, a promtool test, a timing table or a replay "
+        "(reports/rule-coverage.json).",
+    )
+    group.addoption(
         "--stack-port", action="append", default=[], metavar="COMPONENT=PORT",
         help="pin a component to a host port (repeatable); by default every port is free-chosen.",
     )

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from obsharness.errors import ObsharnessError
-from obsharness.report import cucumber, diagrams, evidence, html, proof, timeline
+from obsharness.report import coverage, cucumber, diagrams, evidence, html, proof, timeline
 from obsharness.report.results import (
     RESULTS_FILE,
     RunResults,
@@ -75,6 +75,8 @@ class ReportCollector:
         self.reports_dir = reports_dir
         self.worker = worker
         self.controller = parallel and worker is None
+        self.coverage: dict[str, Any] | None = None
+        self.coverage_verdict = ""
         if worker and config.getoption("cucumber_json_path", None):
             # pytest-bdd writes cucumber.json on the controller only, from step reports
             # that do not cross from the workers: each worker writes its own, merged at the end.
@@ -202,6 +204,8 @@ class ReportCollector:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The run's verdict in words, last thing on the terminal: what a broken config
         kept from running, and "N proven, M not proven (reasons), K failed"."""
+        if self.coverage_verdict:
+            terminalreporter.write_line(self.coverage_verdict, red=True)
         if self.worker or not any(s.outcome != "unknown" for s in self.results.scenarios):
             return
         not_run: dict[str, int] = {}
@@ -235,6 +239,15 @@ class ReportCollector:
             # A config no scenario could use is a red run, even when the scenario that
             # names it was not selected.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        minimum = self.config.getoption("min_rule_coverage", None)
+        if not self.worker and minimum is not None and self.coverage is not None \
+                and self.coverage["ratio"] < minimum:
+            left = [r["alert"] for r in self.coverage["rules"] if not r["covered"]]
+            self.coverage_verdict = (
+                f"rule coverage {self.coverage['covered']} of {self.coverage['total']} "
+                f"({self.coverage['ratio']:.0%}) is under --min-rule-coverage {minimum:g}; "
+                f"not exercised: {', '.join(left)}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _finish(self) -> None:
         if self.controller:
@@ -259,6 +272,16 @@ class ReportCollector:
             self.results.save(self.workers_dir / self.worker)
             return
         self.results.save(self.reports_dir)
+        with contextlib.suppress(ObsharnessError, OSError):
+            from obsharness.stack.manifest import default_manifest_path, load_manifest
+
+            manifest = load_manifest(default_manifest_path())
+            am = next((c for c in manifest.components.values() if c.binary == "alertmanager"),
+                      None)
+            self.coverage = coverage.compute(
+                self.results, coverage.load_replay(self.reports_dir),
+                manifest.stack_dir / am.config if am is not None and am.config else None)
+            coverage.write(self.coverage, self.reports_dir)
         cucumber_path = self.config.getoption("cucumber_json_path", None)
         if cucumber_path and self.controller:
             cucumber.merge(sorted(self.workers_dir.glob("*/cucumber.json")), Path(cucumber_path))

@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from obsharness.report import mutation_section, plot, proof
+from obsharness.report import coverage, mutation_section, plot, proof
 from obsharness.report.results import NOT_RUN, RunResults, ScenarioResult, StepResult
 from obsharness.report.timeline import Timeline
 
@@ -204,7 +204,8 @@ def _link(scenario: ScenarioResult) -> str:
             f"{escape(scenario.title)}</a>")
 
 
-def _verdict(results: RunResults, mutation: dict[str, Any] | None) -> list[str]:
+def _verdict(results: RunResults, mutation: dict[str, Any] | None,
+             replay: dict[str, Any] | None = None) -> list[str]:
     """What failed, what was not proven and why, what proved each alert, and per flow
     what was proven: the part read every morning, before the detail."""
     failed = [s for s in results.scenarios if s.outcome == "failed"]
@@ -233,7 +234,7 @@ def _verdict(results: RunResults, mutation: dict[str, Any] | None) -> list[str]:
         body.extend(f"<li>{_link(s)}</li>" for s in members)
         body.append("</ul></details>")
     body.append("</section>")
-    body.extend(_proof_table(results, mutation))
+    body.extend(_proof_table(results, mutation, replay))
     body.append("<section id='proven'><h2>Proven, per flow</h2><ul>")
     for feature, scenarios in _by_feature(results.scenarios).items():
         passed = [s for s in scenarios if s.outcome == "passed"]
@@ -253,17 +254,25 @@ def _cell(scenarios: list[ScenarioResult]) -> str:
         for s in scenarios) + "</td>"
 
 
-def _proof_table(results: RunResults, mutation: dict[str, Any] | None) -> list[str]:
+def _proof_table(results: RunResults, mutation: dict[str, Any] | None,
+                 replay: dict[str, Any] | None = None) -> list[str]:
     rows = proof.rows(results, mutation)
     if not rows:
         return []
+    covered = coverage.compute(results, replay, None)
+    left = [r["alert"] for r in covered["rules"] if not r["covered"]]
+    replays = {r["alert"]: r["replays"] for r in covered["rules"]}
     body = ["<section id='proof'><h2>What proved each alert</h2>",
+            f"<p>Rule coverage: <b>{covered['covered']} of {covered['total']}</b> alerting "
+            "rules exercised by a scenario, a promtool test, a timing table or a replay"
+            + (f"; not exercised: {escape(', '.join(left))}" if left else "") + ".</p>",
             "<p class='muted'>✔ passed, ✘ failed, ⊘ not proven here; each links to its "
-            "scenario. Unit tests are the promtool tests that expect the alert to fire; the "
+            "scenario. Unit tests are the promtool tests that expect the alert to fire; "
+            "replayed are those `obsharness replay` delivered end to end; the "
             "mutation column counts the campaign's mutants of the rule that a check caught."
             "</p><table class='proof'><tr><th>alert</th><th>kept in</th><th>unit test</th>"
-            "<th>timing table</th><th>end to end</th><th>routing</th><th>mutants caught</th>"
-            "</tr>"]
+            "<th>replayed</th><th>timing table</th><th>end to end</th><th>routing</th>"
+            "<th>mutants caught</th></tr>"]
     names = [r.alert for r in rows]
     for row in rows:
         units = ", ".join(row.unit_tests)
@@ -277,6 +286,8 @@ def _proof_table(results: RunResults, mutation: dict[str, Any] | None) -> list[s
         mutants = f"{row.mutants[0]} of {row.mutants[1]}" if row.mutants else "—"
         body.append(f"<tr><td>{escape(shown)}</td><td><code>{escape(row.file)}</code></td>"
                     f"<td class='{'yes' if units else 'no'}'>{escape(units or '—')}</td>"
+                    f"<td class='{'yes' if replays.get(row.alert) else 'no'}'>"
+                    f"{len(replays.get(row.alert) or []) or '—'}</td>"
                     f"{_cell(row.timing_tables)}{_cell(row.end_to_end)}{_cell(row.routing)}"
                     f"<td>{mutants}</td></tr>")
     body.append("</table></section>")
@@ -284,7 +295,8 @@ def _proof_table(results: RunResults, mutation: dict[str, Any] | None) -> list[s
 
 
 def render(results: RunResults, diagrams: dict[str, str] | None = None,
-           draw_diagrams: bool = False, mutation: dict[str, Any] | None = None) -> str:
+           draw_diagrams: bool = False, mutation: dict[str, Any] | None = None,
+           replay: dict[str, Any] | None = None) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(results.started_at))
     body = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -295,7 +307,7 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
         f"<p class='muted'>Run of {when}, backend {escape(results.backend or '?')}, "
         f"time compressed {results.time_scale:g} times. Every scenario below ran against the real "
         "components listed in the README; evidence is what the components answered.</p>",
-        *_verdict(results, mutation),
+        *_verdict(results, mutation, replay),
     ]
     for feature, scenarios in _by_feature(results.scenarios).items():
         description = scenarios[0].feature_description
@@ -360,5 +372,6 @@ def write(results: RunResults, reports_dir: Path,
         shutil.copyfile(bundle, reports_dir / "mermaid.min.js")
     path = reports_dir / "index.html"
     path.write_text(render(results, diagrams, draw_diagrams=bundle is not None,
-                           mutation=mutation_section.load(reports_dir)))
+                           mutation=mutation_section.load(reports_dir),
+                           replay=coverage.load_replay(reports_dir)))
     return path
