@@ -236,3 +236,17 @@ def test_rule_health_names_a_join_that_is_many_to_many_only_on_real_data(
     assert found[0].startswith("stack/prometheus/rules/noisy.yml: group 'always', rule "
                                "'instance:replayed_joined:ratio' is err: "), found
     assert "many-to-many" in found[0], found
+
+
+def test_rules_elsewhere_write_keeps_comments_and_entries(tmp_path: Path) -> None:
+    from obsharness import rules_elsewhere
+
+    path = tmp_path / "rules_elsewhere.yml"
+    path.write_text("# why this file exists\nallow:\n  - rule: Kept\n    reason: clusters only\n")
+    rules_elsewhere.write(path, [{"rule": "HostOutOfMemory",
+                                  "reason": "reads node_memory_MemAvailable_bytes, which no "
+                                  "target of this stack exposes (generated; say why)"}])
+    text = path.read_text()
+    assert text.startswith("# why this file exists\n"), text
+    data = yaml.safe_load(text)
+    assert [e["rule"] for e in data["allow"]] == ["Kept", "HostOutOfMemory"]

@@ -435,6 +435,12 @@ def _parser() -> argparse.ArgumentParser:
     composed = sub.add_parser("compose", help="write stack/docker-compose.yml from the manifest")
     composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"),
                           help="the compose file to write. Default: stack/docker-compose.yml.")
+    elsewhere = sub.add_parser(
+        "rules-elsewhere", help="start the stack and list the rules that read series it "
+        "cannot have, each with the missing metric")
+    elsewhere.add_argument("--write", action="store_true",
+                           help="add them to stack/prometheus/rules_elsewhere.yml (existing "
+                           "entries and comments are kept)")
     replayed = sub.add_parser(
         "replay", help="replay the stack's promtool tests end to end through a real "
         "Prometheus and Alertmanager; exit 1 on any difference")
@@ -475,6 +481,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rules_elsewhere(write: bool) -> int:
+    from obsharness.rules_elsewhere import cmd_rules_elsewhere  # starts a stack
+
+    return cmd_rules_elsewhere(write)
+
+
 def _replay(files: list[str], time_scale: float, json_path: Path, parallel: int) -> int:
     from obsharness.replay.command import cmd_replay  # starts a stack: loaded when asked
 
@@ -494,6 +506,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),
         "mutate": lambda: cmd_mutate(args),
+        "rules-elsewhere": lambda: _rules_elsewhere(args.write),
         "replay": lambda: _replay(args.files, args.time_scale, args.json, args.parallel),
     }
     try:

@@ -17,6 +17,7 @@ silently dropped.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ import promql_parser
 import yaml
 
 from obsharness import origins, rule_files
-from obsharness.clients.prometheus import PrometheusClient
+from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
 from obsharness.errors import ConfigError
 from obsharness.promql_ast import children
 
@@ -154,6 +155,31 @@ def _allowed_origin(rule: Rule, allowlist: Mapping[str, str]) -> str | None:
                 None)
 
 
+# Where a missing metric comes from, where that is known: (name prefix, producer).
+COLLECTORS: tuple[tuple[str, str], ...] = (
+    ("node_filesystem_", "node_exporter's filesystem collector"),
+    ("node_memory_", "node_exporter's meminfo collector"),
+    ("node_cpu_", "node_exporter's cpu collector"),
+    ("node_network_", "node_exporter's netdev collector"),
+    ("node_disk_", "node_exporter's diskstats collector"),
+    ("node_systemd_", "node_exporter's systemd collector (off by default)"),
+    ("node_textfile_", "node_exporter's textfile collector"),
+    ("pg_replication_", "postgres_exporter's replication collector (on a replica)"),
+    ("pg_stat_replication_", "postgres_exporter's stat_replication collector"),
+    ("pg_stat_activity_", "postgres_exporter's stat_activity collector"),
+    ("pg_stat_database_", "postgres_exporter's stat_database collector"),
+    ("pg_", "postgres_exporter"),
+    ("kube_", "kube-state-metrics"),
+    ("container_", "cAdvisor (the kubelet)"),
+    ("kubelet_", "the kubelet"),
+    ("apiserver_", "the Kubernetes API server"),
+    ("loki_", "Loki"),
+    ("promtail_", "Promtail"),
+    ("prometheus_", "Prometheus itself"),
+    ("alertmanager_", "Alertmanager itself"),
+)
+
+
 class ReachCheck:
     """Asks Prometheus once per distinct selector; follows recording-rule chains."""
 
@@ -164,6 +190,7 @@ class ReachCheck:
             if rule.kind == "record":
                 self.recorded.setdefault(rule.name, []).append(rule)
         self._asked: dict[str, bool] = {}
+        self._names: list[str] | None = None
         self._rule_reach: dict[Rule, list[tuple[str, str]]] = {}
 
     def _has_series(self, promql: str) -> bool:
@@ -184,12 +211,32 @@ class ReachCheck:
                         f"which selects nothing here ({self.problems(first)[0][1]})")
             return None
         if selector.metric and not self._has_series(selector.metric):
-            return f"no series of metric {selector.metric} (no target here exposes it)"
+            return (f"no series of metric {selector.metric} (no target here exposes it"
+                    f"{self._hint(selector.metric)})")
         for matcher in selector.matchers:
             if not self._has_series(selector.promql((matcher,))):
                 label, op, value = matcher
                 return f"series exist, but none with {label}{op}\"{value}\""
         return "no series match all of its label matchers together"
+
+    def _hint(self, metric: str) -> str:
+        """The closest names Prometheus really has, and the collector that would
+        produce the metric where that is known."""
+        if self._names is None:
+            try:
+                self._names = self.prometheus.label_values("__name__")
+            except (PrometheusAPIError, OSError):
+                self._names = []
+        close = difflib.get_close_matches(metric, self._names, n=3, cutoff=0.75)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        source = next((what for prefix, what in COLLECTORS if metric.startswith(prefix)), None)
+        return hint + (f"; it comes from {source}" if source else "")
+
+    def missing_metrics(self, rule: Rule) -> list[str]:
+        """The metrics of the rule's selectors of which Prometheus has no series at all."""
+        return sorted({s.metric for s in selectors_of(rule.expr)
+                       if s.metric and s.metric not in self.recorded
+                       and not self._has_series(s.metric)})
 
     def problems(self, rule: Rule) -> list[tuple[str, str]]:
         """(selector, why) for each selector of the rule that selects nothing."""
