@@ -250,3 +250,49 @@ def test_rules_elsewhere_write_keeps_comments_and_entries(tmp_path: Path) -> Non
     assert text.startswith("# why this file exists\n"), text
     data = yaml.safe_load(text)
     assert [e["rule"] for e in data["allow"]] == ["Kept", "HostOutOfMemory"]
+
+
+class _Prometheus:
+    """What ReachCheck asks: which selectors have series, and the metric names."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def query(self, promql: str) -> list[object]:
+        inner = promql.removeprefix("count(").removesuffix(")")
+        return [object()] if inner in self.names else []
+
+    def label_values(self, label: str) -> list[str]:
+        assert label == "__name__"
+        return self.names
+
+
+def test_a_missing_metric_is_named_with_the_closest_real_names_and_its_collector() -> None:
+    from obsharness.rule_reach import Rule, unreachable_rules
+
+    rule = Rule("stack/prometheus/rules/pg.yml", "pg", "PostgresqlTooManyConnections", "alert",
+                "sum(pg_stat_activity_cnt) > 80")
+    found = unreachable_rules(_Prometheus(["pg_stat_activity_count", "pg_up"]),  # type: ignore[arg-type]
+                              [rule], {})
+    assert len(found) == 1
+    assert "no series of metric pg_stat_activity_cnt" in found[0].reason
+    assert "did you mean pg_stat_activity_count?" in found[0].reason
+    assert "postgres_exporter's stat_activity collector" in found[0].reason
+
+
+def test_mutants_of_rules_allowed_elsewhere_are_out_of_reach_with_the_reason(
+        tmp_path: Path) -> None:
+    from obsharness.mutation.campaign import _allowed_elsewhere
+    from obsharness.mutation.model import Mutant
+
+    (tmp_path / "stack" / "prometheus").mkdir(parents=True)
+    (tmp_path / "stack" / "prometheus" / "rules_elsewhere.yml").write_text(
+        "allow:\n  - rule: HostOutOfMemory\n    reason: for the Kubernetes nodes\n")
+    mutant = Mutant("rules", "threshold", "stack/prometheus/rules/fleet.yml",
+                    "HostOutOfMemory: < 10 becomes < 100", "a", "b",
+                    subjects=("HostOutOfMemory", "node_memory_MemAvailable_bytes"))
+    assert _allowed_elsewhere(mutant, tmp_path) == ("HostOutOfMemory",
+                                                    "for the Kubernetes nodes")
+    other = Mutant("rules", "threshold", "stack/prometheus/rules/alerts.yml",
+                   "HighCPU: x", "a", "b", subjects=("HighCPU",))
+    assert _allowed_elsewhere(other, tmp_path) is None

@@ -253,6 +253,19 @@ def _score(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "score": round(caught / judged, 4) if judged else None}
 
 
+def _allowed_elsewhere(mutant: Mutant, project: Path) -> tuple[str, str] | None:
+    """(rule, reason) when the mutant's rule is in the reach allowlist."""
+    from obsharness.errors import ObsharnessError
+    from obsharness.rule_reach import load_allowlist
+
+    try:
+        allowlist = load_allowlist(project / "stack")
+    except ObsharnessError:
+        return None
+    return next(((name, allowlist[name]) for name in mutant.subjects if name in allowlist),
+                None)
+
+
 def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
                  reasons: dict[str, str], generated: list[Mutant], options: Options,
                  seconds: float) -> dict[str, Any]:
@@ -261,6 +274,12 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
         result = results.get(mutant.id, {"outcome": "not run",
                                          "detail": "the session stopped before it"})
         entry = {**mutant.as_dict(), **result}
+        elsewhere = _allowed_elsewhere(mutant, options.project)
+        if entry["outcome"] == "survived" and elsewhere and mutant.id not in reasons:
+            # A rule the team keeps for another environment: nothing here feeds it, so
+            # no scenario of this stack can see its mistake (a replay scenario can).
+            entry["outcome"] = "out of reach"
+            entry["detail"] = f"{elsewhere[0]} is allowed elsewhere: {elsewhere[1]}"
         if entry["outcome"] == "survived":
             entry["reason"] = reasons.get(mutant.id)
         elif entry["outcome"] == "out of reach":
