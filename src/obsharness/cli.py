@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from obsharness.backends import choose_backend
 from obsharness.binaries import SPECS, resolve, version_of
@@ -435,25 +436,7 @@ def _parser() -> argparse.ArgumentParser:
     composed = sub.add_parser("compose", help="write stack/docker-compose.yml from the manifest")
     composed.add_argument("--out", type=Path, default=Path("stack/docker-compose.yml"),
                           help="the compose file to write. Default: stack/docker-compose.yml.")
-    elsewhere = sub.add_parser(
-        "rules-elsewhere", help="start the stack and list the rules that read series it "
-        "cannot have, each with the missing metric")
-    elsewhere.add_argument("--write", action="store_true",
-                           help="add them to stack/prometheus/rules_elsewhere.yml (existing "
-                           "entries and comments are kept)")
-    replayed = sub.add_parser(
-        "replay", help="replay the stack's promtool tests end to end through a real "
-        "Prometheus and Alertmanager; exit 1 on any difference")
-    replayed.add_argument("files", nargs="*", metavar="TEST_FILE",
-                          help="promtool test files (default: every *.test.yml beside the "
-                          "stack's Prometheus config)")
-    replayed.add_argument("--time-scale", type=float, default=60.0,
-                          help="divide every duration by this (default 60)")
-    replayed.add_argument("--json", type=Path, default=Path("reports/replay.json"),
-                          help="where the results go (default reports/replay.json)")
-    replayed.add_argument("--parallel", type=int, default=8,
-                          help="tests replayed at once, each through a Prometheus and an "
-                          "Alertmanager of its own (default 8)")
+    _replay_parsers(sub)
     mutate = sub.add_parser("mutate", help="break the monitoring on purpose: does the "
                             "suite notice? (writes reports/mutation.json)")
     mutate.add_argument("--budget", default="30m", help="stop starting mutants after this "
@@ -481,6 +464,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    from obsharness.backtest.command import cmd_backtest
+
+    return cmd_backtest(args.prometheus, args.range_text, args.rules, args.json_path,
+                        args.png, args.interval)
+
+
 def _rules_elsewhere(write: bool) -> int:
     from obsharness.rules_elsewhere import cmd_rules_elsewhere  # starts a stack
 
@@ -491,6 +481,45 @@ def _replay(files: list[str], time_scale: float, json_path: Path, parallel: int)
     from obsharness.replay.command import cmd_replay  # starts a stack: loaded when asked
 
     return cmd_replay(files, time_scale=time_scale, json_path=json_path, parallel=parallel)
+
+
+def _replay_parsers(sub: Any) -> None:
+    """The commands about the team's own rules: backtest, rules-elsewhere, replay."""
+    backtested = sub.add_parser(
+        "backtest", help="evaluate every alerting rule over a Prometheus' history (read "
+        "only): how often it would have fired, when and for how long")
+    backtested.add_argument("--prometheus", required=True, metavar="URL",
+                            help="the Prometheus whose history is read (only range queries)")
+    backtested.add_argument("--range", default="7d", dest="range_text",
+                            help="how far back from now (default 7d)")
+    backtested.add_argument("--rules", default=None, metavar="GLOB",
+                            help="rule files (default: every rule source of the stack)")
+    backtested.add_argument("--interval", default="1m",
+                            help="evaluation interval of groups without their own "
+                            "(default 1m, Prometheus' default)")
+    backtested.add_argument("--json", type=Path, default=None, dest="json_path",
+                            help="write the firings as JSON")
+    backtested.add_argument("--png", type=Path, default=None,
+                            help="draw the firings as a timeline PNG (and SVG beside it)")
+    elsewhere = sub.add_parser(
+        "rules-elsewhere", help="start the stack and list the rules that read series it "
+        "cannot have, each with the missing metric")
+    elsewhere.add_argument("--write", action="store_true",
+                           help="add them to stack/prometheus/rules_elsewhere.yml (existing "
+                           "entries and comments are kept)")
+    replayed = sub.add_parser(
+        "replay", help="replay the stack's promtool tests end to end through a real "
+        "Prometheus and Alertmanager; exit 1 on any difference")
+    replayed.add_argument("files", nargs="*", metavar="TEST_FILE",
+                          help="promtool test files (default: every *.test.yml beside the "
+                          "stack's Prometheus config)")
+    replayed.add_argument("--time-scale", type=float, default=60.0,
+                          help="divide every duration by this (default 60)")
+    replayed.add_argument("--json", type=Path, default=Path("reports/replay.json"),
+                          help="where the results go (default reports/replay.json)")
+    replayed.add_argument("--parallel", type=int, default=8,
+                          help="tests replayed at once, each through a Prometheus and an "
+                          "Alertmanager of its own (default 8)")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -506,6 +535,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),
         "mutate": lambda: cmd_mutate(args),
+        "backtest": lambda: _backtest(args),
         "rules-elsewhere": lambda: _rules_elsewhere(args.write),
         "replay": lambda: _replay(args.files, args.time_scale, args.json, args.parallel),
     }

@@ -133,7 +133,15 @@ def load_allowlist(stack_dir: Path) -> dict[str, str]:
     path = stack_dir / ALLOWLIST
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(component="prometheus", path=path, detail=str(exc),
+                          checked_with="obsharness") from None
+    if not isinstance(data, dict) or not isinstance(data.get("allow") or [], list):
+        raise ConfigError(component="prometheus", path=path, checked_with="obsharness",
+                          detail="expected `allow:` with a list of entries, each a `rule` or "
+                          "a `file` with a `reason`")
     allowed: dict[str, str] = {}
     for index, entry in enumerate(data.get("allow") or []):
         key = entry.get("rule") or entry.get("file") if isinstance(entry, dict) else None

@@ -15,6 +15,7 @@ inhibitions and notifications never mix.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -184,8 +185,9 @@ def run_case(case: Case, pipeline: Pipeline) -> CaseResult:
     ei = pipeline.evaluation_ms / 1000
     routed: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]] = {}
     rendered: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, str]] = {}
-    origin = replay.start()
+    watch = RouteWatch(pipeline.alertmanager).start()
     try:
+        origin = replay.start()
         for check in case.checks:
             moment = replay.wall_time(check.eval_ms)
             while time.time() < moment + 2 * ei + 0.05:
@@ -200,8 +202,7 @@ def run_case(case: Case, pipeline: Pipeline) -> CaseResult:
                     f"real Prometheus had {[_show(g) for g in sorted(got)] or 'none'}"))
             for labels in expected & seen[1] if expected not in seen else expected:
                 key = (check.alertname, labels)
-                if not routed.get(key):
-                    routed[key] = _routed_receivers(pipeline, check.alertname, dict(labels))
+                routed.setdefault(key, set())
                 if key not in rendered:
                     rendered.update(_annotations(pipeline, check.alertname, labels))
             for labels, said in zip(check.expected, check.annotations, strict=True):
@@ -210,45 +211,73 @@ def run_case(case: Case, pipeline: Pipeline) -> CaseResult:
                     result.differences.append(Difference(
                         str(case.file), case.name, check.alertname,
                         format_duration(check.eval_ms), what))
-        _check_deliveries(case, pipeline, routed, origin, result)
+        _check_deliveries(case, pipeline, routed, origin, result, watch)
         # Every replay also proves the rules evaluate cleanly on its data.
         for finding in rule_health.unhealthy(pipeline.prometheus, pipeline.run_dir,
                                               pipeline.stack_dir):
             result.differences.append(Difference(str(case.file), case.name, "rule health",
                                                  "end", finding))
     finally:
+        watch.stop()
         replay.stop()
     result.seconds = time.time() - began
     return result
 
 
-def _routed_receivers(pipeline: Pipeline, alertname: str, labels: Mapping[str, str]) -> set[str]:
-    """Where the real Alertmanager routes this alert (its API says, per alert)."""
-    wanted = {"alertname": alertname, **labels}
-    deadline = time.time() + 1.0  # Prometheus sends right after the evaluation
-    while True:
+class RouteWatch:
+    """Where the real Alertmanager routes each alert it holds, asked every 0.1 s while a
+    test replays: an alert may reach it, and be resolved, between two checks."""
+
+    def __init__(self, alertmanager: AlertmanagerClient) -> None:
+        self.alertmanager = alertmanager
+        self.seen: dict[tuple[tuple[str, str], ...], set[str]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="replay-routes", daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.poll()
+            self._stop.wait(0.1)
+
+    def poll(self) -> None:
         try:
-            held = pipeline.alertmanager.alerts(active=True)
-        except APIError:
-            held = []
-        found = {str(r["name"]) for a in held
-                 if all(a.get("labels", {}).get(k) == v for k, v in wanted.items())
-                 for r in a.get("receivers", [])}
-        if found or time.time() > deadline:
-            return found
-        time.sleep(0.05)
+            held = self.alertmanager.alerts(active=True)
+        except (APIError, OSError):
+            return
+        for alert in held:
+            key = tuple(sorted(alert.get("labels", {}).items()))
+            self.seen.setdefault(key, set()).update(
+                str(r["name"]) for r in alert.get("receivers", []))
+
+    def receivers(self, alertname: str, labels: Mapping[str, str]) -> set[str]:
+        wanted = {"alertname": alertname, **labels}
+        return {r for key, receivers in list(self.seen.items())
+                if all(dict(key).get(k) == v for k, v in wanted.items()) for r in receivers}
+
+    def start(self) -> RouteWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _check_deliveries(case: Case, pipeline: Pipeline,
                       routed: Mapping[tuple[str, tuple[tuple[str, str], ...]], set[str]],
-                      origin: float, result: CaseResult) -> None:
+                      origin: float, result: CaseResult, watch: RouteWatch) -> None:
     annotations = {(c.alertname, labels): dict(ann) for c in case.checks
                    for labels, ann in zip(c.expected, c.annotations, strict=True)}
     wait_s = (pipeline.group_wait_ms + pipeline.group_interval_ms) / 1000 + 2.0
-    for (alertname, labels), receivers in sorted(routed.items()):
+    for alertname, labels in sorted(routed):
         wanted = dict(labels)
         delivered: set[str] = set()
         deadline = time.time() + wait_s
+        receivers = watch.receivers(alertname, wanted)
+        while not receivers and time.time() < deadline:
+            # Firing in Prometheus: Alertmanager holds it once Prometheus has sent it.
+            time.sleep(0.05)
+            receivers = watch.receivers(alertname, wanted)
         webhook_targets = {r for r in receivers if pipeline.receivers.get(r, {}).get(
             "webhook_configs")}
         mail_targets = {str(e.get("to")) for r in receivers
