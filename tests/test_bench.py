@@ -40,3 +40,11 @@ def test_the_sources_measure_reads_every_generated_rule_and_dashboard() -> None:
     assert (measured["dashboards"], measured["dashboard_errors"]) == (5, 0)
     assert all(measured[k] >= 0 for k in ("rules_extract_s", "promtool_check_s",
                                           "dashboards_read_s", "dashboards_static_s"))
+
+
+def test_a_replayed_pack_reaches_the_webhook_in_one_stack_run() -> None:
+    from obsharness.bench_replay import measure_replay_pack
+
+    measured = measure_replay_pack(STACK, 60, size=5)
+    assert measured["alerts"] == 5
+    assert 0 < measured["seconds"] < 60

@@ -23,6 +23,12 @@ import requests
 import yaml
 
 from obsharness import logql
+from obsharness.bench_replay import (
+    FOR_5M_ALERT,
+    PACK_SIZE,
+    measure_replay_alert,
+    measure_replay_pack,
+)
 from obsharness.bench_sources import measure_sources
 from obsharness.binaries import resolve, version_of
 from obsharness.clients.alertmanager import AlertmanagerClient
@@ -250,6 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, (samples, f, misses) in per_alert.items()
         },
     }
+    print(f"replayed {FOR_5M_ALERT} (for: 5m) x{args.trials} and a {PACK_SIZE}-alert pack ...",
+          flush=True)
+    replayed = measure_replay_alert(manifest, args.time_scale, args.trials)
+    result["replay_alert_s"] = replayed
+    result["replay_pack_s"] = measure_replay_pack(manifest.stack_dir, args.time_scale)
     print("sources at kube-prometheus' scale ...", flush=True)
     result["sources"] = measure_sources(manifest.stack_dir)
     if not args.skip_suite:
