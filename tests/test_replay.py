@@ -296,3 +296,39 @@ def test_mutants_of_rules_allowed_elsewhere_are_out_of_reach_with_the_reason(
     other = Mutant("rules", "threshold", "stack/prometheus/rules/alerts.yml",
                    "HighCPU: x", "a", "b", subjects=("HighCPU",))
     assert _allowed_elsewhere(other, tmp_path) is None
+
+
+def test_a_job_measured_slow_keeps_a_timeout_above_its_need(stack_copy: Path,
+                                                            tmp_path: Path) -> None:
+    from obsharness import scrape_needs
+    from obsharness.errors import TimeCompressionFloorWarning
+    from obsharness.stack.render import render_stack
+    from tests.test_render import ADDRESSES
+
+    scrape_needs.record(stack_copy, {"postgres": 1.0, "node": 0.01})
+    with pytest.warns(TimeCompressionFloorWarning,
+                      match=r"job postgres was measured answering in 1 s; its timeout keeps "
+                            r"1\.5 times that, and its interval rises to 1s500ms"):
+        rendered = render_stack(load_manifest(stack_copy / "stack.yaml"), tmp_path / "run",
+                                addresses=ADDRESSES, time_scale=60)
+    config = yaml.safe_load(rendered.configs["prometheus"].read_text())
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    assert jobs["postgres"]["scrape_timeout"] == "1s500ms"
+    assert jobs["postgres"]["scrape_interval"] == "1s500ms"
+    assert "scrape_timeout" not in jobs["node"]  # 10 ms needs no floor
+    assert rendered.timing.scrape_interval_ms == 1500  # waits and lookback follow it
+
+
+@pytest.mark.slow
+def test_the_longest_scrape_of_each_job_is_measured(
+        pipeline: tuple[ProcessStack, WebhookSink]) -> None:
+    from obsharness import scrape_needs
+
+    stack, _ = pipeline
+    prometheus = PrometheusClient(stack.url("prometheus"))
+    eventually(lambda: scrape_needs.measure(prometheus, 60), lambda m: "prometheus" in m,
+               what="scrape durations", timeout=10)
+    measured = scrape_needs.measure(prometheus, 60)
+    assert set(measured) >= {"prometheus", "alertmanager"}
+    assert "obsharness-replay" not in measured
+    assert all(0 < v < 1 for v in measured.values()), measured

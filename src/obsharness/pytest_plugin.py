@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from obsharness import config_findings, origins, quiet, rule_sources, waiting
+from obsharness import config_findings, origins, quiet, rule_sources, scrape_needs, waiting
 from obsharness.am_judge import AlertmanagerJudge, component_features
 from obsharness.backends import BACKENDS, BackendChoice, choose_backend
 from obsharness.clients.alertmanager import AlertmanagerClient
@@ -420,6 +420,7 @@ def stack(
     first = getattr(request, "_pyfuncitem", None)
     _start(running, harness_options, for_scenario=first is not None and _is_scenario(first))
     _running_stacks.append(running)
+    began = time.time()
     try:
         if external_config is None:
             wait_for_targets(PrometheusClient(running.url("prometheus")),
@@ -427,6 +428,12 @@ def stack(
         yield running
     finally:
         _running_stacks.remove(running)
+        if external_config is None:
+            # The longest scrape of each job, faults included: the next render keeps
+            # each job's timeout above it (scrape_needs.py).
+            with contextlib.suppress(ObsharnessError, OSError):
+                scrape_needs.record(stack_manifest.stack_dir, scrape_needs.measure(
+                    PrometheusClient(running.url("prometheus")), time.time() - began))
         running.stop()
 
 

@@ -32,6 +32,7 @@ from obsharness import (
     origins,
     plain_durations,
     rule_sources,
+    scrape_needs,
     toolchecks,
 )
 from obsharness.am_judge import component_features
@@ -244,6 +245,9 @@ class _Renderer:
         # The manifest's rule sources, read once for validation and rendering alike.
         self.extracted = list(extracted)
         self.timing = Timing()
+        # What each job was measured to need (scrape_needs.py): its timeout's floor.
+        self.scrape_needs = scrape_needs.load(manifest.stack_dir)
+        self.global_timeout_ms: int | None = None
         self.scrape_jobs: list[str] = []
         self.horizons: list[ScaledHorizon] = []
         self.not_equivalent: list[NotEquivalent] = []
@@ -299,17 +303,49 @@ class _Renderer:
         if evaluation is None:
             evaluation = self.scaler.scale_ms(DEFAULT_EVAL_INTERVAL_MS, floor_ms=MIN_INTERVAL_MS)
             glob["evaluation_interval"] = format_duration(evaluation)
+        glob_timeout = glob.get("scrape_timeout")
         self._scale_timeout(glob, scrape)
+        self.global_timeout_ms = parse_duration(str(glob["scrape_timeout"])) \
+            if glob.get("scrape_timeout") else None
         slowest = scrape
         for job in data.get("scrape_configs") or []:
-            self.scrape_jobs.append(str(job.get("job_name")))
-            job_where = f"{where} scrape_configs[{job.get('job_name')}]"
+            name = str(job.get("job_name"))
+            self.scrape_jobs.append(name)
+            job_where = f"{where} scrape_configs[{name}]"
             interval = self._scale_key(job, "scrape_interval", job_where,
                                        floor_ms=MIN_INTERVAL_MS, reason=reason) or scrape
+            production_timeout = parse_duration(str(job.get("scrape_timeout") or
+                                                    glob_timeout or "10s"))
             self._scale_timeout(job, interval)
+            interval = self._keep_scrape_need(job, name, interval, job_where,
+                                              production_timeout)
             slowest = max(slowest, interval)
         self.timing.scrape_interval_ms = slowest
         self.timing.evaluation_interval_ms = evaluation
+
+    def _keep_scrape_need(self, job: dict[str, Any], name: str, interval_ms: int,
+                          where: str, production_timeout_ms: int) -> int:
+        """A job whose scrapes were measured slower than its compressed timeout keeps
+        a timeout of SCRAPE_MARGIN times its need (never above its production timeout),
+        and its interval rises with it where needed (scrape_needs.py); returns the
+        job's interval."""
+        need = scrape_needs.floor_ms(self.scrape_needs.get(name))
+        timeout = parse_duration(str(job["scrape_timeout"])) if job.get("scrape_timeout") \
+            else min(interval_ms, self.global_timeout_ms or 10_000)
+        floor = min(need, production_timeout_ms)
+        if self.scaler.scale == 1 or floor <= timeout:
+            return interval_ms
+        raised = max(interval_ms, floor)
+        self.scaler.floors.append(FloorApplied(
+            f"{where}.scrape_timeout", format_duration(production_timeout_ms), timeout, floor,
+            f"job {name} was measured answering in {self.scrape_needs[name]:g} s; its "
+            f"timeout keeps {scrape_needs.SCRAPE_MARGIN:g} times that"
+            + (f", and its interval rises to {format_duration(raised)} with it"
+               if raised > interval_ms else "")))
+        job["scrape_timeout"] = format_duration(floor)
+        if raised > interval_ms:
+            job["scrape_interval"] = format_duration(raised)
+        return raised
 
     def _scale_timeout(self, block: dict[str, Any], interval_ms: int) -> None:
         if "scrape_timeout" in block:
