@@ -36,6 +36,7 @@ Feature: Replay — your own alerts, end to end, without your apps
     Then a firing HostOutOfMemory notification with instance=web-1:9100 reaches receiver oncall-webhook within 5m
     And its description annotation reads "web-1:9100 has 9.4% of its memory available."
     And no email about HostOutOfMemory on web-1:9100 is sent
+    And every rule group evaluates cleanly: health ok and no lastError
 
   Scenario: A target that stops answering its scrapes is an instance down
     The row of `up` is not served as a metric: where it is 0 the target answers
@@ -48,6 +49,7 @@ Feature: Replay — your own alerts, end to end, without your apps
     Then a firing InstanceDown notification with job=node-exporter, instance=web-2:9100 reaches receiver oncall-critical within 9m
     And its description annotation reads "web-2:9100 of job node-exporter has been down for more than 5 minutes."
     And its email to oncall@example.com has the subject "[FIRING] InstanceDown on web-2:9100 (critical)"
+    And every rule group evaluates cleanly: health ok and no lastError
 
   Scenario: A lagging PostgreSQL replica pages on-call
     Given these series, one sample every 1m:
@@ -72,3 +74,4 @@ Feature: Replay — your own alerts, end to end, without your apps
       | pg_up{job="postgres",instance="db-2:9187"}         | 0x10   |
     When the series are replayed through the stack
     Then a firing PostgresqlDown notification with job=postgres, instance=db-2:9187 reaches receiver oncall-critical within 6m
+    And every rule group evaluates cleanly: health ok and no lastError

@@ -14,6 +14,8 @@ from obsharness.report.results import RunResults, ScenarioResult, StepResult
 from obsharness.report.timeline import Timeline, alert_rules, split_threshold
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
 
+from .conftest import STACK
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -264,3 +266,42 @@ def test_the_proof_table_tells_end_to_end_from_a_static_check() -> None:
     assert down.end_to_end == []  # a waiting time read from the config is not delivery
     assert [s.nodeid for s in down.routing] == ["n1"]
     assert [s.nodeid for s in down.timing_tables] == ["n1"]
+
+
+def test_the_replay_section_shows_each_replayed_test_and_its_differences() -> None:
+    replay = {"replayed": 2, "differences": 1, "tests": [
+        {"file": "/x/stack/prometheus/tests/alerts.test.yml", "test": "HighErrorRate fires",
+         "checks": 2, "differences": [],
+         "deliveries": [{"alertname": "HighErrorRate", "labels": {}, "receivers":
+                         ["oncall-critical"], "delivered": ["oncall-critical"]}]},
+        {"file": "/x/bad.test.yml", "test": "wrong labels", "checks": 1, "deliveries": [],
+         "differences": [{"alertname": "LoginFailuresBurst", "eval_time": "4m",
+                          "what": "expected firing ['{severity=critical}']"}]}]}
+    page = html.render(_results(), replay=replay)
+    assert "promtool tests replayed end to end (2, 1 difference(s))" in page
+    assert "alerts.test.yml: HighErrorRate fires" in page
+    assert "oncall-critical" in page
+    assert "LoginFailuresBurst at 4m: expected firing" in page
+
+
+def test_a_replayed_delivery_covers_its_rule_and_its_route(tmp_path: Path) -> None:
+    from obsharness.report import coverage
+
+    results = _results()
+    results.alerts = [{"alert": "PostgresqlDown", "file": "stack/prometheus/rules/fleet.yml",
+                       "labels": {"severity": "critical"}, "unit_tests": []},
+                      {"alert": "NeverTried", "file": "x.yml", "labels": {}, "unit_tests": []}]
+    replay = {"tests": [{"test": "pg down", "deliveries": [
+        {"alertname": "PostgresqlDown", "receivers": ["oncall-critical"],
+         "delivered": ["oncall-critical"]}]}]}
+    found = coverage.compute(results, replay, STACK / "alertmanager" / "alertmanager.yml")
+    lines = {r["alert"]: r for r in found["rules"]}
+    assert lines["PostgresqlDown"]["replays"] == ["pg down"]
+    assert lines["PostgresqlDown"]["covered"] is True
+    assert lines["NeverTried"]["status"] == "not exercised"
+    assert (found["covered"], found["total"]) == (1, 2)
+    critical = next(r for r in found["routes"] if r["receiver"] == "oncall-critical")
+    assert critical["reached_by"] == ["PostgresqlDown"]
+    page = html.render(results, replay=replay)
+    assert "Rule coverage: <b>1 of 2</b>" in page
+    assert "not exercised: NeverTried" in page

@@ -28,7 +28,7 @@ def _replayed(replay: dict[str, Any] | None) -> dict[str, list[str]]:
     for test in (replay or {}).get("tests") or []:
         for delivery in test.get("deliveries") or []:
             if delivery.get("delivered"):
-                found.setdefault(str(delivery.get("alertname")), []).append(str(test["test"]))
+                found.setdefault(str(delivery.get("alertname")), []).append(str(test.get("test")))
     return found
 
 

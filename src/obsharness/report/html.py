@@ -294,6 +294,31 @@ def _proof_table(results: RunResults, mutation: dict[str, Any] | None,
     return body
 
 
+def _replay_section(replay: dict[str, Any]) -> list[str]:
+    """`obsharness replay`'s last results: each promtool alert test replayed end to end."""
+    tests = replay.get("tests") or []
+    body = ["<section id='replay'><h2>promtool tests replayed end to end "
+            f"({len(tests)}, {replay.get('differences', 0)} difference(s))</h2>",
+            "<p class='muted'>Each alert test of the stack's promtool tests through a real "
+            "Prometheus and Alertmanager (<code>obsharness replay</code>): firing at its "
+            "eval_time with exactly its labels, and delivered to every receiver the "
+            "real Alertmanager routed it to.</p><table><tr><th>test</th><th>checks</th>"
+            "<th>delivered to</th><th>differences</th></tr>"]
+    for test in tests:
+        receivers = sorted({r for d in test.get("deliveries") or []
+                            for r in d.get("receivers") or []})
+        differences = test.get("differences") or []
+        said = "<br>".join(escape(f"{d.get('alertname')} at {d.get('eval_time')}: "
+                                  f"{d.get('what')}")
+                           for d in differences) or "none"
+        body.append(f"<tr><td>{escape(Path(str(test.get('file', '?'))).name)}: "
+                    f"{escape(str(test.get('test', '?')))}</td><td>{test.get('checks', 0)}</td>"
+                    f"<td>{escape(', '.join(receivers) or '—')}</td>"
+                    f"<td class='{'no' if differences else 'yes'}'>{said}</td></tr>")
+    body.append("</table></section>")
+    return body
+
+
 def render(results: RunResults, diagrams: dict[str, str] | None = None,
            draw_diagrams: bool = False, mutation: dict[str, Any] | None = None,
            replay: dict[str, Any] | None = None) -> str:
@@ -319,6 +344,8 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
         ordered = sorted(scenarios, key=lambda s: order.get(s.outcome, 2))
         body.extend(_scenario(s) for s in ordered)
         body.append("</section>")
+    if replay and replay.get("tests"):
+        body.extend(_replay_section(replay))
     if mutation:
         body.append(mutation_section.render(mutation))
     if diagrams:
