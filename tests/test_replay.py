@@ -320,15 +320,28 @@ def test_a_job_measured_slow_keeps_a_timeout_above_its_need(stack_copy: Path,
 
 
 @pytest.mark.slow
-def test_the_longest_scrape_of_each_job_is_measured(
+def test_a_scrape_close_to_its_timeout_is_measured_and_a_fast_one_is_not(
         pipeline: tuple[ProcessStack, WebhookSink]) -> None:
+    """A replayed exporter answering in 0.8 s under a 1 s timeout is at risk; Prometheus
+    and Alertmanager, answering in milliseconds, are not."""
     from obsharness import scrape_needs
 
     stack, _ = pipeline
     prometheus = PrometheusClient(stack.url("prometheus"))
-    eventually(lambda: scrape_needs.measure(prometheus, 60), lambda m: "prometheus" in m,
-               what="scrape durations", timeout=10)
-    measured = scrape_needs.measure(prometheus, 60)
-    assert set(measured) >= {"prometheus", "alertmanager"}
-    assert "obsharness-replay" not in measured
-    assert all(0 < v < 1 for v in measured.values()), measured
+    config = stack.rendered.configs["prometheus"]
+    jobs = scrape_needs.rendered_jobs(config)
+    assert set(jobs) == {"prometheus", "alertmanager"}  # the replay job is not the team's
+    assert jobs["prometheus"][0] == 0.25  # min(10s, the 250ms compressed interval)
+    with ReplayServer(config.parent / SD_DIR) as server:
+        replay = Replay(server, [parse_series('slow_up{job="db",instance="db-9"}', "1x20")],
+                        60_000, TimeScaler(60), delay_s=0.8, name="slow")
+        replay.start()
+        try:
+            eventually(lambda: prometheus.query('scrape_duration_seconds{job="db"} > 0.7'),
+                       bool, what="a slow scrape", timeout=15)
+        finally:
+            replay.stop()
+    jobs["db"] = (1.0, {"db-9"})
+    measured = scrape_needs.measure(prometheus, 60, jobs)
+    assert set(measured) == {"db"}, measured
+    assert 0.8 <= measured["db"] < 1.0

@@ -433,7 +433,8 @@ def stack(
             # each job's timeout above it (scrape_needs.py).
             with contextlib.suppress(ObsharnessError, OSError):
                 scrape_needs.record(stack_manifest.stack_dir, scrape_needs.measure(
-                    PrometheusClient(running.url("prometheus")), time.time() - began))
+                    PrometheusClient(running.url("prometheus")), time.time() - began,
+                    scrape_needs.rendered_jobs(running.rendered.configs["prometheus"])))
         running.stop()
 
 

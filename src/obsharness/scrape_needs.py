@@ -3,8 +3,8 @@
 At 60x a 15s interval is 250 ms, and a scrape timeout with it: postgres_exporter needs
 about a second while its database is down, so `pg_up` would go absent instead of 0
 and `pg_up == 0` could never fire. Every stack the harness runs measures, when it
-stops, the longest `scrape_duration_seconds` of each job over its run (faults the
-scenarios injected included) and keeps the maximum per job in
+stops, the longest `scrape_duration_seconds` of each job over its run that came close
+to its timeout (faults the scenarios injected included) and keeps the maximum per job in
 .cache/obsharness/scrape-needs.json beside stack/. The next render keeps each job's
 timeout at SCRAPE_MARGIN times that need, raising its interval with it where the
 compressed interval is shorter, and says so in a TimeCompressionFloorWarning naming
@@ -14,14 +14,20 @@ the job and the floor.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from obsharness.clients.prometheus import PrometheusAPIError, PrometheusClient
+from obsharness.timing import parse_duration
 
 SCRAPE_MARGIN = 1.5
 # Needs under this are not recorded: every compressed timeout is above it.
 MINIMUM_S = 0.05
+AT_RISK = 0.8  # a scrape this close to its timeout is one load spike from failing
+ARTEFACT = 1.2  # longer than its timeout: the machine paused, the target did not answer
 IGNORED_JOBS = frozenset({"obsharness-replay"})  # the replay states its own need
 
 
@@ -39,16 +45,48 @@ def load(stack_dir: Path) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
 
 
-def measure(prometheus: PrometheusClient, window_s: float) -> dict[str, float]:
-    """The longest scrape of each job over the last `window_s` seconds."""
-    window = max(1, int(window_s))
-    try:
-        samples = prometheus.query(
-            f"max by (job) (max_over_time(scrape_duration_seconds[{window}s]))")
-    except (PrometheusAPIError, OSError):
-        return {}
-    return {s.labels["job"]: s.value for s in samples
-            if "job" in s.labels and s.labels["job"] not in IGNORED_JOBS}
+def rendered_jobs(config_path: Path) -> dict[str, tuple[float, set[str]]]:
+    """Each static scrape job of a rendered prometheus.yml: (its timeout in seconds, the
+    addresses of its targets). Replay targets and discovered ones are left out."""
+    data = yaml.safe_load(config_path.read_text()) or {}
+    glob = data.get("global") or {}
+    default_interval = parse_duration(str(glob.get("scrape_interval") or "1m"))
+    default_timeout = parse_duration(str(glob["scrape_timeout"])) if glob.get(
+        "scrape_timeout") else min(10_000, default_interval)
+    jobs = {}
+    for job in data.get("scrape_configs") or []:
+        name = str(job.get("job_name"))
+        if name in IGNORED_JOBS:
+            continue
+        interval = parse_duration(str(job.get("scrape_interval") or "0s")) or default_interval
+        timeout = parse_duration(str(job["scrape_timeout"])) if job.get("scrape_timeout") \
+            else min(default_timeout, interval)
+        targets = {str(t) for static in job.get("static_configs") or []
+                   for t in static.get("targets") or []}
+        jobs[name] = (timeout / 1000, targets)
+    return jobs
+
+
+def measure(prometheus: PrometheusClient, window_s: float,
+            jobs: Mapping[str, tuple[float, set[str]]]) -> dict[str, float]:
+    """The longest scrape of each job over the last `window_s` seconds that came close to
+    its timeout (AT_RISK of it): the target needs more than the compressed clock gives.
+    A scrape longer than its timeout is not a target's answer time but a pause of the
+    whole machine (a frozen stack, a collector's pause) and is left out."""
+    end = time.time()
+    found: dict[str, float] = {}
+    for job, (timeout_s, targets) in jobs.items():
+        try:
+            series = prometheus.query_range(
+                f'scrape_duration_seconds{{job="{job}"}}', end - max(window_s, 1.0), end,
+                max(timeout_s, 0.1))
+        except (PrometheusAPIError, OSError):
+            continue
+        values = [v for labels, points in series if labels.get("instance") in targets
+                  for _, v in points if v <= ARTEFACT * timeout_s]
+        if values and max(values) >= AT_RISK * timeout_s:
+            found[job] = max(values)
+    return found
 
 
 def record(stack_dir: Path, measured: Mapping[str, float]) -> None:
