@@ -97,7 +97,7 @@ def test_a_community_rule_file_renders_scaled_and_reported(stack_copy: Path,
     exprs = {r["alert"]: r["expr"] for r in out["groups"][0]["rules"]}
     assert exprs["HostDiskWillFillIn24Hours"] == (
         'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs"}[3m], 1440) <= 0')
-    assert [str(h) for h in rendered.horizons] == [
+    assert [str(h) for h in rendered.horizons if "community.yml" in str(h)] == [
         "stack/prometheus/rules/community.yml group community rule HostDiskWillFillIn24Hours: "
         "predict_linear horizon 86400 s scaled to 1440"]
     different = [(d.where.rsplit(" rule ", 1)[1], d.literal) for d in rendered.not_equivalent]

@@ -31,7 +31,12 @@ def test_render_rewrites_addresses_and_compresses_time(manifest: Manifest, tmp_p
     prom = yaml.safe_load((tmp_path / "prometheus" / "prometheus.yml").read_text())
     assert prom["global"]["scrape_interval"] == "250ms"
     assert prom["global"]["evaluation_interval"] == "250ms"
-    targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in prom["scrape_configs"]}
+    targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in prom["scrape_configs"]
+               if "static_configs" in j}
+    # Series replay's job: file_sd beside the rendered config, empty until a replay.
+    replay = next(j for j in prom["scrape_configs"] if j["job_name"] == "obsharness-replay")
+    assert replay["file_sd_configs"] == [{"files": ["obsharness-replay/*.json"],
+                                          "refresh_interval": "1s"}]
     assert targets["flask-app"] == ["127.0.0.1:40003"]
     assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
         "127.0.0.1:40002"

@@ -77,7 +77,8 @@ def test_rules_that_cannot_fire_are_named_with_what_is_missing(
     assert set(by_rule) == {"job:disk_avail:sum", "DiskFillsUp", "KubePodCrashLooping",
                             "CheckoutErrors"}
     assert by_rule["job:disk_avail:sum"].reason == (
-        "no series of metric node_filesystem_avail_bytes (no target here exposes it)")
+        "no series of metric node_filesystem_avail_bytes (no target here exposes it; it "
+        "comes from node_exporter's filesystem collector)")
     # The chain: the alert is unreachable because the rule it reads is.
     assert by_rule["DiskFillsUp"].reason.startswith(
         "job:disk_avail:sum is written by recording rule job:disk_avail:sum, which selects "
