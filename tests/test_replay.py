@@ -345,3 +345,17 @@ def test_a_scrape_close_to_its_timeout_is_measured_and_a_fast_one_is_not(
     measured = scrape_needs.measure(prometheus, 60, jobs)
     assert set(measured) == {"db"}, measured
     assert 0.8 <= measured["db"] < 1.0
+
+
+def test_a_replay_adds_its_section_to_the_last_runs_report(tmp_path: Path) -> None:
+    from obsharness.replay.command import _refresh_report
+    from obsharness.report.results import RunResults
+
+    RunResults(started_at=1.0, backend="process", time_scale=60).save(tmp_path)
+    (tmp_path / "replay.json").write_text(json.dumps({"replayed": 1, "differences": 0, "tests": [
+        {"file": "alerts.test.yml", "test": "ServiceDown fires", "checks": 2,
+         "differences": [], "deliveries": []}]}))
+    _refresh_report(tmp_path)
+    page = (tmp_path / "index.html").read_text()
+    assert "promtool tests replayed end to end (1, 0 difference(s))" in page
+    assert "alerts.test.yml: ServiceDown fires" in page

@@ -52,7 +52,7 @@ def cmd_backtest(url: str, range_text: str, rules: str | None, json_path: Path |
             lasted = (f"for {format_span((firing.end or end) - firing.start)}"
                       + ("" if firing.end else ", still firing"))
             labels = {k: v for k, v in labelled.labels.items() if k != "alertname"}
-            print(f"    {history._stamp(firing.start)} {lasted} {labels}")
+            print(f"    {history.stamp(firing.start)} {lasted} {labels}")
     data = history.as_json(results)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -152,7 +152,7 @@ def backtest(prometheus: PrometheusClient, rules: Sequence[AlertRule], start: fl
     return [backtest_rule(prometheus, rule, start, end) for rule in rules]
 
 
-def _stamp(moment: float | None) -> str | None:
+def stamp(moment: float | None) -> str | None:
     if moment is None:
         return None
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -161,7 +161,7 @@ def _stamp(moment: float | None) -> str | None:
 def as_json(results: Sequence[AlertResult]) -> dict[str, Any]:
     return {"alerts": [{
         "alert": r.rule.name, "file": r.rule.file,
-        "firings": [{"labels": f.labels, "start": _stamp(f.firing.start),
-                     "end": _stamp(f.firing.end)} for f in r.firings],
+        "firings": [{"labels": f.labels, "start": stamp(f.firing.start),
+                     "end": stamp(f.firing.end)} for f in r.firings],
         **({"agrees_with_alerts_history": r.agrees} if r.agrees is not None else {}),
     } for r in results]}

@@ -119,6 +119,17 @@ def replay_files(files: Sequence[Path], *, time_scale: float, run_dir: Path,
         return list(pool.map(one, range(len(cases))))
 
 
+def _refresh_report(reports_dir: Path) -> None:
+    """The living documentation gains the replay's section (and its proof table the
+    replayed column) when a run's results are there to rebuild it from."""
+    from obsharness.report import diagrams, html
+    from obsharness.report.results import RESULTS_FILE, RunResults
+
+    if (reports_dir / RESULTS_FILE).is_file():
+        html.write(RunResults.load(reports_dir), reports_dir, diagrams.all_diagrams())
+        print(f"report: {reports_dir / 'index.html'} (with the replay's section)")
+
+
 def cmd_replay(files: Sequence[str], *, time_scale: float, json_path: Path,
                parallel: int = DEFAULT_PARALLEL) -> int:
     manifest = load_manifest(default_manifest_path())
@@ -132,6 +143,7 @@ def cmd_replay(files: Sequence[str], *, time_scale: float, json_path: Path,
                                manifest=manifest, parallel=parallel)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(promtool_replay.as_json(results), indent=2) + "\n")
+    _refresh_report(json_path.parent)
     differences = [d for r in results for d in r.differences]
     for result in results:
         mark = "ok  " if not result.differences else "DIFF"
