@@ -166,6 +166,11 @@ def test_the_silence_check_names_an_always_firing_alert_without_a_service_label(
     with pytest.raises(ConditionBroken, match=r"(?s)ConnectionsAlwaysLow \{'severity': "
                        r"'critical'\} is firing.*`vector\(3\) > 1` is now 3"):
         quiet.assert_silent(prometheus, alertmanager, exemptions, duration_s=15, grace_s=0.5)
+    # The quiet wait before every scenario's fault sees it too (no `service` label).
+    from obsharness.scenario import Quiescence
+
+    waiting_for = Quiescence(prometheus, alertmanager, stack.rendered.timing, exemptions)
+    assert any(a.startswith("prometheus:ConnectionsAlwaysLow") for a in waiting_for._active())
 
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

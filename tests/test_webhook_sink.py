@@ -100,3 +100,20 @@ def test_an_alert_notified_firing_stays_unresolved_until_its_resolution_arrives(
         requests.post(sink.url, json=_payload("resolved", _now_rfc3339(), _now_rfc3339()),
                       timeout=5)
         assert sink.wait_resolved(timeout=5) == []
+
+
+def test_a_failed_wait_says_what_arrived_during_it_and_for_which_receiver() -> None:
+    """Once the message was written when the wait began: "no notification at all",
+    while HighErrorRate had reached the webhook during the wait."""
+    import threading
+
+    with WebhookSink() as sink:
+        threading.Timer(0.2, lambda: requests.post(
+            sink.url, json=_payload("firing", _now_rfc3339()), timeout=5)).start()
+        with pytest.raises(WaitTimeout) as failed:
+            sink.wait_for("PostgresqlDown", labels={"instance": "db-1"}, timeout=0.8,
+                          receiver="oncall-critical")
+    said = str(failed.value)
+    assert "firing PostgresqlDown {'instance': 'db-1'} for receiver oncall-critical" in said
+    assert "no notification at all" not in said
+    assert "to oncall-webhook: firing HighErrorRate" in said, said
