@@ -181,7 +181,7 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_obsharness_replay_is_green_on_the_samples_own_promtool_tests(tmp_path: Path) -> None:
     out = tmp_path / "replay.json"
-    done = _cli("replay", "--parallel", "16", "--json", str(out))
+    done = _cli("replay", "--parallel", "8", "--json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(out.read_text())
     assert result["replayed"] == 15, result

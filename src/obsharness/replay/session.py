@@ -1,11 +1,9 @@
-"""One replay: rows handed to the running stack as scrape targets, and the clock that
-maps a production offset (promtool's eval_time) to the wall moment its sample was
-scraped."""
+"""One replay: rows handed to the running stack as scrape targets, and the log of when
+each sample was really scraped (promtool's eval_time is a sample, not a wall moment)."""
 
 from __future__ import annotations
 
 import itertools
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -86,34 +84,17 @@ class Replay:
         self.started_at = max(t.sample_time(0) or 0.0 for t in self.targets)
         return self.started_at
 
-    def wall_time(self, production_ms: int) -> float:
-        """When the sample at `production_ms` was (or will be) scraped: the latest of the
-        targets' scrapes of that sample, so every series is in view."""
-        index = round(production_ms / self.interval_ms)
-        moments = []
-        for target in self.targets:
-            seen = target.sample_time(index)
-            first = target.sample_time(0) or self.started_at
-            moments.append(seen if seen is not None
-                           else first + index * self.wall_interval_ms / 1000)
-        return max(moments, default=self.started_at)
+    def sample_wall(self, index: int) -> float:
+        """When the last of the targets was scraped for sample `index` (as recorded; the
+        sample must have been scraped, see wait_for_sample)."""
+        seen = [t.sample_time(index) for t in self.targets]
+        return max(s for s in seen if s is not None) if any(seen) else self.started_at
 
-    @property
-    def length_ms(self) -> int:
-        return max((len(r.samples) for r in self.rows), default=0) * self.interval_ms
-
-    def done(self) -> bool:
-        return all(t.done() for t in self.targets)
-
-    def wait_done(self) -> None:
-        remaining = max(t.length + t.hold - len(t.scraped_at) for t in self.targets)
-        eventually(self.done, bool, what=f"the last samples of {self.name}",
-                   timeout=remaining * self.wall_interval_ms / 1000 + 10, interval=0.05)
-
-    def wait_until(self, production_ms: int) -> None:
-        """Until the sample at `production_ms` has been scraped."""
-        while time.time() < self.wall_time(production_ms):
-            time.sleep(0.05)
+    def wait_for_sample(self, index: int) -> None:
+        """Until every target has been scraped for sample `index`."""
+        eventually(lambda: all(t.sample_time(index) is not None for t in self.targets), bool,
+                   what=f"sample {index} of {self.name} scraped",
+                   timeout=(index + 4) * self.wall_interval_ms / 1000 * 3 + 10, interval=0.02)
 
     def stop(self) -> None:
         self.server.remove(self.targets)

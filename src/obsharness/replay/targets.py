@@ -63,15 +63,6 @@ class Target:
     scraped_at: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def length(self) -> int:
-        rows = list(self.series) + ([self.up] if self.up else [])
-        return max((len(s.samples) for s in rows), default=0)
-
-    def done(self) -> bool:
-        with self._lock:
-            return len(self.scraped_at) >= self.length + self.hold
-
     def _sample(self, series: Series, index: int) -> Sample:
         if index < len(series.samples):
             return series.samples[index]
