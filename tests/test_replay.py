@@ -364,3 +364,24 @@ def test_a_replay_adds_its_section_to_the_last_runs_report(tmp_path: Path) -> No
     page = (tmp_path / "index.html").read_text()
     assert "promtool tests replayed end to end (1, 0 difference(s))" in page
     assert "alerts.test.yml: ServiceDown fires" in page
+
+
+def test_a_test_file_the_replay_cannot_serve_is_a_clear_error_naming_file_and_test(
+        tmp_path: Path) -> None:
+    from obsharness.errors import ConfigError
+    from obsharness.replay.promtool_replay import load_cases
+
+    bad = tmp_path / "histogram.test.yml"
+    bad.write_text(yaml.safe_dump({"tests": [{"name": "native", "input_series": [
+        {"series": "latency_seconds", "values": "{{schema:0 sum:5 count:4 buckets:[1 2 1]}}"}],
+        "alert_rule_test": [{"eval_time": "1m", "alertname": "Slow", "exp_alerts": []}]}, {
+        "name": "utf8", "input_series": [{"series": '{"my.metric"}', "values": "1"}],
+        "alert_rule_test": [{"eval_time": "1m", "alertname": "X", "exp_alerts": []}]}]}))
+    with pytest.raises(ConfigError, match=r"histogram\.test\.yml.*test 'native'.*native "
+                                          r"histogram"):
+        load_cases([bad])
+    data = yaml.safe_load(bad.read_text())
+    data["tests"] = data["tests"][1:]
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"test 'utf8'.*UTF-8 metric or label name"):
+        load_cases([bad])

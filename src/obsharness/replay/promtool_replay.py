@@ -32,7 +32,7 @@ from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ConfigError
 from obsharness.replay.notation import NotationError, Series, parse_series
 from obsharness.replay.session import Replay
-from obsharness.replay.targets import ReplayServer
+from obsharness.replay.targets import ReplayServer, group_targets
 from obsharness.sinks.webhook import WebhookSink
 from obsharness.timing import DurationError, TimeScaler, format_duration, parse_duration
 from obsharness.waiting import WaitTimeout
@@ -131,6 +131,7 @@ def _case(path: Path, name: str, test: Mapping[str, Any], default_ms: int) -> Ca
     interval = parse_duration(str(test["interval"])) if test.get("interval") else default_ms
     rows = [parse_series(str(s["series"]), str(s["values"]))
             for s in test.get("input_series") or []]
+    group_targets(rows, prefix="check")  # what a scrape cannot serve is refused here
     checks = []
     for check in test["alert_rule_test"]:
         alerts = check.get("exp_alerts") or []
