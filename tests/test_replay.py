@@ -385,3 +385,26 @@ def test_a_test_file_the_replay_cannot_serve_is_a_clear_error_naming_file_and_te
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"test 'utf8'.*UTF-8 metric or label name"):
         load_cases([bad])
+
+
+def test_the_quiet_wait_lasts_as_long_as_the_active_alerts_need_not_the_slowest_rule() -> None:
+    """A pack's 1h window (60 s compressed) once made every wait on a stack that never
+    quiets last two minutes before saying so."""
+    import time as clock
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from obsharness.scenario import Quiescence
+    from obsharness.stack.render import Timing
+    from obsharness.waiting import WaitTimeout
+
+    firing = SimpleNamespace(labels={"alertname": "Fast", "service": "x"}, state="firing")
+    prometheus = SimpleNamespace(alerts=lambda: [firing])
+    alertmanager = SimpleNamespace(alerts=lambda active: [])
+    timing = Timing(scrape_interval_ms=100, evaluation_interval_ms=100, group_wait_ms=100,
+                    group_interval_ms=100, alert_for_ms={"Fast": 0, "Slow": 0},
+                    alert_window_ms={"Slow": 3_600_000})
+    began = clock.monotonic()
+    with pytest.raises(WaitTimeout, match=r"prometheus:Fast\{'service': 'x'\}\(firing\)"):
+        Quiescence(cast(Any, prometheus), cast(Any, alertmanager), timing).wait()
+    assert clock.monotonic() - began < timing.resolve_deadline_s("Fast") + 2

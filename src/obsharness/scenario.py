@@ -34,9 +34,16 @@ class Quiescence:
         return names
 
     def wait(self) -> None:
-        timeout = max(
-            (self.timing.resolve_deadline_s(a) for a in self.timing.alert_for_ms), default=30.0
-        )
+        # As long as the alerts active now can take to resolve: the slowest of all the
+        # rules (a pack's 1h predict_linear, which nothing here feeds) would make a
+        # scenario on a stack that never quiets wait minutes before saying so.
+        active = {a.labels.get("alertname", "") for a in self.prometheus.alerts()
+                  if not exempt(a.labels, self.exemptions)}
+        active |= {str(a["labels"].get("alertname", ""))
+                   for a in self.alertmanager.alerts(active=True)
+                   if not exempt(a["labels"], self.exemptions)}
+        timeout = max((self.timing.resolve_deadline_s(a) for a in active
+                       if a in self.timing.alert_for_ms), default=30.0)
         eventually(
             self._active,
             lambda active: not active,
