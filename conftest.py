@@ -1,13 +1,2 @@
-"""Root conftest: the step modules are pytest plugins, so every feature can use every step."""
-
-pytest_plugins = [
-    "steps.common_steps",
-    "steps.alerting_steps",
-    "steps.config_steps",
-    "steps.metrics_steps",
-    "steps.practical_case_steps",
-    "steps.visualisation_steps",
-    "steps.logs_steps",
-    "steps.infrastructure_steps",
-    "steps.replay_steps",
-]
+"""The reference project needs nothing of its own here: the obsharness pytest plugin
+(installed with the package) registers every step sentence, as it does in a team's repository."""

@@ -51,6 +51,21 @@ if TYPE_CHECKING:  # aiosmtpd is imported only by a run that starts the mail rec
 
 DEFAULT_TIME_SCALE = 60.0
 
+# Every sentence ships with the package: pytest loads these with the plugin, so a
+# team's repository that installs obsharness has all of them, with no conftest of its own.
+STEP_MODULES = (
+    "obsharness.steps.common",
+    "obsharness.steps.alerting",
+    "obsharness.steps.config",
+    "obsharness.steps.metrics",
+    "obsharness.steps.practical_case",
+    "obsharness.steps.visualisation",
+    "obsharness.steps.logs",
+    "obsharness.steps.infrastructure",
+    "obsharness.steps.replay",
+)
+pytest_plugins = list(STEP_MODULES)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("obsharness", "observability stack harness")

@@ -26,7 +26,12 @@ class Sentence:
 
 
 def load_steps(root: Path) -> None:
-    """Import the project's step modules (steps/*_steps.py), which registers them."""
+    """Import the packaged step modules and a project's own (steps/*_steps.py), which
+    registers them."""
+    from obsharness.pytest_plugin import STEP_MODULES
+
+    for module in STEP_MODULES:
+        importlib.import_module(module)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     for path in sorted((root / "steps").glob("*_steps.py")):

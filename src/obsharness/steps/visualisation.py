@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then
 
-from obsharness import dashboard_sources, dashboards
+from obsharness import dashboard_sources, dashboards, grafana_vars
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import INGEST_DEADLINE_S, LokiClient
 from obsharness.clients.prometheus import PrometheusClient
@@ -158,7 +158,7 @@ def grafana_panels(grafana: GrafanaClient, stack_manifest: Manifest) -> None:
     failures = []
     for query in (q for q in _dashboard_queries(stack_manifest)
                   if q.datasource_type == "prometheus"):
-        expr = dashboards.expand(query.expr, {"service": "|".join(services),
+        expr = grafana_vars.expand(query.expr, {"service": "|".join(services),
                                               "__rate_interval": "1m"})
         result = grafana.query(query.datasource_uid, expr)
         if result.error or not result.frames:

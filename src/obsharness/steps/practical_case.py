@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pytest_bdd import given, parsers, then, when
 
 from obsharness import logs
@@ -46,8 +48,8 @@ def request_id_in_both_logs(page_load: PageLoad, stack: StackHandle,
     for component in ("node-app", "fastapi-app"):
         path = stack.log_path(component)
         assert path is not None
-        eventually(lambda p=path: logs.matching(p, since=scenario_ctx.started_at,
-                                                request_id=page_load.api_request_id,
-                                                log_type="access", route="/api/items"),
+        eventually(functools.partial(logs.matching, path, since=scenario_ctx.started_at,
+                                     request_id=page_load.api_request_id,
+                                     log_type="access", route="/api/items"),
                    bool, timeout=5,
                    what=f"{component}'s access line for request {page_load.api_request_id}")

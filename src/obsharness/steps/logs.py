@@ -130,19 +130,20 @@ def error_lines_behind_the_alert(service: str, percent: int, notification: Alert
                                  loki: LokiClient, scenario_ctx: ScenarioContext) -> None:
     fault_at = scenario_ctx.facts["fault_at"]
     notified_at = notification.notification.received_at
-    window = {"start_ns": int(fault_at * 1e9), "end_ns": int(notified_at * 1e9)}
+    start_ns, end_ns = int(fault_at * 1e9), int(notified_at * 1e9)
     errors_query = logql.selector(service=service, log_type="error")
     # The agent reads the app's log file in order and ships its batches in
     # order: once a line written after the window is in Loki, so is the window.
     eventually(lambda: loki.query_range(logql.selector(service=service), limit=1,
-                                        start_ns=window["end_ns"]),
+                                        start_ns=end_ns),
                bool, what=f"a line of {service} written after the notification",
                timeout=INGEST_DEADLINE_S, interval=0.5)
-    errors = loki.query_range(errors_query, **window)
+    errors = loki.query_range(errors_query, start_ns=start_ns, end_ns=end_ns)
     before = loki.query_range(errors_query, start_ns=int(scenario_ctx.started_at * 1e9),
-                              end_ns=window["start_ns"])
+                              end_ns=start_ns)
     assert not before, f"{len(before)} error line(s) of {service} before the fault: {before[:3]}"
-    access = loki.query_range(logql.selector(service=service, log_type="access"), **window)
+    access = loki.query_range(logql.selector(service=service, log_type="access"),
+                             start_ns=start_ns, end_ns=end_ns)
     share = len(errors) / max(len(access), 1)
     assert share > percent / 100, (
         f"{len(errors)} error lines for {len(access)} access lines of {service} between the "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,8 @@ def these_jobs_up(prometheus: PrometheusClient, stack: StackHandle,
 def exporter_metrics_present(prometheus: PrometheusClient) -> None:
     for query in ('sum(rate(node_cpu_seconds_total{mode!="idle"}[1m]))',
                   "node_memory_MemAvailable_bytes", "pg_up == 1"):
-        eventually(lambda q=query: prometheus.query(q), bool, what=f"data for {query}",
-                   timeout=15)
+        eventually(functools.partial(prometheus.query, query), bool,
+                   what=f"data for {query}", timeout=15)
 
 
 @when(parsers.parse("a latency of {delay:Duration} is injected into {component}",
