@@ -301,7 +301,7 @@ def test_missing_binary_lists_every_route(isolated: Path, monkeypatch: pytest.Mo
     message = str(caught.value)
     assert message.startswith("prometheus: binary 'prometheus' not found. Tried:")
     for route in ("$OBSHARNESS_PROMETHEUS_BIN not set", "PATH has no prometheus",
-                  "not in the project cache", "$OBSHARNESS_BINARY_DIR not set",
+                  "not in the binary cache", "$OBSHARNESS_BINARY_DIR not set",
                   "official release: no sha256 for prometheus",
                   "Debian package: apt-get download prometheus failed"):
         assert route in message
@@ -319,7 +319,7 @@ def test_release_route_comes_before_debian(isolated: Path, monkeypatch: pytest.M
     found = resolve("prometheus")
     assert found.route.startswith("official release")
     # Next time it comes from the cache, which still names where it came from.
-    assert resolve("prometheus").route == f"project cache, from {found.route}"
+    assert resolve("prometheus").route == f"binary cache, from {found.route}"
 
 
 def test_explicit_env_var_wins_and_a_wrong_one_is_an_error(
@@ -394,7 +394,7 @@ def test_binary_dir_unpacks_a_verified_xz_into_the_cache(
     assert found.path.read_bytes() == LOKI_BYTES
     assert found.path.stat().st_mode & 0o111
     assert found.path.is_relative_to(isolated / "cache")
-    assert resolve("loki").route == f"project cache, from local binary directory {folder}"
+    assert resolve("loki").route == f"binary cache, from local binary directory {folder}"
 
 
 def test_binary_dir_takes_plain_binaries_too(isolated: Path,
@@ -495,7 +495,7 @@ def test_a_cached_pinned_binary_of_another_line_is_provisioned_again(
     found = binaries._from_cache(SPECS["prometheus"], tmp_path)
     assert (found is not None) == hit
     if found:
-        assert found.route == "project cache, from Debian package prometheus 3.5.3+ds1-6 (forky)"
+        assert found.route == "binary cache, from Debian package prometheus 3.5.3+ds1-6 (forky)"
 
 
 def test_a_fallback_of_another_line_is_kept_a_day_then_the_suites_are_asked_again(
@@ -517,7 +517,7 @@ def test_an_unpinned_cached_binary_is_taken_whatever_its_sidecar(tmp_path: Path)
     _cached(tmp_path, "promtail", "not json")
     found = binaries._from_cache(SPECS["promtail"], tmp_path)
     assert found is not None
-    assert found.route == "project cache"
+    assert found.route == "binary cache"
 
 
 def test_versions_follow_one_table() -> None:
@@ -576,3 +576,19 @@ def test_downloads_are_kept_across_checkouts_where_the_user_says(
     assert binaries.download_cache_dir() == Path.home() / ".cache" / "obsharness"
     monkeypatch.setenv("OBSHARNESS_DOWNLOAD_CACHE", str(tmp_path / "dl"))
     assert binaries.download_cache_dir() == tmp_path / "dl"
+
+
+def test_provisioned_binaries_are_per_user_and_shared_between_projects(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Two repositories that install obsharness resolve one cache outside both trees.
+    monkeypatch.delenv("OBSHARNESS_CACHE", raising=False)
+    monkeypatch.delenv("OBSHARNESS_DOWNLOAD_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = set()
+    for project in ("team-a", "team-b"):
+        (tmp_path / project).mkdir()
+        monkeypatch.chdir(tmp_path / project)
+        seen.add(binaries.cache_dir())
+    assert seen == {tmp_path / "xdg" / "obsharness" / "binaries"}
+    monkeypatch.setenv("OBSHARNESS_CACHE", str(tmp_path / "mine"))
+    assert binaries.cache_dir() == tmp_path / "mine"

@@ -1,7 +1,7 @@
 """Provisioning of the native binaries the process backend runs.
 
 Routes, in order: an explicit path in an environment variable, PATH, the
-project cache, a local binary directory ($OBSHARNESS_BINARY_DIR: plain or
+per-user binary cache, a local binary directory ($OBSHARNESS_BINARY_DIR: plain or
 `.xz` binaries beside a SHA256SUMS file, for air-gapped teams), an official
 release download (pinned version and sha256), and Debian's package
 (`apt-get download` + `dpkg -x` into the cache; no system-wide install).
@@ -293,20 +293,22 @@ def project_root() -> Path:
     env = os.environ.get("OBSHARNESS_ROOT")
     if env:
         return Path(env)
+    from obsharness.stack.manifest import find_manifest, project_dir_of
+
     manifest = os.environ.get("OBSHARNESS_STACK")
     if manifest:
-        return Path(manifest).resolve().parent.parent
+        return project_dir_of(Path(manifest).resolve())
     here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "stack" / "stack.yaml").is_file():
-            return folder
-    return here
+    found = find_manifest(here)
+    return project_dir_of(found) if found else here
 
 
 def cache_dir() -> Path:
-    """The project cache: $OBSHARNESS_CACHE, else .cache/obsharness in the project root."""
+    """The binary cache: $OBSHARNESS_CACHE, else binaries/ of the per-user download cache.
+    Per user, not per checkout: every repository that installs obsharness shares one
+    provisioned Prometheus, and none of them carries binaries in its own tree."""
     env = os.environ.get("OBSHARNESS_CACHE")
-    return Path(env) if env else project_root() / ".cache" / "obsharness"
+    return Path(env) if env else download_cache_dir() / "binaries"
 
 
 def download_cache_dir() -> Path:
@@ -372,8 +374,8 @@ def _from_cache(spec: BinarySpec, cache: Path) -> ResolvedBinary | None:
             source.is_file()) else False
         if not (recorded.get("fallback") and fresh):
             return None
-    route = f"project cache, from {recorded['route']}" if recorded.get("route") else (
-        "project cache")
+    route = f"binary cache, from {recorded['route']}" if recorded.get("route") else (
+        "binary cache")
     return ResolvedBinary(spec.name, candidate, route, links)
 
 
@@ -891,7 +893,7 @@ def resolve(name: str, *, allow_install: bool = True, retry: bool = False) -> Re
     cached = _from_cache(spec, cache)
     if cached:
         return cached
-    attempts.append(f"not in the project cache {cache / 'bin'}")
+    attempts.append(f"not in the binary cache {cache / 'bin'}")
     routes = _installing_routes(spec, attempts)
     if allow_install and routes:
         with _cache_lock(cache):

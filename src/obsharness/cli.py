@@ -19,7 +19,7 @@ from obsharness.versions import VERSIONS
 
 
 def cmd_fetch(names: Sequence[str], optional: bool = False) -> int:
-    """Provision binaries into the project cache (idempotent).
+    """Provision binaries into the per-user binary cache (idempotent).
 
     With `optional`, a binary no route can provide is reported, not an error:
     optional components (Loki, agents, Grafana) skip their scenarios instead.
@@ -381,7 +381,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--stack-backend", default="auto", choices=backends,
                         help="the backend to report on: auto (docker when an engine answers, "
                         "else process), process, docker, external. Default: auto.")
-    fetch = sub.add_parser("fetch", help="provision native binaries into the project cache")
+    fetch = sub.add_parser("fetch", help="provision native binaries into the per-user binary cache "
+                           "($XDG_CACHE_HOME/obsharness/binaries)")
     fetch.add_argument("names", nargs="*", help=f"any of: {', '.join(SPECS)} (default: all)")
     fetch.add_argument("--optional", action="store_true",
                        help="report binaries that no route provides instead of failing")
