@@ -32,7 +32,9 @@ IGNORED_JOBS = frozenset({"obsharness-replay"})  # the replay states its own nee
 
 
 def path_for(stack_dir: Path) -> Path:
-    return stack_dir.parent / ".cache" / "obsharness" / "scrape-needs.json"
+    """In the project's own .cache/: what one repository's targets need is its own."""
+    project = stack_dir if (stack_dir / "obsharness.yaml").is_file() else stack_dir.parent
+    return project / ".cache" / "obsharness" / "scrape-needs.json"
 
 
 def load(stack_dir: Path) -> dict[str, float]:

@@ -179,6 +179,11 @@ class Manifest:
     def stack_dir(self) -> Path:
         return self.path.parent
 
+    @property
+    def project_dir(self) -> Path:
+        """The repository the manifest belongs to (its reports/, its .cache/)."""
+        return project_dir_of(self.path)
+
     def component(self, name: str) -> Component:
         try:
             return self.components[name]
@@ -437,19 +442,42 @@ def _source(kind: str, index: int, raw: Any, path: Path) -> Source:
                   name=str(raw.get("name", "")))
 
 
+# Where a project keeps its manifest: a team's repository has obsharness.yaml at its
+# root (written by `obsharness init`, pointing at the files where they are); the
+# reference project keeps stack/stack.yaml beside the configs it deploys.
+MANIFEST_NAMES = ("obsharness.yaml", "stack/stack.yaml")
+
+
+def project_dir_of(manifest_path: Path) -> Path:
+    """The repository root a manifest belongs to."""
+    path = Path(manifest_path)
+    return path.parent if path.name == "obsharness.yaml" else path.parent.parent
+
+
+def find_manifest(start: Path) -> Path | None:
+    """The nearest project manifest in start or its parents."""
+    for folder in (start, *start.parents):
+        for name in MANIFEST_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 def default_manifest_path() -> Path:
-    """stack/stack.yaml of the project: $OBSHARNESS_STACK, else found from the cwd upwards."""
+    """The project's manifest: $OBSHARNESS_STACK, else obsharness.yaml or
+    stack/stack.yaml found from the cwd upwards."""
     import os
 
     env = os.environ.get("OBSHARNESS_STACK")
     if env:
         return Path(env)
     here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "stack" / "stack.yaml"
-        if candidate.is_file():
-            return candidate
+    found = find_manifest(here)
+    if found is not None:
+        return found
     raise ManifestError(
-        f"no stack/stack.yaml found in {here} or its parents; run from the project "
-        f"root or set OBSHARNESS_STACK to the manifest's path"
+        f"no obsharness.yaml or stack/stack.yaml found in {here} or its parents; run "
+        f"`obsharness init` in your repository, run from the project root, or set "
+        f"OBSHARNESS_STACK to the manifest's path"
     )
