@@ -410,14 +410,14 @@ def _unreached(config: AlertmanagerConfig, alerts: list[dict[str, str]]
     return [(route, text) for _, route, text in sorted(found, key=lambda f: f[0])]
 
 
-# Alertmanager's default of `send_resolved` per integration (its configuration docs).
+# Alertmanager's default of `send_resolved` per integration (its config/notifiers.go).
 SEND_RESOLVED_DEFAULT = {
     "webhook_configs": True, "email_configs": False, "slack_configs": False,
     "pagerduty_configs": True, "opsgenie_configs": True, "victorops_configs": True,
     "pushover_configs": True, "wechat_configs": False, "telegram_configs": True,
     "sns_configs": True, "webex_configs": True, "msteams_configs": True,
     "msteamsv2_configs": True, "discord_configs": True, "jira_configs": True,
-    "rocketchat_configs": True,
+    "rocketchat_configs": False, "incidentio_configs": True,
 }
 
 

@@ -47,6 +47,7 @@ from obsharness.errors import (
 from obsharness.plain_durations import NotEquivalent, ScaledHorizon
 from obsharness.replay import targets as replay_targets
 from obsharness.rule_files import document as rule_document
+from obsharness.stack import receivers
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
     MIN_INTERVAL_MS,
@@ -251,6 +252,12 @@ class _Renderer:
         self.scrape_jobs: list[str] = []
         self.horizons: list[ScaledHorizon] = []
         self.not_equivalent: list[NotEquivalent] = []
+        self.redirects: list[receivers.Redirect] = []
+        self.local_hosts: frozenset[str] = frozenset()
+        self.sinks: dict[str, str] = {}  # "webhook"/"smtp" -> its address in this run
+
+    def sink_url(self, kind: str) -> str | None:
+        return self.sinks.get(kind)
 
     def _drop_absent_targets(self, data: dict[str, Any]) -> None:
         """A partial stack scrapes only what runs: a target of an absent component would
@@ -531,6 +538,8 @@ def render_stack(
     scaler = TimeScaler(time_scale)
     rewrite = address_rewriter(addresses, manifest.service_ports())
     renderer = _Renderer(manifest, scaler, rewrite, absent, found)
+    renderer.local_hosts = frozenset(receivers.host_of(a) for a in addresses.values())
+    renderer.sinks = _sink_addresses(manifest, rewrite)
     configs: dict[str, Path] = {}
     # Prometheus first: rule windows depend on its scrape interval.
     ordered = sorted(manifest.components.values(), key=lambda c: c.binary != "prometheus")
@@ -556,6 +565,17 @@ def render_stack(
         warnings.warn(str(different), TimeCompressionMeaningWarning, stacklevel=2)
     return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors),
                          renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent, flags)
+
+
+def _sink_addresses(manifest: Manifest, rewrite: Callable[[str], str]) -> dict[str, str]:
+    """The run's receivers: the webhook sink (the one with a path) and the SMTP sink."""
+    found: dict[str, str] = {}
+    for sink in manifest.sinks.values():
+        if sink.port in (25, 465, 587, 1025, 2525):
+            found.setdefault("smtp", rewrite(f"{sink.name}:{sink.port}"))
+        else:
+            found.setdefault("webhook", rewrite(f"http://{sink.name}:{sink.port}{sink.path}"))
+    return found
 
 
 def _prometheus_flags(comp: Component, timing: Timing, scaler: TimeScaler) -> dict[str, str]:
@@ -676,5 +696,9 @@ def _render_component(
                                   f"{rule_sources.EXTRACTED_DIR}/*.yml"]
     elif comp.binary == "alertmanager":
         renderer.alertmanager_config(data, str(rel))
+        # A team's receivers name real endpoints: a run pages no one, off this machine.
+        renderer.redirects += receivers.redirect(
+            data, webhook_url=renderer.sink_url("webhook"), smarthost=renderer.sink_url("smtp"),
+            local_hosts=renderer.local_hosts)
     _write_yaml(target, data, source, renderer.scaler.scale)
     return target
