@@ -362,6 +362,17 @@ class RuleSet:
                 for item in doc.ignored]
 
 
+def rule_test_files(manifest: Manifest) -> list[Path]:
+    """promtool's unit tests of the rules: sources.rule_tests' globs where the manifest
+    names them (a team keeps them beside its rules), else every *.test.yml under the
+    Prometheus config's folder."""
+    globs = [s.glob for s in manifest.sources_of("rule_tests") if s.glob]
+    if globs:
+        return sorted({p for g in globs for p in manifest.stack_dir.glob(g) if p.is_file()})
+    config = prometheus_config(manifest)
+    return sorted(config.parent.rglob("*.test.y*ml")) if config else []
+
+
 def prometheus_config(manifest: Manifest) -> Path | None:
     comp = next((c for c in manifest.components.values() if c.binary == "prometheus"), None)
     return manifest.stack_dir / comp.config if comp and comp.config else None
@@ -409,8 +420,8 @@ def unloaded(manifest: Manifest) -> list[str]:
                 f"rule_files {pattern!r} of {config.relative_to(manifest.stack_dir)}")
         loaded |= {p.resolve() for p in rule_files_of(config, data)}  # read once
         # promtool's unit tests live beside the rules: they are tests, not sources.
-        loaded |= {p.resolve() for p in config.parent.rglob("*.test.y*ml")}
         loaded |= {p.resolve() for p in (config.parent / "tests").rglob("*") if p.is_file()}
+    loaded |= {p.resolve() for p in rule_test_files(manifest)}
     for kind in ("rules", "dashboards", "loki_rules"):
         for source in manifest.sources_of(kind):
             if source.glob:

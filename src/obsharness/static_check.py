@@ -73,8 +73,7 @@ def _rule_lint(manifest: Manifest, result: CheckResult, fatal: bool) -> list[str
 
 
 def _unit_tests(manifest: Manifest) -> list[str]:
-    config = rule_sources.prometheus_config(manifest)
-    tests = sorted(config.parent.rglob("*.test.y*ml")) if config else []
+    tests = rule_sources.rule_test_files(manifest)
     failed = []
     for folder in sorted({t.parent for t in tests}):  # promtool resolves rule_files per folder
         outcome = toolchecks.run_rule_tests(sorted(t for t in tests if t.parent == folder))
@@ -86,8 +85,9 @@ def _unit_tests(manifest: Manifest) -> list[str]:
 def _dashboards(manifest: Manifest, result: CheckResult) -> list[str]:
     found = dashboard_sources.boards(manifest)
     result.advice += [str(s) for s in found.skipped]
-    datasources = dashboards.provisioned_datasources(manifest.stack_dir / "grafana" /
-                                                     "provisioning")
+    datasources, assumed = dashboards.datasources_for(
+        manifest.stack_dir / "grafana" / "provisioning", found.boards)
+    result.advice += [assumed] if assumed else []
     errors, advice = dashboards.judged(found.boards, datasources, manifest.stack_dir)
     queries = [q for b in found.boards for q in dashboards.queries(b.label, b.data, datasources)]
     errors += dashboards.promql_problems(queries)  # the real parser's refusals: errors

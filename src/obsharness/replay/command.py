@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from obsharness import waiting
+from obsharness import rule_sources, waiting
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.errors import ObsharnessError, TimeCompressionMeaningWarning
@@ -51,12 +51,9 @@ def per_second_counters(prometheus: PrometheusClient) -> frozenset[str]:
 
 
 def default_test_files(manifest: Manifest) -> list[Path]:
-    """Every *.test.yml of the stack's tests folders (beside each Prometheus config)."""
-    files: list[Path] = []
-    for comp in manifest.components.values():
-        if comp.binary == "prometheus" and comp.config_dir:
-            files += sorted((manifest.stack_dir / comp.config_dir).rglob("*.test.yml"))
-    return files
+    """The project's promtool tests: sources.rule_tests, else every *.test.yml beside
+    the Prometheus config."""
+    return rule_sources.rule_test_files(manifest)
 
 
 def _pipeline_names(manifest: Manifest) -> list[str]:

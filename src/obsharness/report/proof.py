@@ -43,18 +43,16 @@ def inventory(manifest: Any) -> list[dict[str, Any]]:
             return found
         finally:
             origins.forget(Path(tmp))
-    tests = _unit_tests(rule_sources.prometheus_config(manifest))
+    tests = _unit_tests(rule_sources.rule_test_files(manifest))
     for entry in found:
         entry["unit_tests"] = tests.get(entry["alert"], [])
     return found
 
 
-def _unit_tests(config: Path | None) -> dict[str, list[str]]:
+def _unit_tests(test_files: list[Path]) -> dict[str, list[str]]:
     """alertname -> promtool test files whose alert_rule_test expects it to fire."""
     found: dict[str, list[str]] = {}
-    if config is None:
-        return found
-    for path in sorted(config.parent.rglob("*.test.y*ml")):
+    for path in test_files:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
