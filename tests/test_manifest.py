@@ -104,3 +104,19 @@ def test_a_build_without_its_dockerfile_is_named(stack_copy: Path) -> None:
     path = _write(stack_copy, "", "dockerfile: flask_app/Dockerfile", "dockerfile: nope/Dockerfile")
     with pytest.raises(ManifestError, match=r"flask-app\.build: no nope/Dockerfile in stack/apps"):
         load_manifest(path)
+
+
+def test_a_config_tree_names_the_folder_rendered_with_the_config(tmp_path: Path) -> None:
+    # A team's manifest at its repository root: the tree is the config's own folder.
+    (tmp_path / "monitoring" / "alertmanager").mkdir(parents=True)
+    (tmp_path / "monitoring" / "alertmanager" / "alertmanager.yml").write_text("route: {}\n")
+    base = ("version: 1\ncomponents:\n  alertmanager:\n    role: alerting\n    port: 9093\n"
+            "    readiness: /-/ready\n    config: monitoring/alertmanager/alertmanager.yml\n")
+    (tmp_path / "obsharness.yaml").write_text(base + "    config_tree: monitoring/alertmanager\n")
+    manifest = load_manifest(tmp_path / "obsharness.yaml")
+    assert manifest.component("alertmanager").config_dir == "monitoring/alertmanager"
+    assert manifest.project_dir == tmp_path
+    (tmp_path / "obsharness.yaml").write_text(base + "    config_tree: dashboards\n")
+    with pytest.raises(ManifestError, match="config_tree must be a folder that holds its "
+                                            "config 'monitoring/alertmanager/alertmanager.yml'"):
+        load_manifest(tmp_path / "obsharness.yaml")

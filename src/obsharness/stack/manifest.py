@@ -13,11 +13,12 @@ from obsharness.errors import ManifestError
 _COMPONENT_KEYS = {
     "role", "description", "port", "readiness", "config", "depends_on", "after",
     "binary", "image", "build", "process", "container", "optional", "only_alert_source",
+    "config_tree",
 }
 _CONTAINER_KEYS = {"command", "env", "mounts", "data"}
 _PROCESS_KEYS = {"program", "args", "env", "init", "unprivileged", "stop_signal"}
 _SINK_KEYS = {"port", "path", "description"}
-_SOURCE_KINDS = ("rules", "dashboards", "loki_rules")
+_SOURCE_KINDS = ("rules", "dashboards", "loki_rules", "rule_tests")
 _SOURCE_KEYS = {"glob", "render", "jsonnet", "jpath", "name"}
 
 
@@ -103,6 +104,10 @@ class Component:
     readiness: str | Command  # an HTTP path, or a command that exits 0 when ready
     description: str = ""
     config: str | None = None
+    # The folder rendered with the config (its templates, rules, provisioning): by
+    # default the config's first path segment, stack/<component>/ of the reference
+    # layout; a team's manifest names its own (monitoring/alertmanager).
+    config_tree: str | None = None
     depends_on: tuple[str, ...] = ()
     # Start after these when they run, without needing them: a log agent tails
     # whichever apps a partial stack has.
@@ -125,7 +130,9 @@ class Component:
 
     @property
     def config_dir(self) -> str | None:
-        """The stack/ sub-directory that holds this component's config tree."""
+        """The folder, relative to the manifest, that holds this component's config tree."""
+        if self.config_tree:
+            return self.config_tree.rstrip("/")
         return self.config.split("/", 1)[0] if self.config else None
 
 
@@ -290,6 +297,7 @@ def _component(name: str, raw: Any, path: Path) -> Component:
         readiness=ready,
         description=str(raw.get("description", "")),
         config=raw.get("config"),
+        config_tree=_tree(where, raw, path),
         depends_on=tuple(raw.get("depends_on", [])),
         after=tuple(raw.get("after", [])),
         binary=raw.get("binary"),
@@ -396,6 +404,17 @@ def _manifest(path: Path, raw: Any) -> Manifest:
     return manifest
 
 
+def _tree(where: str, raw: dict[str, Any], path: Path) -> str | None:
+    tree = raw.get("config_tree")
+    if tree is None:
+        return None
+    config = str(raw.get("config") or "")
+    if not isinstance(tree, str) or not config.startswith(tree.rstrip("/") + "/"):
+        raise ManifestError(f"{path}: {where}.config_tree must be a folder that holds its "
+                            f"config {config!r}, got {tree!r}")
+    return tree
+
+
 def _sources(raw: Any, path: Path) -> dict[str, tuple[Source, ...]]:
     if raw is None:
         return {}
@@ -426,8 +445,9 @@ def _source(kind: str, index: int, raw: Any, path: Path) -> Source:
                                or not all(isinstance(a, str) for a in render)):
         raise ManifestError(f"{path}: {where}.render must be a command as a list of "
                             f"arguments, such as [helm, template, charts/monitoring]")
-    if kind == "loki_rules" and "glob" not in raw:
-        raise ManifestError(f"{path}: {where}: Loki ruler files are named by a glob")
+    if kind in ("loki_rules", "rule_tests") and "glob" not in raw:
+        what = "Loki ruler files" if kind == "loki_rules" else "promtool test files"
+        raise ManifestError(f"{path}: {where}: {what} are named by a glob")
     jpath = raw.get("jpath") or []
     if not isinstance(jpath, list):
         raise ManifestError(f"{path}: {where}.jpath must be a list of folders")
