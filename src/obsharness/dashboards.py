@@ -154,6 +154,46 @@ def provisioned_datasources(provisioning_dir: Path) -> list[Datasource]:
     return grafana_vars.provisioned(provisioning_dir)
 
 
+NO_PROVISIONING = ("no Grafana datasource provisioning in this repository ({folder}): the "
+                   "dashboards' datasources are assumed to exist as they name them, one "
+                   "default per type; provision them there to have every reference checked")
+
+
+def _datasource_refs(node: Any) -> Iterator[tuple[str, str]]:
+    """(type, uid) of every datasource a dashboard names, and the types its datasource
+    variables ask for (uid '')."""
+    if isinstance(node, dict):
+        ref = node.get("datasource")
+        if isinstance(ref, dict) and ref.get("type"):
+            yield str(ref["type"]), str(ref.get("uid") or "")
+        if node.get("type") == "datasource" and isinstance(node.get("query"), str):
+            yield str(node["query"]), ""
+        for value in node.values():
+            yield from _datasource_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _datasource_refs(item)
+
+
+def datasources_for(provisioning_dir: Path, boards: Sequence[Board]
+                    ) -> tuple[list[Datasource], str | None]:
+    """The provisioned datasources; where the repository provisions none (a team whose
+    datasources live in Grafana itself), the ones its dashboards name, with advice that
+    says so: an unknown is not a finding."""
+    provisioned = provisioned_datasources(provisioning_dir)
+    if provisioned or (provisioning_dir / "datasources").is_dir():
+        return provisioned, None
+    assumed: dict[str, Datasource] = {}
+    for board in boards:
+        for kind, uid in _datasource_refs(board.data):
+            if uid and not uid.startswith("$") and uid not in assumed:
+                assumed[uid] = Datasource(uid, uid, kind)
+            default = f"assumed-{kind}"
+            if default not in assumed:
+                assumed[default] = Datasource(default, default, kind, is_default=True)
+    return list(assumed.values()), NO_PROVISIONING.format(folder=provisioning_dir)
+
+
 def panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Every panel, including those nested in collapsed rows."""
     for panel in dashboard.get("panels") or []:
