@@ -60,11 +60,13 @@ def test_every_integration_of_a_team_config_goes_to_the_sinks_and_amtool_accepts
         {"url": WEBHOOK, "send_resolved": True}]
     assert "pagerduty_configs" not in receivers["oncall-critical"]
     email = receivers["oncall-critical"]["email_configs"][0]
-    assert email["to"] == "oncall@corp.example" and email["smarthost"] == SMTP
+    assert email["to"] == "oncall@corp.example"
+    assert email["smarthost"] == SMTP
     assert receivers["audit"]["webhook_configs"] == [
         {"url": "http://127.0.0.1:9/already-local"}, {"url": WEBHOOK, "send_resolved": False}]
     glob = data["global"]
-    assert glob["smtp_smarthost"] == SMTP and "smtp_auth_password" not in glob
+    assert glob["smtp_smarthost"] == SMTP
+    assert "smtp_auth_password" not in glob
     assert "http_config" not in glob  # its proxy would carry the sink's traffic off-machine
     assert {str(d) for d in done} >= {
         "receiver team-slack: slack_configs to slack goes to the sink",
@@ -72,7 +74,8 @@ def test_every_integration_of_a_team_config_goes_to_the_sinks_and_amtool_accepts
         "receiver (global): smtp_smarthost to smtp.corp.example:587 goes to the sink"}
     # No address off this machine is left anywhere in the rendered copy.
     text = yaml.safe_dump(data)
-    assert "corp.example:" not in text and "audit.corp.example" not in text
+    assert "corp.example:" not in text
+    assert "audit.corp.example" not in text
     # The real tool is the judge of the rewritten copy.
     path = tmp_path / "alertmanager.yml"
     path.write_text(text)

@@ -66,6 +66,22 @@ STEP_MODULES = (
 )
 pytest_plugins = list(STEP_MODULES)
 
+# The tags features use, registered here so that --strict-markers accepts them in any
+# repository: pytest-bdd turns each tag into a marker.
+MARKERS = {
+    "slow": "starts real processes (a stack or a pytest subprocess)",
+    "alerting": "the alerting flow",
+    "metrics": "the metrics flow",
+    "logs": "the logs flow",
+    "browser": "scenarios that drive headless Chromium",
+    "exclusive": "needs the machine's CPU to itself: in a parallel run it runs last, alone, "
+                 "the other workers' stacks frozen",
+    "visualisation": "the visualisation flow (dashboards)",
+    "replay": "series replayed through the real pipeline (no app needed)",
+    "static": "config checks with the tools' own validators",
+    "infrastructure": "Terraform and Ansible stages",
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("obsharness", "observability stack harness")
@@ -211,6 +227,13 @@ def _terminate_like_ctrl_c(signum: int, _frame: object) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     options = _options(config)  # bad options are usage errors before anything is collected
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+    # pytest-bdd writes its Cucumber JSON at the end without creating the folder: a
+    # fresh repository has no reports/ yet.
+    cucumber = getattr(config.option, "cucumber_json_path", None)
+    if cucumber and not worker_id(config):
+        Path(cucumber).parent.mkdir(parents=True, exist_ok=True)
     if parallel_workers(config) and not worker_id(config):
         _check_parallel(options)
     if os.environ.get("OBSHARNESS_PROGRESS") == "1":

@@ -40,7 +40,11 @@ def parse_labels(text: str) -> dict[str, str] | None:
         name, sep, value = part.partition("=")
         if not sep:
             raise ValueError(f"expected label=value pairs, got {part!r} in {text!r}")
-        labels[name.strip()] = value.strip()
+        name = name.strip()
+        # A UTF-8 name may be written quoted, as Alertmanager's matchers quote it.
+        if len(name) > 1 and name[0] == name[-1] == '"':
+            name = name[1:-1]
+        labels[name] = value.strip()
     return labels
 
 

@@ -28,7 +28,10 @@ from obsharness.timing import parse_duration
 
 
 @given("the deployable configs under stack/", target_fixture="stack_dir")
+@given("the deployable configs of this repository", target_fixture="stack_dir")
 def deployable_configs(stack_manifest: Manifest) -> Path:
+    """The files the manifest names, as they are deployed (stack/ in the reference
+    project, where obsharness.yaml points in a team's repository)."""
     return stack_manifest.stack_dir
 
 
@@ -79,6 +82,17 @@ def promtool_rule_tests(folder: str, stack_dir: Path) -> None:
     assert tests, f"no *.test.yml under stack/{folder}"
     result = toolchecks.run_rule_tests(tests)
     assert result.ok, f"promtool test rules failed:\n{result.output}"
+
+
+@then("the promtool unit tests of this repository pass")
+def promtool_project_rule_tests(stack_manifest: Manifest) -> None:
+    """Every promtool test file the manifest's sources.rule_tests name (else those beside
+    the Prometheus config), run folder by folder: promtool resolves rule_files there."""
+    tests = rule_sources.rule_test_files(stack_manifest)
+    assert tests, "no promtool test file: obsharness.yaml's sources.rule_tests names none"
+    for folder in sorted({t.parent for t in tests}):
+        result = toolchecks.run_rule_tests([t for t in tests if t.parent == folder])
+        assert result.ok, f"promtool test rules in {folder} failed:\n{result.output}"
 
 
 @then(parsers.parse("amtool check-config accepts stack/{path}"))

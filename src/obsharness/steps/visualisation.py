@@ -26,7 +26,10 @@ from obsharness.waiting import eventually
 
 @given("the dashboards and the Grafana provisioning under stack/grafana/",
        target_fixture="grafana_dir")
+@given("the dashboards of this repository", target_fixture="grafana_dir")
 def grafana_dir(stack_manifest: Manifest) -> Path:
+    """The manifest's dashboard sources, and grafana/provisioning/ beside the manifest
+    where the repository provisions its datasources."""
     return stack_manifest.stack_dir / "grafana"
 
 
@@ -46,9 +49,19 @@ def _boards(manifest: Manifest) -> list[Board]:
     return [dashboards.checked(b) for b in found.boards]
 
 
+def _static_datasources(grafana_dir: Path, boards: list[Board]) -> list[Datasource]:
+    """Provisioned datasources; a repository that provisions none gets the ones its
+    dashboards name, and a warning that says so."""
+    found, assumed = dashboards.datasources_for(grafana_dir / "provisioning", boards)
+    if assumed:
+        warnings.warn(assumed, DashboardAdviceWarning, stacklevel=2)
+    return found
+
+
 def _dashboard_queries(manifest: Manifest) -> list[dashboards.PanelQuery]:
-    datasources = _datasources(manifest.stack_dir / "grafana")
-    return [q for b in _boards(manifest) for q in dashboards.queries(b.label, b.data, datasources)]
+    boards = _boards(manifest)
+    datasources = _static_datasources(manifest.stack_dir / "grafana", boards)
+    return [q for b in boards for q in dashboards.queries(b.label, b.data, datasources)]
 
 
 def _report(problems: list[dashboards.Problem]) -> str:
@@ -67,7 +80,7 @@ def static_checks(grafana_dir: Path, stack_manifest: Manifest) -> None:
     allowlists it, as dashboard-linter's exclusions do."""
     boards = _boards(stack_manifest)
     assert boards, "no dashboard: the manifest's dashboard sources match no file"
-    errors, advice = dashboards.judged(boards, _datasources(grafana_dir),
+    errors, advice = dashboards.judged(boards, _static_datasources(grafana_dir, boards),
                                        stack_manifest.stack_dir)
     evidence.record("check", f"dashboard advice ({len(advice)} not allowlisted)",
                     dashboards.summarise(advice) or ["none"])
