@@ -484,6 +484,19 @@ def _replay(files: list[str], time_scale: float, json_path: Path, parallel: int)
     return cmd_replay(files, time_scale=time_scale, json_path=json_path, parallel=parallel)
 
 
+def _init(folder: Path) -> int:
+    from obsharness.init.scaffold import init
+
+    outcome = init(folder)
+    for line in outcome.lines:
+        print(line)
+    found = outcome.found
+    print(f"found: {len(found.rules)} rule file(s), {len(found.rule_tests)} promtool test "
+          f"file(s), {len(found.alertmanager)} Alertmanager config(s), "
+          f"{len(found.dashboards)} dashboard file(s); next: `pytest`")
+    return 0
+
+
 def _replay_parsers(sub: Any) -> None:
     """The commands about the team's own rules: backtest, rules-elsewhere, replay."""
     backtested = sub.add_parser(
@@ -502,6 +515,12 @@ def _replay_parsers(sub: Any) -> None:
                             help="write the firings as JSON")
     backtested.add_argument("--png", type=Path, default=None,
                             help="draw the firings as a timeline PNG (and SVG beside it)")
+    initialised = sub.add_parser(
+        "init", help="scaffold a repository around the monitoring code it has: obsharness.yaml "
+        "pointing at its files, pytest.ini, CI files and starter features (idempotent; never "
+        "overwrites a file you changed)")
+    initialised.add_argument("folder", nargs="?", type=Path, default=Path(),
+                             help="the repository's root (default: the current folder)")
     elsewhere = sub.add_parser(
         "rules-elsewhere", help="start the stack and list the rules that read series it "
         "cannot have, each with the missing metric")
@@ -538,6 +557,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "mutate": lambda: cmd_mutate(args),
         "backtest": lambda: _backtest(args),
         "rules-elsewhere": lambda: _rules_elsewhere(args.write),
+        "init": lambda: _init(args.folder),
         "replay": lambda: _replay(args.files, args.time_scale, args.json, args.parallel),
     }
     try:

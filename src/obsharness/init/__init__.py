@@ -1,0 +1,1 @@
+"""`obsharness init`: a team's repository, scaffolded around the monitoring code it has."""

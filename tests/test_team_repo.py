@@ -1,0 +1,152 @@
+"""obsharness as a team installs it: a wheel in a new virtualenv, `obsharness init` in a
+repository written here in the shapes teams keep (tests/fixtures/team_repo), then pytest
+there, with no file of this checkout on the way."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsharness.init.discover import discover
+from obsharness.init.scaffold import STATE_FILE, init
+
+ROOT = Path(__file__).resolve().parents[1]
+TEAM = ROOT / "tests" / "fixtures" / "team_repo"
+
+
+def _team(tmp_path: Path) -> Path:
+    repo = tmp_path / "team"
+    shutil.copytree(TEAM, repo)
+    return repo
+
+
+def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
+        tmp_path: Path) -> None:
+    repo = _team(tmp_path)
+    # A Helm chart's rendered output: several kinds in one file, the rules among them.
+    (repo / "deploy" / "helm-rendered.yaml").write_text(yaml.safe_dump_all([
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alertmanager-main"},
+         "data": {"alertmanager.yaml": base64.b64encode(b"route: {receiver: x}\n"
+                                                        b"receivers: [{name: x}]\n").decode()}},
+    ]))
+    found = discover(repo)
+    assert found.rules == ["deploy/k8s/postgres-rules.yaml",
+                           "monitoring/prometheus/rules/node.yml"]
+    assert found.rule_tests == ["monitoring/prometheus/tests/node.test.yml"]
+    assert found.alertmanager == ["monitoring/alertmanager/alertmanager.yml"]
+    assert found.alertmanager_secrets == ["deploy/helm-rendered.yaml"]
+    assert found.dashboards == ["deploy/k8s/dashboards.yaml", "monitoring/dashboards/node.json"]
+    assert found.prometheus == ["monitoring/prometheus/prometheus.yml"]
+
+    outcome = init(repo)
+    manifest = yaml.safe_load((repo / "obsharness.yaml").read_text())
+    # The team's prometheus.yml's rule_files glob, not a copy of its files.
+    assert manifest["sources"]["rules"] == ["deploy/k8s/postgres-rules.yaml",
+                                            "monitoring/prometheus/rules/*.yml"]
+    assert manifest["components"]["alertmanager"]["config"] == \
+        "monitoring/alertmanager/alertmanager.yml"
+    assert "deploy/helm-rendered.yaml holds an Alertmanager config in a Secret" in \
+        (repo / "obsharness.yaml").read_text()
+    harness_prometheus = yaml.safe_load((repo / "obsharness/prometheus/prometheus.yml")
+                                        .read_text())
+    assert harness_prometheus["global"] == {"scrape_interval": "30s",
+                                            "evaluation_interval": "30s"}  # the team's own
+    assert "kubernetes_sd_configs" not in str(harness_prometheus)  # production is not scraped
+    assert "wrote obsharness/features/routing.feature" in outcome.lines
+    routing = " ".join((repo / "obsharness/features/routing.feature").read_text().split())
+    # Rows the real Alertmanager (amtool) answered, a UTF-8 matcher's among them.
+    for row in ("| alertname=Example | team-slack |",
+                "| alertname=Example, severity=critical | oncall-pager |",
+                "| alertname=Example, team=database | dba-email |",
+                "| alertname=Example, service.name=checkout | checkout-email |"):
+        assert row in routing
+    timing = (repo / "obsharness/features/timing.feature").read_text()
+    assert "# Scenario: PostgresqlDown's production timing" in timing
+    assert '#     | up{job="node", instance="example:9100"} | 0x30 |' in timing
+    assert str(repo) not in timing  # paths are the repository's own
+
+
+def test_init_twice_changes_nothing_and_never_overwrites_a_changed_file(
+        tmp_path: Path) -> None:
+    repo = _team(tmp_path)
+    (repo / "pyproject.toml").write_text("[tool.pytest.ini_options]\naddopts = '-q'\n")
+    first = init(repo)
+    assert "kept pyproject.toml (pytest is configured there: add testpaths = obsharness " \
+           "and bdd_features_base_dir = obsharness/features/ to it)" in first.lines
+    assert not (repo / "pytest.ini").exists()
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    again = init(repo)
+    assert again.written == []
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+    # The team edits a starter; a later init (after a new route, say) keeps it.
+    static = repo / "obsharness/features/static.feature"
+    static.write_text(static.read_text() + "  # our own note\n")
+    (repo / ".github/workflows/obsharness.yml").unlink()
+    third = init(repo)
+    assert "kept obsharness/features/static.feature (changed since init wrote it)" in \
+        third.lines
+    assert third.written == [".github/workflows/obsharness.yml"]
+    assert static.read_text().endswith("# our own note\n")
+    assert (repo / STATE_FILE).is_file()
+
+
+def _venv_with_the_wheel(tmp_path: Path) -> Path:
+    """The built wheel, installed with its dependencies (pip's index, as a team's CI
+    does) into a new virtualenv outside this checkout."""
+    source = tmp_path / "source"  # build from a copy: the checkout gets no build/ folder
+    source.mkdir()
+    for name in ("src", "pyproject.toml", "README.md"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, source / name)
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                    str(source)], check=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("obsharness-*.whl"))
+    venv = tmp_path / "venv"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "-q",
+                    str(wheel)], check=True, timeout=600)
+    return venv
+
+
+@pytest.mark.slow
+def test_a_team_repository_installs_the_wheel_runs_init_then_pytest(tmp_path: Path) -> None:
+    venv = _venv_with_the_wheel(tmp_path)
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import obsharness.steps, sys; print(obsharness.__file__)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(venv)), where  # the wheel's package, not this checkout's src/
+    repo = _team(tmp_path)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OBSHARNESS_STACK", "OBSHARNESS_ROOT", "PYTHONPATH")}
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
+    made = subprocess.run(["obsharness", "init"], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert made.returncode == 0, made.stdout + made.stderr
+    # What the team adds after init: a replay scenario of its own memory alert.
+    shutil.copy(repo / "team-features" / "replay.feature", repo / "obsharness" / "features")
+    run = subprocess.run(["pytest", "-p", "no:cacheprovider"], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    print(made.stdout, run.stdout[-3000:], sep="\n")  # the closing note quotes these
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "10 passed" in run.stdout
+    assert (repo / "reports" / "index.html").is_file()
+    assert (repo / "reports" / "results.json").is_file()
+
+    # A deliberately broken rule fails naming its file; the rest is "not run".
+    rules = repo / "monitoring" / "prometheus" / "rules" / "node.yml"
+    rules.write_text(rules.read_text().replace('up{job="node"} == 0', 'up{job="node" == 0'))
+    broken = subprocess.run(["pytest", "-p", "no:cacheprovider", "-m", "static"], cwd=repo,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert broken.returncode == 1, broken.stdout[-4000:]
+    assert "monitoring/prometheus/rules/node.yml" in broken.stdout
+    assert "failed" in broken.stdout.splitlines()[-1]
