@@ -202,7 +202,7 @@ def test_check_fails_on_a_broken_rule_with_promtools_words(
     monkeypatch.setenv("OBSHARNESS_STACK", str(stack_copy / "stack.yaml"))
     assert main(["check"]) == 1
     out = capsys.readouterr().out
-    assert f"ERROR: prometheus: config file {rules}:" in out
+    assert "ERROR rules/invalid: stack/prometheus/rules/alerts.yml:" in out
     assert "could not parse expression" in out
 
 

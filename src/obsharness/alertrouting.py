@@ -351,6 +351,7 @@ def check(config_path: Path, rule_files: Iterable[Path], *,
                 detail=f'route sends to receiver "{route.receiver}", which is not defined; '
                 f"defined receivers: {', '.join(sorted(config.receivers))}",
                 checked_with="obsharness routing check",
+                check="alertmanager/receiver-undefined",
             )
     kept = kept_routes(config_path)
     alerts = possible_alerts(rule_files)
@@ -372,7 +373,8 @@ def check(config_path: Path, rule_files: Iterable[Path], *,
                                   "and the manifest says this Prometheus is Alertmanager's only "
                                   f"source (only_alert_source); list it in {OTHER_SOURCES_FILE} "
                                   "with its reason if another source sends it"),
-                              checked_with="obsharness routing check")
+                              checked_with="obsharness routing check",
+                              check="alertmanager/route-unreached")
         config.unreached.append(text)
     for stale in (k for k in kept if k.matchers not in used):
         shown = ", ".join(f"{n}{o}{am_matchers.quote(v)}" for n, o, v in sorted(stale.matchers))

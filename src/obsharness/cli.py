@@ -261,20 +261,39 @@ def cmd_validate(pytest_args: Sequence[str]) -> int:
     return status or done.returncode or report
 
 
-def cmd_check(lint_fatal: bool) -> int:
-    """Every static check, no stack: findings and advice, each with file and line."""
+def cmd_check(lint_fatal: bool, sarif: Path | None = None, github: bool | None = None) -> int:
+    """Every static check, no stack: each finding with its check id, severity, file and
+    line and the tool's own message; SARIF for code scanning, GitHub annotations under
+    GitHub Actions."""
+    import json
+    from importlib.metadata import version
+
     from obsharness import static_check
+    from obsharness.findings import report
 
     manifest = load_manifest(default_manifest_path())
+    root = manifest.project_dir
     result = static_check.run(manifest, lint_fatal=lint_fatal)
-    for line in result.advice:
-        print(f"advice: {line}")
-    for line in result.errors:
-        print(f"ERROR: {line}")
+    for f in result.advice:
+        print(f"advice: {f.severity} {f.check}: {f.where(root)}: {f.message}"
+              + (f" [{f.subject}]" if f.subject else ""))
+    for f in result.allowed:
+        print(f"allowed: {f.check}: {f.where(root)}: {f.allowed_because}")
+    for f in result.errors:
+        print(f"ERROR {f.check}: {f.where(root)}: {f.message}"
+              + (f" [{f.subject}]" if f.subject else ""))
+    shown = [*result.errors, *result.advice]
+    if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in report.github_annotations(shown, root):
+            print(line)
+    path = sarif or root / "reports" / "findings.sarif"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.sarif(shown, root, version("obsharness")), indent=2))
     took = sum(s for _, s in result.checks)
     print(f"{len(result.errors)} error(s), {len(result.advice)} piece(s) of advice, "
-          f"{len(result.checks)} checks in {took:.1f} s: "
-          + ", ".join(f"{name} {s:.1f} s" for name, s in result.checks))
+          f"{len(result.allowed)} allowed, {len(result.checks)} checks in {took:.1f} s: "
+          + ", ".join(f"{name} {s:.1f} s" for name, s in result.checks)
+          + f"; SARIF: {path}")
     return 0 if result.ok else 1
 
 
@@ -407,6 +426,17 @@ def _parser() -> argparse.ArgumentParser:
         "static checks, and files no source loads. Exit 1 on an error; advice is printed.")
     check.add_argument("--lint-fatal", action="store_true",
                        help="promtool's rule lint (duplicate rules) is an error, not advice")
+    check.add_argument("--sarif", type=Path, default=None,
+                       help="where the SARIF 2.1.0 file goes (default reports/findings.sarif)")
+    check.add_argument("--github", action=argparse.BooleanOptionalAction, default=None,
+                       help="print GitHub workflow annotations (default: when GITHUB_ACTIONS "
+                       "is true)")
+    checks = sub.add_parser("checks", help="list every check id of `obsharness check` "
+                            "(docs/checks/ with --out)")
+    checks.add_argument("--out", type=Path, default=None,
+                        help="write a Markdown page per check family there (docs/checks)")
+    checks.add_argument("--check", action="store_true",
+                        help="with --out: exit 1 when the pages differ from the catalog")
     steps = sub.add_parser("steps", help="list every step sentence a scenario can use",
                            description="Every step sentence from the step registry, with "
                            "its parameters and examples from features/.")
@@ -484,6 +514,20 @@ def _replay(files: list[str], time_scale: float, json_path: Path, parallel: int)
     return cmd_replay(files, time_scale=time_scale, json_path=json_path, parallel=parallel)
 
 
+def _checks(out: Path | None, check: bool) -> int:
+    from obsharness.findings import docs
+    from obsharness.findings.catalog import CHECKS
+
+    if out is None:
+        for c in CHECKS:
+            print(f"{c.id:34} {c.severity:8} {c.summary}")
+        return 0
+    stale = docs.write(out, check=check)
+    for path in stale:
+        print(f"{path} is out of date: run `obsharness checks --out {out}`", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def _init(folder: Path) -> int:
     from obsharness.init.scaffold import init
 
@@ -549,8 +593,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         "up": lambda: _up(args.stack_backend, args.time_scale, args.run_dir,
                           [c.strip() for c in args.only.split(",") if c.strip()]),
         "validate": lambda: cmd_validate(args.pytest_args),
-        "check": lambda: cmd_check(args.lint_fatal),
+        "check": lambda: cmd_check(args.lint_fatal, args.sarif, args.github),
         "steps": lambda: cmd_steps(args.out, args.check),
+        "checks": lambda: _checks(args.out, args.check),
         "report": lambda: cmd_report(args.reports_dir, args.check, args.merge),
         "diagrams": lambda: cmd_diagrams(args.out, args.check),
         "compose": lambda: cmd_compose(args.out),

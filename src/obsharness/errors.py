@@ -68,6 +68,7 @@ class ConfigError(ObsharnessError):
         detail: str,
         line: int | None = None,
         checked_with: str | None = None,
+        check: str | None = None,
     ) -> None:
         # A file the harness extracted (from a PrometheusRule, a mixin...) is named by the
         # team's own file, document and line.
@@ -76,6 +77,8 @@ class ConfigError(ObsharnessError):
             path, line = origin.file, origin.line
             detail = f"{detail.strip()} (in {origin.where})" if origin.where else detail
         self.component = component
+        self.checked_with = checked_with
+        self.check = check  # a stable check id (obsharness.findings.catalog), where known
         self.path = Path(path)
         self.line = line
         self.detail = detail.strip()

@@ -1,0 +1,108 @@
+"""What the static checks produce (ConfigErrors, warnings, dashboard problems, promtool
+lint), as findings with a check id, a severity and a location."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from obsharness import errors
+from obsharness.dashboards import Problem
+from obsharness.errors import ConfigError
+from obsharness.findings.catalog import get
+from obsharness.findings.model import Finding, Severity
+from obsharness.toolchecks import LintFinding
+
+# A message that starts with the file it is about: "stack/x.yml:12: ..." or
+# "path/board.json:1 (ConfigMap x key y.json): ...".
+_LOCATED = re.compile(r"^(?P<path>\S+?\.(?:ya?ml|json|jsonnet|libsonnet|alloy))"
+                      r"(?::(?P<line>\d+))?(?P<rest>.*)$", re.DOTALL)
+
+_BY_TOOL = (
+    ("promtool check config", "prometheus/config"),
+    ("promtool check rules", "rules/invalid"),
+    ("promtool test rules", "rules/unit-test"),
+    ("amtool", "alertmanager/config"),
+    ("Alertmanager lint", "alertmanager/lint"),
+    ("rule source", "rules/source"),
+    ("jsonnet", "rules/source"),
+    ("Loki rule file", "loki/rules"),
+    ("dashboard", "dashboards/invalid"),
+    ("YAML", "config/parse"),
+    ("JSON", "config/parse"),
+)
+
+_BY_WARNING: tuple[tuple[type[Warning], str], ...] = (
+    (errors.RouteForOtherSourcesWarning, "alertmanager/route-unreached"),
+    (errors.AlertmanagerLintWarning, "alertmanager/lint"),
+    (errors.RuleLintWarning, "rules/lint"),
+    (errors.DashboardAdviceWarning, "dashboards/style"),
+    (errors.SourceAdviceWarning, "sources/advice"),
+)
+
+
+def located(message: str) -> tuple[Path | None, int | None]:
+    found = _LOCATED.match(message.strip())
+    if not found:
+        return None, None
+    return Path(found["path"]), int(found["line"]) if found["line"] else None
+
+
+def from_error(exc: errors.ObsharnessError) -> Finding:
+    if not isinstance(exc, ConfigError):
+        return Finding("config/parse", "error", str(exc))
+    check = exc.check or _check_of_tool(exc.checked_with or "", exc.component)
+    return Finding(check, get(check).severity, exc.detail, exc.path, exc.line)
+
+
+def _check_of_tool(tool: str, component: str) -> str:
+    for needle, check in _BY_TOOL:
+        if needle in tool:
+            return check
+    if component in ("loki", "promtail", "alloy"):
+        return "loki/config"
+    return {"alertmanager": "alertmanager/config", "prometheus": "prometheus/config",
+            "grafana": "dashboards/invalid"}.get(component, "config/parse")
+
+
+def from_warning(category: type[Warning], message: str) -> Finding:
+    check = next((c for kind, c in _BY_WARNING if issubclass(category, kind)), "sources/advice")
+    if message.startswith("no Grafana datasource provisioning"):
+        check = "dashboards/datasources-assumed"
+    path, line = located(message)
+    return Finding(check, get(check).severity, message, path, line)
+
+
+def from_dashboard(problem: Problem, *, advice: bool = False) -> Finding:
+    message = problem.message
+    if advice:
+        check = "dashboards/style"
+    elif "PromQL" in message or "parse" in message:
+        check = "dashboards/promql"
+    elif "is not provisioned" in message:
+        check = "dashboards/datasource-unknown"
+    elif "variable" in message:
+        check = "dashboards/variable-unresolved"
+    else:
+        check = "dashboards/invalid"
+    path, line = located(str(problem.dashboard))
+    panel = f"panel '{problem.panel}'" if problem.panel else ""
+    subject = ", ".join(s for s in (panel, f"advice {problem.advice}" if problem.advice else "")
+                        if s)
+    query = f" (query: {problem.query})" if problem.query else ""
+    return Finding(check, get(check).severity, message + query,
+                   path or Path(str(problem.dashboard)), line, subject)
+
+
+def from_lint(finding: LintFinding, *, fatal: bool) -> Finding:
+    severity: Severity = "error" if fatal else "warning"
+    labels = f" with labels {', '.join(finding.labels)}" if finding.labels else ""
+    path, line = located(str(finding).split(": rule ", 1)[0] + ": ")
+    return Finding("rules/lint", severity, finding.message, path or finding.file, line,
+                   f"rule {finding.rule}{labels}")
+
+
+def from_unloaded(message: str, base: Path) -> Finding:
+    """rule_sources.unloaded() names files relative to the folder above the manifest's."""
+    path, line = located(message)
+    return Finding("sources/unloaded", "error", message, base / path if path else None, line)
