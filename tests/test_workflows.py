@@ -63,3 +63,14 @@ def test_nightly_runs_a_mutation_campaign_with_a_budget_and_keeps_its_report() -
         "actions/upload-artifact")]
     assert upload["if"] == "always()"
     assert "reports/mutation.json" in upload["with"]["path"]
+
+
+def test_pull_requests_upload_the_static_findings_as_sarif() -> None:
+    workflow = _load("pull-request.yml")
+    steps = workflow["jobs"]["test"]["steps"]
+    assert any("obsharness check --sarif reports/findings.sarif" in str(s.get("run", ""))
+               for s in steps)
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith(
+        "github/codeql-action/upload-sarif"))
+    assert upload["with"]["sarif_file"] == "reports/findings.sarif"
+    assert workflow["permissions"]["security-events"] == "write"

@@ -12,6 +12,9 @@ on:
   pull_request:
   schedule:
     - cron: "17 3 * * *"  # nightly: the whole suite
+permissions:
+  contents: read
+  security-events: write  # static findings as code-scanning alerts
 jobs:
   monitoring:
     runs-on: ubuntu-latest
@@ -24,12 +27,19 @@ jobs:
         run: pip install obsharness
       - name: Provision Prometheus and Alertmanager (a per-user cache, kept between runs)
         run: obsharness fetch prometheus alertmanager
+      - name: Static findings, as annotations on the changed lines and as SARIF
+        run: obsharness check
       - name: Static checks and replays on every change
         if: github.event_name != 'schedule'
         run: pytest -m "static or replay"
       - name: The whole suite, nightly
         if: github.event_name == 'schedule'
         run: pytest
+      - uses: github/codeql-action/upload-sarif@v3
+        if: always()
+        with:
+          sarif_file: reports/findings.sarif
+          category: obsharness
       - uses: actions/upload-artifact@v4
         if: always()
         with:
@@ -44,11 +54,12 @@ obsharness:
   script:
     - pip install obsharness
     - obsharness fetch prometheus alertmanager
+    - obsharness check
     - if [ "$CI_PIPELINE_SOURCE" = "schedule" ]; then pytest; else pytest -m "static or replay"; fi
   artifacts:
     when: always
     paths:
-      - reports/
+      - reports/  # findings.sarif among them (GitLab's SAST report is another format)
 """
 
 GITLAB_ENTRY = """\
