@@ -263,3 +263,50 @@ def test_sessions_report_mutants_while_they_run_not_only_at_the_end(tmp_path: Pa
     ended = time.monotonic()
     assert [line.split()[1] for line in lines] == ["a", "b"]
     assert seen_at[0] - began < ended - began - 1  # the first line came before the end
+
+
+def test_shards_partition_the_campaign_by_mutant_id_and_merge_into_its_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from obsharness.cli import main
+
+    mutants = campaign.all_mutants(ROOT)
+    options = campaign.Options(project=ROOT, reports_dir=tmp_path, max_mutants=40, seed=5)
+    whole = campaign.choose(mutants, options)
+    parts = [campaign.choose(mutants, campaign.Options(
+        project=ROOT, reports_dir=tmp_path, max_mutants=40, seed=5, shard=(k, 3)))
+        for k in (1, 2, 3)]
+    # Every mutant in exactly one shard; the same answer on every runner (by id only).
+    assert sorted(m.id for part in parts for m in part) == sorted(m.id for m in whole)
+    assert all(parts)
+    # By id alone: the second shard of a campaign listed in another order is the same set.
+    reordered = campaign.choose(list(reversed(mutants)), campaign.Options(
+        project=ROOT, reports_dir=tmp_path, ids=tuple(m.id for m in whole), shard=(2, 3)))
+    assert {m.id for m in reordered} == {m.id for m in parts[1]}
+    folders = []
+    for k, part in enumerate(parts, 1):
+        shard_options = campaign.Options(project=ROOT, reports_dir=tmp_path / f"s{k}",
+                                         max_mutants=40, seed=5, shard=(k, 3))
+        results = {m.id: {"outcome": "caught by validation" if i % 4 else "caught by behaviour",
+                          "by": "steps/test_scenarios.py::test_x"} for i, m in enumerate(part)}
+        report = campaign.build_report(part, results, {}, mutants, shard_options, 10.0 + k)
+        (tmp_path / f"s{k}").mkdir()
+        (tmp_path / f"s{k}" / "mutation.json").write_text(json.dumps(report))
+        folders.append(str(tmp_path / f"s{k}"))
+    merged_dir = tmp_path / "merged"
+    assert main(["mutate", "--merge", *folders, "--reports-dir", str(merged_dir)]) == 0
+    merged = json.loads((merged_dir / "mutation.json").read_text())
+    assert merged["chosen"] == len(whole)
+    assert sorted(e["id"] for e in merged["mutants"]) == sorted(m.id for m in whole)
+    assert merged["score"]["score"] == 1.0
+    assert merged["duration_s"] == 13.0  # the slowest runner's
+    assert "merged 3 shard(s)" in capsys.readouterr().out
+    # A merge without every shard would pass off part of the campaign as all of it.
+    assert main(["mutate", "--merge", *folders[:2], "--reports-dir", str(merged_dir)]) == 1
+    assert "every shard 1..N of one campaign is needed" in capsys.readouterr().err
+
+
+def test_a_shard_that_does_not_parse_is_refused() -> None:
+    assert campaign.parse_shard("2/4") == (2, 4)
+    for bad in ("0/3", "4/3", "2", "a/b"):
+        with pytest.raises(MutationError, match="--shard"):
+            campaign.parse_shard(bad)

@@ -53,16 +53,22 @@ def test_nightly_splits_the_scenarios_over_runners_and_merges_one_report() -> No
     assert "--check" in _runs(merging)
 
 
-def test_nightly_runs_a_mutation_campaign_with_a_budget_and_keeps_its_report() -> None:
-    job = _load("nightly.yml")["jobs"]["mutation"]
+def test_nightly_shards_the_mutation_campaign_and_merges_one_report() -> None:
+    jobs = _load("nightly.yml")["jobs"]
+    job = jobs["mutation"]
+    shards = job["strategy"]["matrix"]["shard"]
     runs = _runs(job)
     assert "make mutate" in runs
     assert "--budget 30m" in runs
-    assert "--min-score 0.95" in runs
-    [upload] = [s for s in job["steps"] if str(s.get("uses", "")).startswith(
-        "actions/upload-artifact")]
-    assert upload["if"] == "always()"
-    assert "reports/mutation.json" in upload["with"]["path"]
+    assert f"--shard ${{{{ matrix.shard }}}}/{len(shards)}" in runs
+    merged = jobs["mutation-report"]
+    assert merged["needs"] == "mutation"
+    assert "obsharness mutate --merge shards/* --min-score 0.95" in _runs(merged)
+    for each in (job, merged):
+        [upload] = [s for s in each["steps"] if str(s.get("uses", "")).startswith(
+            "actions/upload-artifact")]
+        assert upload["if"] == "always()"
+        assert "reports/mutation.json" in upload["with"]["path"]
 
 
 def test_pull_requests_upload_the_static_findings_as_sarif() -> None:

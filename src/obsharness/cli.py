@@ -328,21 +328,37 @@ def _up(backend: str, time_scale: float, run_dir: Path, only: list[str]) -> int:
 def cmd_mutate(args: argparse.Namespace) -> int:
     """A mutation campaign; exit 1 when a survivor has no recorded reason, a scenario
     failed on the unmutated stack, or the score is under --min-score."""
+    import json
+
+    from obsharness.errors import MutationError
     from obsharness.mutation import campaign
 
-    only = tuple(f for part in args.only for f in part.split(",") if f)
-    options = campaign.Options(
-        project=Path.cwd(), reports_dir=args.reports_dir,
-        budget_s=campaign.parse_budget(args.budget), only=only,
-        max_mutants=args.max_mutants, seed=args.seed,
-        scenarios_per_mutant=args.scenarios_per_mutant, ids=tuple(args.mutant),
-        workers=args.workers, quiet=args.quiet)
-    try:
-        report = campaign.run(options)
-    except KeyboardInterrupt:
-        print("obsharness mutate: interrupted; every session and its stack were stopped",
-              file=sys.stderr)
-        return 130
+    if args.merge:
+        parts = []
+        for folder in args.merge:
+            path = folder / "mutation.json" if folder.is_dir() else folder
+            if not path.is_file():
+                raise MutationError(f"--merge: {path} does not exist")
+            parts.append(json.loads(path.read_text()))
+        report = campaign.merge(parts)
+        args.reports_dir.mkdir(parents=True, exist_ok=True)
+        (args.reports_dir / "mutation.json").write_text(json.dumps(report, indent=1))
+        print(f"merged {len(parts)} shard(s): {report['chosen']} mutants")
+    else:
+        only = tuple(f for part in args.only for f in part.split(",") if f)
+        options = campaign.Options(
+            project=Path.cwd(), reports_dir=args.reports_dir,
+            budget_s=campaign.parse_budget(args.budget), only=only,
+            max_mutants=args.max_mutants, seed=args.seed,
+            scenarios_per_mutant=args.scenarios_per_mutant, ids=tuple(args.mutant),
+            workers=args.workers, quiet=args.quiet,
+            shard=campaign.parse_shard(args.shard) if args.shard else None)
+        try:
+            report = campaign.run(options)
+        except KeyboardInterrupt:
+            print("obsharness mutate: interrupted; every session and its stack were stopped",
+                  file=sys.stderr)
+            return 130
     print(campaign.summary(report))
     print(f"report: {args.reports_dir / 'mutation.json'} ({report['duration_s']} s)")
     from obsharness.report.results import RESULTS_FILE
@@ -492,6 +508,12 @@ def _parser() -> argparse.ArgumentParser:
     mutate.add_argument("--reports-dir", type=Path, default=Path("reports"),
                         help="where mutation.json and the living document go. "
                         "Default: reports.")
+    mutate.add_argument("--shard", default=None, metavar="K/N",
+                        help="judge the K-th of N parts of the campaign, chosen by mutant id "
+                        "(a runner matrix; --merge joins the parts)")
+    mutate.add_argument("--merge", nargs="+", type=Path, default=[], metavar="DIR",
+                        help="join the mutation.json of every shard (folders or files) into "
+                        "one report in --reports-dir, and its living document")
     return parser
 
 

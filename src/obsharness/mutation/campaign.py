@@ -10,6 +10,7 @@ per flow and every survivor's diff. stack/ itself is never written.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -60,6 +61,22 @@ class Options:
     ids: tuple[str, ...] = ()  # exactly these mutants (e.g. to rerun a survivor)
     workers: int = 1  # sessions side by side, each with its own workspace and stack
     quiet: bool = False  # no line per mutant while it runs, only the table at the end
+    shard: tuple[int, int] | None = None  # (K, N): this runner judges the K-th of N parts
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'2/4' -> (2, 4)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise MutationError(f"--shard {text!r}: give K/N with 1 <= K <= N, such as 2/4")
+    return int(match[1]), int(match[2])
+
+
+def shard_of(mutant_id: str, shards: int) -> int:
+    """Which of N shards (1-based) judges a mutant: by its id alone, so every runner of
+    a matrix agrees without talking to the others, and a mutant keeps its shard while
+    its file and mistake stay the same."""
+    return int(hashlib.sha256(mutant_id.encode()).hexdigest(), 16) % shards + 1
 
 
 def _copy_tree(source: Path, target: Path) -> None:
@@ -127,8 +144,13 @@ def choose(generated: list[Mutant], options: Options) -> list[Mutant]:
         if unknown:
             raise MutationError(f"--mutant: no such mutant {', '.join(sorted(unknown))} "
                                 "(ids change when the file or the mistake changes)")
-        return [m for m in generated if m.id in options.ids]
-    return select(generated, options.only, options.max_mutants, options.seed)
+        chosen = [m for m in generated if m.id in options.ids]
+    else:
+        chosen = select(generated, options.only, options.max_mutants, options.seed)
+    if options.shard is None:
+        return chosen
+    index, shards = options.shard
+    return [m for m in chosen if shard_of(m.id, shards) == index]
 
 
 def run(options: Options, echo: Any = print) -> dict[str, Any]:
@@ -292,11 +314,49 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
     return {
         "generated": len(generated), "chosen": len(chosen), "seed": options.seed,
         "only": list(options.only), "max_mutants": options.max_mutants,
+        "shard": {"index": options.shard[0], "of": options.shard[1]} if options.shard else None,
         "budget_s": options.budget_s, "duration_s": round(seconds, 1),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "score": _score(entries), "per_flow": per_flow,
         # Reasons kept for mutants no longer generated: the file or the mistake changed.
         "stale_reasons": sorted(set(reasons) - {m.id for m in generated}),
+        "unmutated_failures": unmutated_failures(entries),
+        "unexplained_survivors": [e["id"] for e in entries
+                                  if e["outcome"] in ("survived", "out of reach")
+                                  and not e.get("reason")],
+        "mutants": entries,
+    }
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report from the shards of a campaign: every mutant once, the score and the
+    per-flow table over all of them. A missing or foreign shard is an error: a merged
+    score over part of the mutants would read as the whole campaign's."""
+    shards = [p.get("shard") for p in parts]
+    if not parts or any(s is None for s in shards):
+        raise MutationError("--merge takes the mutation.json of every shard of one "
+                            "campaign (run with --shard K/N)")
+    total = {s["of"] for s in shards if s}
+    indices = sorted(s["index"] for s in shards if s)
+    if len(total) != 1 or indices != list(range(1, next(iter(total)) + 1)):
+        raise MutationError(f"--merge: shards {indices} of {sorted(total)}; every shard "
+                            f"1..N of one campaign is needed, once each")
+    if len({(p["generated"], p["seed"], tuple(p["only"]), p["max_mutants"]) for p in parts}) > 1:
+        raise MutationError("--merge: the shards ran different campaigns (generated "
+                            "mutants, --seed, --only or --max-mutants differ)")
+    entries = sorted((e for p in parts for e in p["mutants"]), key=lambda e: e["id"])
+    first = parts[0]
+    return {
+        **{k: first[k] for k in ("generated", "seed", "only", "max_mutants", "budget_s",
+                                 "stale_reasons")},
+        "chosen": sum(p["chosen"] for p in parts), "shard": None,
+        "shards": [{"index": p["shard"]["index"], "chosen": p["chosen"],
+                    "duration_s": p["duration_s"]} for p in parts],
+        "duration_s": max(p["duration_s"] for p in parts),
+        "finished_at": max(p["finished_at"] for p in parts),
+        "score": _score(entries),
+        "per_flow": {flow: _score([e for e in entries if e["flow"] == flow])
+                     for flow in FLOWS if any(e["flow"] == flow for e in entries)},
         "unmutated_failures": unmutated_failures(entries),
         "unexplained_survivors": [e["id"] for e in entries
                                   if e["outcome"] in ("survived", "out of reach")
