@@ -200,49 +200,31 @@ def test_a_teams_own_feature_file_is_collected(tmp_path: Path) -> None:
         "within_1[alloy]" in collected
 
 
-TEAM_RULES = """\
-groups:
-  - name: our-team
-    rules:
-      - alert: HighMemory
-        expr: |
-          label_replace(process_resident_memory_bytes{team="platform"}, "service", "$1", "job", "(.*)")
-          > 500e6
-        for: 5m
-        labels:
-          severity: warning
-          team: platform
-        annotations:
-          summary: "{{ $labels.service }} uses {{ $value | humanize1024 }}B"
-"""
-
-TEAM_FEATURE = """\
-Feature: Our team's alerts
-  Scenario: HighMemory's production timing, stated as a table
-    Given the production alert rules
-    When these series are scraped every 15s:
-      | series                                                                                   | values                |
-      | process_resident_memory_bytes{job="flask-app",instance="flask-app:5000",team="platform"} | 400000000x10 600000000x30 |
-    Then promtool sees exactly these alerts:
-      | at    | alert      | labels                                                                                    |
-      | 2m30s | HighMemory | none                                                                                      |
-      | 7m30s | HighMemory | none                                                                                      |
-      | {fires} | HighMemory | severity=warning, team=platform, service=flask-app, job=flask-app, instance=flask-app:5000 |
-"""
+def _worked_example() -> tuple[str, str]:
+    """The rule and the feature of docs/bring-your-own-configs.md's worked example, as
+    the page shows them: the page's example is what this test runs."""
+    page = (ROOT / "docs" / "bring-your-own-configs.md").read_text()
+    section = page.split("## Worked example: adding an alert", 1)[1].split("\n## ", 1)[0]
+    rules = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    feature = section.split("```gherkin\n", 1)[1].split("```", 1)[0]
+    return rules, feature
 
 
 @pytest.mark.parametrize(("fires", "passes"), [("7m45s", True), ("7m30s", False)])
-def test_the_readmes_worked_example_a_teams_rule_and_its_timing_table(
+def test_the_docs_worked_example_a_teams_rule_and_its_timing_table(
     tmp_path: Path, fires: str, passes: bool
 ) -> None:
-    """README 'Bring your own configs': a rule file and a feature file of a team's, run by
-    the harness as they are; a wrong time in the table fails."""
+    """docs/bring-your-own-configs.md's worked example: a rule file and a feature file of
+    a team's, run by the harness as the page shows them; a wrong time in the table fails."""
     stack = tmp_path / "stack"
     shutil.copytree(ROOT / "stack", stack, ignore=shutil.ignore_patterns("node_modules"))
-    (stack / "prometheus" / "rules" / "our-team.yml").write_text(TEAM_RULES)
+    rules, feature = _worked_example()
+    (stack / "prometheus" / "rules" / "our-team.yml").write_text(rules)
     features = tmp_path / "features"
     features.mkdir()
-    (features / "our_team.feature").write_text(TEAM_FEATURE.replace("{fires}", fires))
+    assert "| 7m45s | HighMemory |" in feature
+    (features / "our_team.feature").write_text(feature.replace("| 7m45s | HighMemory |",
+                                                               f"| {fires} | HighMemory |"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "-o", f"bdd_features_base_dir={features}", "steps/test_scenarios.py",

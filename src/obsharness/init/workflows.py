@@ -26,7 +26,7 @@ jobs:
       - name: Install obsharness
         run: pip install obsharness
       - name: Provision Prometheus and Alertmanager (a per-user cache, kept between runs)
-        run: obsharness fetch prometheus alertmanager
+        run: obsharness fetch prometheus promtool alertmanager amtool
       - name: Static findings, as annotations on the changed lines and as SARIF
         run: obsharness check
       - name: Static checks and replays on every change
@@ -53,7 +53,7 @@ obsharness:
   image: python:3.11
   script:
     - pip install obsharness
-    - obsharness fetch prometheus alertmanager
+    - obsharness fetch prometheus promtool alertmanager amtool
     - obsharness check
     - if [ "$CI_PIPELINE_SOURCE" = "schedule" ]; then pytest; else pytest -m "static or replay"; fi
   artifacts:
