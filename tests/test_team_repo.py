@@ -53,7 +53,8 @@ def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
                                             "monitoring/prometheus/rules/*.yml"]
     assert manifest["components"]["alertmanager"]["config"] == \
         "monitoring/alertmanager/alertmanager.yml"
-    assert "deploy/helm-rendered.yaml holds an Alertmanager config in a Secret" in \
+    assert "deploy/helm-rendered.yaml holds another Alertmanager config; components." \
+        "alertmanager uses monitoring/alertmanager/alertmanager.yml" in \
         (repo / "obsharness.yaml").read_text()
     harness_prometheus = yaml.safe_load((repo / "obsharness/prometheus/prometheus.yml")
                                         .read_text())
@@ -72,6 +73,69 @@ def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
     assert "# Scenario: PostgresqlDown's production timing" in timing
     assert '#     | up{job="node", instance="example:9100"} | 0x30 |' in timing
     assert str(repo) not in timing  # paths are the repository's own
+
+
+SECRET_CONFIG = """\
+route:
+  receiver: team-mail
+  routes:
+    - matchers: ['severity="critical"']
+      receiver: oncall
+receivers:
+  - name: team-mail
+    email_configs:
+      - to: team@corp.example
+        smarthost: smtp.corp.example:587
+        from: alertmanager@corp.example
+        html: '{{ template "corp.html" . }}'
+  - name: oncall
+    webhook_configs:
+      - url: https://oncall.corp.example/hook
+templates:
+  - '*.tmpl'
+"""
+
+
+def test_an_alertmanager_config_kept_in_a_secret_is_read_checked_and_rendered(
+        tmp_path: Path) -> None:
+    from obsharness.errors import ConfigError
+    from obsharness.stack.manifest import load_manifest
+    from obsharness.stack.render import render_stack, validate_sources
+
+    repo = tmp_path / "kube"
+    (repo / "manifests").mkdir(parents=True)
+    shutil.copy(TEAM / "monitoring" / "prometheus" / "rules" / "node.yml",
+                repo / "manifests" / "node-rules.yml")
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "alertmanager-main", "namespace": "monitoring"},
+              "data": {"alertmanager.yaml": base64.b64encode(SECRET_CONFIG.encode()).decode()},
+              "stringData": {"corp.tmpl": '{{ define "corp.html" }}<b>{{ .Status }}</b>'
+                                          '{{ end }}'}}
+    (repo / "manifests" / "alertmanager-secret.yaml").write_text(yaml.safe_dump(secret))
+    outcome = init(repo)
+    manifest_data = yaml.safe_load((repo / "obsharness.yaml").read_text())
+    assert manifest_data["components"]["alertmanager"]["config"] == \
+        "manifests/alertmanager-secret.yaml"
+    routing = " ".join((repo / "obsharness/features/routing.feature").read_text().split())
+    assert "| alertname=Example, severity=critical | oncall |" in routing  # amtool's answer
+    assert "wrote obsharness/features/routing.feature" in outcome.lines
+    manifest = load_manifest(repo / "obsharness.yaml")
+    validate_sources(manifest)  # amtool and the routing check on the Secret's config
+    rendered = render_stack(manifest, tmp_path / "run", time_scale=60, addresses={
+        "prometheus": "127.0.0.1:1", "alertmanager": "127.0.0.1:2",
+        "alert-webhook": "127.0.0.1:3", "mail-relay": "127.0.0.1:4"})
+    config = yaml.safe_load(rendered.configs["alertmanager"].read_text())
+    assert config["receivers"][1]["webhook_configs"][0]["url"] == "http://127.0.0.1:3/alerts"
+    assert (rendered.configs["alertmanager"].parent / "corp.tmpl").is_file()  # its template
+    # A mistake in the Secret's config is named in the Secret, with amtool's words.
+    broken = SECRET_CONFIG.replace("receiver: oncall\n", "receiver: on-call\n")
+    secret["data"]["alertmanager.yaml"] = base64.b64encode(broken.encode()).decode()
+    (repo / "manifests" / "alertmanager-secret.yaml").write_text(yaml.safe_dump(secret))
+    with pytest.raises(ConfigError) as raised:
+        validate_sources(load_manifest(repo / "obsharness.yaml"))
+    assert raised.value.path == repo / "manifests" / "alertmanager-secret.yaml"
+    assert "on-call" in str(raised.value)
+    assert "Secret alertmanager-main key alertmanager.yaml" in str(raised.value)
 
 
 def test_init_twice_changes_nothing_and_never_overwrites_a_changed_file(

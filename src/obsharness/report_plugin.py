@@ -22,6 +22,7 @@ from obsharness.report.results import (
     StepResult,
     merge,
 )
+from obsharness.stack import secret_configs
 from obsharness.stack.render import RenderedStack
 
 
@@ -280,7 +281,8 @@ class ReportCollector:
                       None)
             self.coverage = coverage.compute(
                 self.results, coverage.load_replay(self.reports_dir),
-                manifest.stack_dir / am.config if am is not None and am.config else None)
+                secret_configs.config_path(manifest, am) if am is not None and am.config
+                else None)
             coverage.write(self.coverage, self.reports_dir)
         cucumber_path = self.config.getoption("cucumber_json_path", None)
         if cucumber_path and self.controller:

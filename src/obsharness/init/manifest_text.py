@@ -136,10 +136,10 @@ def manifest(root: Path, found: Found, alertmanager: str) -> str:
 
 def _found_notes(found: Found) -> list[str]:
     lines = []
-    for rel in found.alertmanager_secrets:
-        lines.append(f"# {rel} holds an Alertmanager config in a Secret: obsharness reads a "
-                     "plain file; point components.alertmanager.config at the file the "
-                     "Secret is generated from.")
+    configs = [*found.alertmanager, *found.alertmanager_secrets]
+    for rel in configs[1:]:
+        lines.append(f"# {rel} holds another Alertmanager config; components.alertmanager "
+                     f"uses {configs[0]}.")
     for rel in [*found.loki, *found.log_agents]:
         lines.append(f"# {rel}: a Loki or log agent config; the log flow needs apps that "
                      "write logs, see docs/logs.md.")

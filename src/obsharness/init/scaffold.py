@@ -15,6 +15,7 @@ from pathlib import Path
 
 from obsharness.init import manifest_text, starters, workflows
 from obsharness.init.discover import Found, discover
+from obsharness.stack import secret_configs
 from obsharness.stack.manifest import load_manifest
 
 STATE_FILE = f"{manifest_text.HARNESS_DIR}/.init-state.json"  # sha256 of what init wrote
@@ -103,9 +104,10 @@ def init(root: Path) -> Outcome:
     root = root.resolve()
     found = discover(root)
     out = _Writer(root)
-    alertmanager = found.alertmanager[0] if found.alertmanager else \
-        manifest_text.ALERTMANAGER_FALLBACK
-    if not found.alertmanager:
+    # A plain config first; else the Secret kube-prometheus and Helm charts keep it in.
+    kept = [*found.alertmanager, *found.alertmanager_secrets]
+    alertmanager = kept[0] if kept else manifest_text.ALERTMANAGER_FALLBACK
+    if not kept:
         out.write(manifest_text.ALERTMANAGER_FALLBACK, manifest_text.ALERTMANAGER_STARTER)
     out.write(manifest_text.PROMETHEUS_CONFIG, manifest_text.prometheus_config(root, found))
     out.write(MANIFEST, manifest_text.manifest(root, found, alertmanager))
@@ -114,7 +116,7 @@ def init(root: Path) -> Outcome:
     features = f"{manifest_text.HARNESS_DIR}/features"
     out.write(f"{features}/static.feature", starters.static_feature(
         bool(found.rule_tests), bool(found.dashboards)))
-    config = manifest.stack_dir / (manifest.component("alertmanager").config or "")
+    config = secret_configs.config_path(manifest, manifest.component("alertmanager"))
     out.write(f"{features}/routing.feature", starters.routing_feature(manifest, config))
     out.write(f"{features}/timing.feature", starters.timing_feature(manifest))
     out.write(f"{manifest_text.HARNESS_DIR}/test_obsharness.py", starters.TEST_MODULE)

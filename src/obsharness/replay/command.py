@@ -28,6 +28,7 @@ from obsharness.replay.targets import SD_DIR, ReplayServer
 from obsharness.scenario import wait_for_targets
 from obsharness.sinks.smtp import SmtpSink
 from obsharness.sinks.webhook import WebhookSink
+from obsharness.stack import secret_configs
 from obsharness.stack.manifest import Manifest, default_manifest_path, load_manifest
 from obsharness.stack.process import ProcessStack
 from obsharness.timing import TimeScaler
@@ -72,7 +73,7 @@ def pipeline_for(manifest: Manifest, run_dir: Path, *, time_scale: float
     names = _pipeline_names(manifest)
     prometheus_name = next(n for n in names if manifest.component(n).binary == "prometheus")
     am_name = next(n for n in names if manifest.component(n).binary == "alertmanager")
-    am_config = manifest.stack_dir / (manifest.component(am_name).config or "")
+    am_config = secret_configs.config_path(manifest, manifest.component(am_name))
     with WebhookSink() as webhook, SmtpSink() as smtp:
         sinks = {"alert-webhook": webhook.address, "mail-relay": smtp.address}
         with ProcessStack(manifest, run_dir, time_scale=time_scale, sink_addresses=sinks,

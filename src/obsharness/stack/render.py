@@ -47,7 +47,7 @@ from obsharness.errors import (
 from obsharness.plain_durations import NotEquivalent, ScaledHorizon
 from obsharness.replay import targets as replay_targets
 from obsharness.rule_files import document as rule_document
-from obsharness.stack import receivers
+from obsharness.stack import receivers, secret_configs
 from obsharness.stack.manifest import Component, Manifest
 from obsharness.timing import (
     MIN_INTERVAL_MS,
@@ -446,7 +446,8 @@ def validate_sources(manifest: Manifest,
     Promtail's own validators where their binaries are at hand), and the routing tree
     against the alert rules, before anything starts."""
     configs = [
-        (comp, manifest.stack_dir / comp.config) for comp in manifest.components.values()
+        (comp, secret_configs.config_path(manifest, comp))
+        for comp in manifest.components.values()
         # Alloy's syntax is not YAML; `alloy fmt` checks it where the binary exists.
         if comp.config and comp.config.endswith((".yml", ".yaml"))
     ]
@@ -658,8 +659,10 @@ def _render_component(
         loki_rules.render(manifest, source_dir, target_dir, renderer.scaler, evaluation_ms,
                           loki_rules.AlertTiming(renderer.timing.alert_for_ms,
                                                  renderer.timing.alert_window_ms))
-    source = manifest.stack_dir / comp.config
+    source = secret_configs.config_path(manifest, comp)  # a Secret's key, extracted
     target = run_dir / comp.config
+    for sibling in secret_configs.siblings(source, manifest.stack_dir / comp.config):
+        shutil.copy(sibling, target.parent / sibling.name)  # the Secret's templates
     if source.suffix not in (".yml", ".yaml"):
         # Not YAML (Alloy's River syntax): only the addresses are rewritten.
         target.write_text(renderer.rewrite(config_files.read_text(source, comp.name)))

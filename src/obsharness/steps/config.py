@@ -22,6 +22,7 @@ from obsharness.config_findings import validator
 from obsharness.errors import RuleLintWarning, SourceAdviceWarning
 from obsharness.report import evidence
 from obsharness.rule_sources import RuleSet
+from obsharness.stack import secret_configs
 from obsharness.stack.manifest import Manifest
 from obsharness.stack.render import validate_sources
 from obsharness.timing import parse_duration
@@ -136,7 +137,7 @@ def promtool_sees(rule_files: list[Path], series: tuple[str, list[tuple[str, str
 
 
 def _alertmanager_config(manifest: Manifest) -> Path:
-    return manifest.stack_dir / (manifest.component("alertmanager").config or "")
+    return secret_configs.config_path(manifest, manifest.component("alertmanager"))
 
 
 def _rows(datatable: list[list[str]]) -> list[list[str]]:

@@ -21,6 +21,7 @@ from obsharness.replay.session import Replay
 from obsharness.replay.targets import ReplayServer
 from obsharness.report import evidence
 from obsharness.sinks.webhook import AlertMatch, WebhookSink
+from obsharness.stack import secret_configs
 from obsharness.stack.handle import StackHandle
 from obsharness.timing import TimeScaler, parse_duration
 from obsharness.waiting import eventually
@@ -65,8 +66,8 @@ def replayed(replay_rows: Rows, replay_server: ReplayServer, replays: list[Repla
 
 
 def _receiver_emails(stack: StackHandle, receiver: str) -> list[str]:
-    config = raw_config(stack.manifest.stack_dir / (stack.manifest.component(
-        "alertmanager").config or ""))
+    config = raw_config(secret_configs.config_path(
+        stack.manifest, stack.manifest.component("alertmanager")))
     for entry in config.get("receivers") or []:
         if entry.get("name") == receiver:
             return [str(e["to"]) for e in entry.get("email_configs") or [] if e.get("to")]
