@@ -164,6 +164,13 @@ def test_an_allowlist_entry_silences_a_check_for_a_file_with_its_reason(
     assert result.allowed
     assert {f.allowed_because for f in result.allowed} == {
         "the vendor's dashboard; we do not restyle it"}
+    # Asked for: the team's own dashboards' style is an error.
+    (stack_copy / allowlist.ALLOWLIST).write_text(
+        "- check: dashboards/style\n  file: stack/grafana/dashboards/system.json\n"
+        "  severity: error\n  reason: our own dashboards follow the style guide\n")
+    strict = static_check.run(load_manifest(stack_copy / "stack.yaml"))
+    assert not strict.ok
+    assert {f.check for f in strict.errors} == {"dashboards/style"}
     (stack_copy / allowlist.ALLOWLIST).write_text("- check: dashboards/styles\n  reason: x\n")
     with pytest.raises(ConfigError, match="no check 'dashboards/styles'"):
         static_check.run(load_manifest(stack_copy / "stack.yaml"))

@@ -2,9 +2,12 @@
 findings-allowlist.yml beside the manifest.
 
     - check: dashboards/style
-      file: vendor/dashboards/*.json     # a glob, relative to the manifest (optional)
+      file: vendor/dashboards/*.json     # a glob, relative to the repository (optional)
       subject: advice panel-units-rule   # a part of the rule/route/panel (optional)
       reason: the upstream mixin's dashboards; we do not restyle them
+
+An entry with `severity: error` does the opposite: a team that asks for it makes a
+warning of its own files an error (third parties' style never is one by default).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Entry:
     file: str
     subject: str
     reason: str
+    severity: str = ""  # "error": raise the matching findings instead of silencing them
 
     def covers(self, finding: Finding, root: Path) -> bool:
         if finding.check != self.check:
@@ -57,8 +61,14 @@ def load(folder: Path) -> list[Entry]:
                               checked_with="findings allowlist",
                               detail=f"entry {index + 1}: no check {item['check']!r}; the "
                               f"checks are {', '.join(sorted(BY_ID))}")
+        if item.get("severity") not in (None, "error"):
+            raise ConfigError(component="obsharness", path=path,
+                              checked_with="findings allowlist",
+                              detail=f"entry {index + 1}: severity can only be raised to "
+                              f"error, got {item['severity']!r}")
         entries.append(Entry(str(item["check"]), str(item.get("file") or ""),
-                             str(item.get("subject") or ""), str(item["reason"])))
+                             str(item.get("subject") or ""), str(item["reason"]),
+                             str(item.get("severity") or "")))
     return entries
 
 
@@ -67,5 +77,10 @@ def apply(findings: list[Finding], entries: list[Entry], root: Path) -> list[Fin
     out = []
     for finding in findings:
         entry = next((e for e in entries if e.covers(finding, root)), None)
-        out.append(replace(finding, allowed_because=entry.reason) if entry else finding)
+        if entry is None:
+            out.append(finding)
+        elif entry.severity == "error":
+            out.append(replace(finding, severity="error"))
+        else:
+            out.append(replace(finding, allowed_because=entry.reason))
     return out

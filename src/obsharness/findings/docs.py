@@ -33,6 +33,9 @@ def pages() -> dict[str, str]:
              "the manifest, always with a reason:", "", "```yaml",
              "- check: dashboards/style", "  file: vendor/dashboards/*.json",
              "  reason: the upstream mixin's dashboards; we do not restyle them", "```", "",
+             "An entry with `severity: error` does the opposite, for the files a team wants "
+             "held to a warning's standard: a third party's style is never an error unless "
+             "the team asks for it.", "",
              "| family | checks |", "| --- | --- |"]
     for name, checks in families:
         index.append(f"| [{name}]({name}.md) | {', '.join(f'`{c.id}`' for c in checks)} |")
