@@ -59,13 +59,16 @@ validate: setup
 	$(BIN)/obsharness diagrams --check
 	$(BIN)/pytest -n $(SCENARIO_WORKERS); status=$$?; $(BIN)/obsharness report --check || status=1; exit $$status
 
-# Every phase timed; the table is printed at the end, pass or fail.
+# Every phase timed; the table is printed at the end, pass or fail. Set-up runs its
+# independent parts side by side (checkov's virtualenv alone took 46 s of CPU while the
+# harness's own was installing on the other core).
 PHASE := PYTHONPATH=src $(PYTHON) -m obsharness.phases
 TEST_PHASES := setup lint typecheck unit scenarios docker-smoke
 test:
 	@rm -f reports/phases.json; status=0; \
 	for phase in $(TEST_PHASES); do \
-	  $(PHASE) run $$phase -- $(MAKE) --no-print-directory $$phase || { status=1; break; }; \
+	  jobs=; [ $$phase = setup ] && jobs=-j$(CORES); \
+	  $(PHASE) run $$phase -- $(MAKE) --no-print-directory $$jobs $$phase || { status=1; break; }; \
 	done; \
 	echo; $(PHASE) summary; exit $$status
 

@@ -162,6 +162,13 @@ def test_init_twice_changes_nothing_and_never_overwrites_a_changed_file(
     assert (repo / STATE_FILE).is_file()
 
 
+def _clean_env() -> dict[str, str]:
+    """A team's shell: none of this checkout's variables (make sets PYTHONPATH=src, and
+    pip would take src/'s egg-info for an installed obsharness)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("OBSHARNESS_STACK", "OBSHARNESS_ROOT", "PYTHONPATH")}
+
+
 def _venv_with_the_wheel(tmp_path: Path) -> Path:
     """The built wheel, installed with its dependencies (pip's index, as a team's CI
     does) into a new virtualenv outside this checkout."""
@@ -171,28 +178,29 @@ def _venv_with_the_wheel(tmp_path: Path) -> Path:
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
         copy(ROOT / name, source / name)
     pip = [sys.executable, "-m", "pip"]
+    env = _clean_env()
     subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
-                    str(source)], check=True, timeout=300)
+                    str(source)], check=True, timeout=300, env=env)
     wheel = next((tmp_path / "dist").glob("obsharness-*.whl"))
     venv = tmp_path / "venv"
     base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120,
+                   env=env)
     subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "-q",
-                    str(wheel)], check=True, timeout=600)
+                    str(wheel)], check=True, timeout=600, env=env)
     return venv
 
 
 @pytest.mark.slow
 def test_a_team_repository_installs_the_wheel_runs_init_then_pytest(tmp_path: Path) -> None:
     venv = _venv_with_the_wheel(tmp_path)
+    env = _clean_env()
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
+    repo = _team(tmp_path)
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import obsharness.steps, sys; print(obsharness.__file__)"],
-                           capture_output=True, text=True, check=True).stdout
+                           capture_output=True, text=True, check=True, env=env, cwd=repo).stdout
     assert where.startswith(str(venv)), where  # the wheel's package, not this checkout's src/
-    repo = _team(tmp_path)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OBSHARNESS_STACK", "OBSHARNESS_ROOT", "PYTHONPATH")}
-    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
     made = subprocess.run(["obsharness", "init"], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     assert made.returncode == 0, made.stdout + made.stderr
