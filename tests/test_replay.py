@@ -408,3 +408,12 @@ def test_the_quiet_wait_lasts_as_long_as_the_active_alerts_need_not_the_slowest_
     with pytest.raises(WaitTimeout, match=r"prometheus:Fast\{'service': 'x'\}\(firing\)"):
         Quiescence(cast(Any, prometheus), cast(Any, alertmanager), timing).wait()
     assert clock.monotonic() - began < timing.resolve_deadline_s("Fast") + 2
+
+
+def test_the_harness_own_tests_never_learn_into_the_projects_cache() -> None:
+    # Scenarios run by tests record what their scrapes measured; the project's
+    # .cache/obsharness/scrape-needs.json would then change later renders of stack/.
+    from obsharness import scrape_needs
+
+    learned = scrape_needs.path_for(ROOT / "stack")
+    assert not learned.is_relative_to(ROOT), learned

@@ -5,6 +5,7 @@ there, with no file of this checkout on the way."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -214,11 +215,16 @@ def test_a_team_repository_installs_the_wheel_runs_init_then_pytest(tmp_path: Pa
     assert (repo / "reports" / "index.html").is_file()
     assert (repo / "reports" / "results.json").is_file()
 
-    # A deliberately broken rule fails naming its file; the rest is "not run".
+    # A deliberately broken rule fails naming its file, with promtool's words, and is a
+    # SARIF result for the team's code scanning.
     rules = repo / "monitoring" / "prometheus" / "rules" / "node.yml"
     rules.write_text(rules.read_text().replace('up{job="node"} == 0', 'up{job="node" == 0'))
-    broken = subprocess.run(["pytest", "-p", "no:cacheprovider", "-m", "static"], cwd=repo,
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert broken.returncode == 1, broken.stdout[-4000:]
-    assert "monitoring/prometheus/rules/node.yml" in broken.stdout
-    assert "failed" in broken.stdout.splitlines()[-1]
+    broken = subprocess.run(["obsharness", "check"], cwd=repo, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert broken.returncode == 1, broken.stdout[-4000:] + broken.stderr[-2000:]
+    assert "ERROR rules/invalid: monitoring/prometheus/rules/node.yml:" in broken.stdout
+    assert "parse error" in broken.stdout
+    sarif = json.loads((repo / "reports" / "findings.sarif").read_text())
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"] if r["ruleId"] == "rules/invalid"] == [
+        "monitoring/prometheus/rules/node.yml"]

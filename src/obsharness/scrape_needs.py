@@ -14,6 +14,7 @@ the job and the floor.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,7 +33,11 @@ IGNORED_JOBS = frozenset({"obsharness-replay"})  # the replay states its own nee
 
 
 def path_for(stack_dir: Path) -> Path:
-    """In the project's own .cache/: what one repository's targets need is its own."""
+    """$OBSHARNESS_SCRAPE_NEEDS, else the project's own .cache/: what one repository's
+    targets need is its own (and the harness's own tests keep theirs apart)."""
+    env = os.environ.get("OBSHARNESS_SCRAPE_NEEDS")
+    if env:
+        return Path(env)
     project = stack_dir if (stack_dir / "obsharness.yaml").is_file() else stack_dir.parent
     return project / ".cache" / "obsharness" / "scrape-needs.json"
 
