@@ -66,8 +66,11 @@ class Replay:
         rows = [_slowed(row, self.scaler.scale) if row.name in self.per_second else row
                  for row in self.rows]
         # A URL path segment: the name is for people, the key for the target's path.
+        # Their pace: one production interval per sample, compressed (not the wall
+        # interval, which a slow exporter raises).
         self.targets = group_targets(rows, prefix=f"r{next(_REPLAYS)}", hold=hold,
-                                     delay_s=self.delay_s)
+                                     delay_s=self.delay_s, paced=self.per_second,
+                                     pace_s=self.interval_ms / self.scaler.scale / 1000)
 
     def start(self, *, timeout: float = 30.0) -> float:
         """Hand the targets to Prometheus; returns when every one has been scraped once

@@ -60,8 +60,14 @@ class Target:
     # production, so every series of the target carries them.
     extra: dict[str, str] = field(default_factory=dict)
     hold: int = 0  # scrapes the last sample stays served after a row ends (lookback)
+    # Counters the rules read per second (rate, irate): each increment is stretched by the
+    # wall time since the previous scrape over the nominal pace, so their rate is the
+    # production rate even when a loaded machine's scrapes slip behind the pace.
+    paced: frozenset[str] = frozenset()
+    pace_s: float = 0.0
     scraped_at: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _paced_state: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
     def _sample(self, series: Series, index: int) -> Sample:
         if index < len(series.samples):
@@ -74,7 +80,8 @@ class Target:
         """The next scrape's answer: (status, exposition)."""
         with self._lock:
             index = len(self.scraped_at)
-            self.scraped_at.append(time.time())
+            wall = time.time()
+            self.scraped_at.append(wall)
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.up is not None:
@@ -82,15 +89,30 @@ class Target:
             if isinstance(up, float) and up == 0:
                 return 503, "replayed: up is 0 at this sample\n"
         lines = []
-        for row in self.series:
+        for position, row in enumerate(self.series):
             value = self._sample(row, index)
             if value is MISSING or value == STALE or isinstance(value, str):
                 continue  # not carried by this scrape: Prometheus marks the series stale
+            if row.name in self.paced and self.pace_s > 0:
+                value = self._paced(position, float(value), wall)
             labels = ",".join(f'{name}="{_escape(text)}"' for name, text in row.labels
                               if name not in ("job", "instance")
                               and self.extra.get(name) != text)
             lines.append(f"{row.name}{{{labels}}} {_format_value(value)}")
         return 200, "\n".join(lines) + "\n"
+
+    def _paced(self, position: int, value: float, wall: float) -> float:
+        """The served value of a per-second counter: the previous one plus the row's
+        increment times (wall time since the previous scrape / the nominal pace)."""
+        with self._lock:
+            previous = self._paced_state.get(position)
+            if previous is None or value < previous[0] or not math.isfinite(value):
+                served = value  # the first sample, or a counter reset
+            else:
+                base, served_before, wall_before = previous
+                served = served_before + (value - base) * (wall - wall_before) / self.pace_s
+            self._paced_state[position] = (value, served, wall)
+            return served
 
     def sample_time(self, index: int) -> float | None:
         with self._lock:
@@ -98,7 +120,8 @@ class Target:
 
 
 def group_targets(rows: Sequence[Series], *, prefix: str, hold: int = 0,
-                  delay_s: float = 0.0) -> list[Target]:
+                  delay_s: float = 0.0, paced: frozenset[str] = frozenset(),
+                  pace_s: float = 0.0) -> list[Target]:
     """One target per job/instance pair the rows state."""
     groups: dict[tuple[str | None, str | None], Target] = {}
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
@@ -116,7 +139,7 @@ def group_targets(rows: Sequence[Series], *, prefix: str, hold: int = 0,
         target = groups.get(pair)
         if target is None:
             target = Target(f"{prefix}-{len(groups)}", pair[0], pair[1], [], hold=hold,
-                            delay_s=delay_s)
+                            delay_s=delay_s, paced=paced, pace_s=pace_s)
             groups[pair] = target
         if row.name == "up":
             if any(not isinstance(v, float) for v in row.samples):
