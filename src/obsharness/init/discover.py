@@ -9,8 +9,6 @@ read and the static scenarios then name the rest with the tool's own message.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from obsharness.stack import secret_configs
+
 # Never looked into: version control, environments, caches, build output, and the
 # harness's own files (what `init` writes is not the team's input).
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", ".tox",
@@ -26,7 +26,6 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules"
                           ".ruff_cache", "reports", "dist", "build", ".terraform",
                           "obsharness"})
 _SUFFIXES = (".yml", ".yaml", ".json")
-ALERTMANAGER_SECRET_KEYS = ("alertmanager.yaml", "alertmanager.yml")
 MAX_BYTES = 5_000_000  # a file bigger than this is data, not monitoring code
 
 
@@ -97,7 +96,7 @@ def _kind(doc: Any) -> str | None:
         return None
     kind = doc.get("kind")
     if kind == "Secret":
-        return "alertmanager_secrets" if _secret_alertmanager(doc) is not None else None
+        return "alertmanager_secrets" if secret_configs.holds_config(doc) else None
     if kind == "ConfigMap":
         return _configmap_kind(doc)
     if kind is not None:
@@ -147,23 +146,4 @@ def _configmap_kind(doc: dict[str, Any]) -> str | None:
             continue
         if isinstance(inner, dict) and _plain_kind(inner) == "rules":
             return "rules"
-    return None
-
-
-def _secret_alertmanager(doc: dict[str, Any]) -> str | None:
-    """The Alertmanager config a Secret holds (stringData, or base64 data), else None."""
-    for where, decode in (("stringData", False), ("data", True)):
-        values = doc.get(where)
-        if not isinstance(values, dict):
-            continue
-        for key in ALERTMANAGER_SECRET_KEYS:
-            value = values.get(key)
-            if not isinstance(value, str):
-                continue
-            if not decode:
-                return value
-            try:
-                return base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
     return None

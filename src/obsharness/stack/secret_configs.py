@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,14 @@ def _secret(path: Path, component: str) -> dict[str, Any] | None:
         return None  # the plain config's own reader names the YAML error
     secrets = [d for d in docs if d.get("kind") == "Secret"]
     # A chart's rendered output holds several: the one with the config key is it.
-    return next((d for d in secrets if any(
-        k in (d.get("stringData") or {}) or k in (d.get("data") or {}) for k in CONFIG_KEYS)),
-        secrets[0] if secrets else None)
+    return next((d for d in secrets if holds_config(d)), secrets[0] if secrets else None)
+
+
+def holds_config(doc: dict[str, Any]) -> bool:
+    """Whether a Secret document carries an Alertmanager config key (stringData or data)."""
+    return doc.get("kind") == "Secret" and any(
+        isinstance(doc.get(where), dict) and key in doc[where]
+        for where in ("stringData", "data") for key in CONFIG_KEYS)
 
 
 def _values(secret: dict[str, Any], path: Path, component: str) -> dict[str, str]:
@@ -59,6 +65,17 @@ def _key_line(path: Path, key: str) -> int | None:
     return None
 
 
+def _write_once(path: Path, text: str) -> None:
+    """Every reader (and every xdist worker) asks for the extracted file; a file that
+    already holds the text is left alone, and a new one replaces it whole, so amtool in
+    another worker never reads it half written."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
 def config_path(manifest: Manifest, comp: Component) -> Path:
     """The component's config as a plain file: its own path, or the Secret's key."""
     path = manifest.stack_dir / (comp.config or "")
@@ -77,7 +94,7 @@ def config_path(manifest: Manifest, comp: Component) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in values.items():
         if "/" not in name and name not in ("", ".", ".."):
-            (folder / name).write_text(text, encoding="utf-8")
+            _write_once(folder / name, text)
     extracted = folder / key
     name = str((secret.get("metadata") or {}).get("name", ""))
     origins.register(extracted, [(1, origins.Origin(
