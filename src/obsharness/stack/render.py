@@ -252,12 +252,8 @@ class _Renderer:
         self.scrape_jobs: list[str] = []
         self.horizons: list[ScaledHorizon] = []
         self.not_equivalent: list[NotEquivalent] = []
-        self.redirects: list[receivers.Redirect] = []
         self.local_hosts: frozenset[str] = frozenset()
         self.sinks: dict[str, str] = {}  # "webhook"/"smtp" -> its address in this run
-
-    def sink_url(self, kind: str) -> str | None:
-        return self.sinks.get(kind)
 
     def _drop_absent_targets(self, data: dict[str, Any]) -> None:
         """A partial stack scrapes only what runs: a target of an absent component would
@@ -700,8 +696,7 @@ def _render_component(
     elif comp.binary == "alertmanager":
         renderer.alertmanager_config(data, str(rel))
         # A team's receivers name real endpoints: a run pages no one, off this machine.
-        renderer.redirects += receivers.redirect(
-            data, webhook_url=renderer.sink_url("webhook"), smarthost=renderer.sink_url("smtp"),
-            local_hosts=renderer.local_hosts)
+        receivers.redirect(data, webhook_url=renderer.sinks.get("webhook"),
+                           smarthost=renderer.sinks.get("smtp"), local_hosts=renderer.local_hosts)
     _write_yaml(target, data, source, renderer.scaler.scale)
     return target
