@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from obsharness import errors
+from obsharness import errors, origins
 from obsharness.dashboards import Problem
 from obsharness.errors import ConfigError
 from obsharness.findings.catalog import get
@@ -97,8 +97,9 @@ def from_dashboard(problem: Problem, *, advice: bool = False) -> Finding:
 def from_lint(finding: LintFinding, *, fatal: bool) -> Finding:
     severity: Severity = "error" if fatal else "warning"
     labels = f" with labels {', '.join(finding.labels)}" if finding.labels else ""
-    path, line = located(str(finding).split(": rule ", 1)[0] + ": ")
-    return Finding("rules/lint", severity, finding.message, path or finding.file, line,
+    origin = origins.lookup(finding.file)  # an extracted file is named by the team's own
+    return Finding("rules/lint", severity, finding.message,
+                   origin.file if origin else finding.file, origin.line if origin else None,
                    f"rule {finding.rule}{labels}")
 
 
