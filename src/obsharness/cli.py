@@ -275,13 +275,11 @@ def cmd_check(lint_fatal: bool, sarif: Path | None = None, github: bool | None =
     root = manifest.project_dir
     result = static_check.run(manifest, lint_fatal=lint_fatal)
     for f in result.advice:
-        print(f"advice: {f.severity} {f.check}: {f.where(root)}: {f.message}"
-              + (f" [{f.subject}]" if f.subject else ""))
+        print(f"advice: {f.severity} {f.describe(root)}")
     for f in result.allowed:
         print(f"allowed: {f.check}: {f.where(root)}: {f.allowed_because}")
     for f in result.errors:
-        print(f"ERROR {f.check}: {f.where(root)}: {f.message}"
-              + (f" [{f.subject}]" if f.subject else ""))
+        print(f"ERROR {f.describe(root)}")
     shown = [*result.errors, *result.advice]
     if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
         for line in report.github_annotations(shown, root):

@@ -25,10 +25,14 @@ class Finding:
         shown = relative(self.path, root)
         return f"{shown}:{self.line}" if self.line else shown
 
-    def __str__(self) -> str:
-        where = self.where()
+    def describe(self, root: Path | None = None) -> str:
+        """check: file:line: message [subject], paths as the repository names them."""
+        where = self.where(root)
         about = f" [{self.subject}]" if self.subject else ""
-        return f"{self.severity} {self.check}: {where + ': ' if where else ''}{self.message}{about}"
+        return f"{self.check}: {where + ': ' if where else ''}{self.message}{about}"
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.describe()}"
 
 
 def relative(path: Path, root: Path | None) -> str:
