@@ -309,17 +309,24 @@ def build_report(chosen: list[Mutant], results: dict[str, dict[str, Any]],
             entry["reason"] = reasons.get(mutant.id) or (
                 f"out of reach here: {entry['detail']}" if entry.get("detail") else None)
         entries.append(entry)
-    per_flow = {flow: _score([e for e in entries if e["flow"] == flow])
-                for flow in FLOWS if any(e["flow"] == flow for e in entries)}
     return {
         "generated": len(generated), "chosen": len(chosen), "seed": options.seed,
         "only": list(options.only), "max_mutants": options.max_mutants,
         "shard": {"index": options.shard[0], "of": options.shard[1]} if options.shard else None,
         "budget_s": options.budget_s, "duration_s": round(seconds, 1),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "score": _score(entries), "per_flow": per_flow,
         # Reasons kept for mutants no longer generated: the file or the mistake changed.
         "stale_reasons": sorted(set(reasons) - {m.id for m in generated}),
+        **_tally(entries),
+    }
+
+
+def _tally(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a report says of its mutants: a campaign's, or every shard's together."""
+    return {
+        "score": _score(entries),
+        "per_flow": {flow: _score([e for e in entries if e["flow"] == flow])
+                     for flow in FLOWS if any(e["flow"] == flow for e in entries)},
         "unmutated_failures": unmutated_failures(entries),
         "unexplained_survivors": [e["id"] for e in entries
                                   if e["outcome"] in ("survived", "out of reach")
@@ -354,14 +361,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
                     "duration_s": p["duration_s"]} for p in parts],
         "duration_s": max(p["duration_s"] for p in parts),
         "finished_at": max(p["finished_at"] for p in parts),
-        "score": _score(entries),
-        "per_flow": {flow: _score([e for e in entries if e["flow"] == flow])
-                     for flow in FLOWS if any(e["flow"] == flow for e in entries)},
-        "unmutated_failures": unmutated_failures(entries),
-        "unexplained_survivors": [e["id"] for e in entries
-                                  if e["outcome"] in ("survived", "out of reach")
-                                  and not e.get("reason")],
-        "mutants": entries,
+        **_tally(entries),
     }
 
 
