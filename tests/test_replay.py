@@ -419,20 +419,20 @@ def test_the_harness_own_tests_never_learn_into_the_projects_cache() -> None:
     assert not learned.is_relative_to(ROOT), learned
 
 
-def test_a_per_second_counter_keeps_its_rate_when_scrapes_slip_behind_the_pace(
+def test_samples_follow_the_wall_clock_when_scrapes_skip_ticks(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loaded machine skips scrape ticks; a counter served one increment per scrape
-    would then show half its rate over a doubled gap, and a rule on `rate() > 0.8`
-    near its threshold stayed silent (a CI run's replay caught HighCPU at 12m)."""
+    """A loaded machine's Prometheus skips scrape ticks. A sample per scrape then fell
+    behind the wall clock `for` counts (ServiceDown fired a sample early in a CI run) and
+    halved a counter's rate over a doubled gap (HighCPU stayed silent in another): a
+    skipped tick now skips its sample, as a missed scrape does in production."""
     import obsharness.replay.targets as targets_module
 
     row = parse_series('cpu_seconds_total{job="app",instance="a:1"}', "0+60x10")
     gauge = parse_series('temperature{job="app",instance="a:1"}', "0+60x10")
-    # One sample a production minute, scale 60: served slowed by 60, a sample a second.
+    # One sample a production minute at scale 60: a sample a second, the counter slowed.
     slowed = type(row)(row.name, row.labels, tuple(v / 60 for v in row.samples), row.text)
-    [target] = group_targets([slowed, gauge], prefix="t", paced=frozenset({row.name}),
-                             pace_s=60 / 60)
-    times = [100.0, 101.0, 103.0, 104.0, 106.0]  # two ticks skipped
+    [target] = group_targets([slowed, gauge], prefix="t", pace_s=1.0)
+    times = [100.0, 101.02, 102.98, 104.0, 106.01]  # two ticks skipped, with jitter
     clock = iter(times)
     monkeypatch.setattr(targets_module.time, "time", lambda: next(clock))
     served = []
@@ -441,6 +441,9 @@ def test_a_per_second_counter_keeps_its_rate_when_scrapes_slip_behind_the_pace(
         values = {line.split("{")[0]: float(line.rsplit(" ", 1)[1])
                   for line in text.splitlines()}
         served.append((values["cpu_seconds_total"], values["temperature"]))
+    assert [s[1] for s in served] == [0.0, 60.0, 180.0, 240.0, 360.0]  # samples 0 1 3 4 6
     rates = [(served[i][0] - served[i - 1][0]) / (times[i] - times[i - 1]) for i in range(1, 5)]
-    assert rates == pytest.approx([1.0] * 4)  # 60 a minute: the production rate, every gap
-    assert [s[1] for s in served] == [0.0, 60.0, 120.0, 180.0, 240.0]  # a gauge is as given
+    assert rates == pytest.approx([1.0] * 4, rel=0.03)  # 60 a minute, whatever the gap
+    # A skipped sample is placed at the scrape that served a later one.
+    assert [target.sample_time(i) for i in range(7)] == [
+        100.0, 101.02, 102.98, 102.98, 104.0, 106.01, 106.01]

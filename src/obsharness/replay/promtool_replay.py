@@ -241,15 +241,16 @@ BEFORE_S = 0.001
 
 
 def _moments(replay: Replay, index: int, ei: float) -> list[float]:
-    """When to read the alert's state for promtool's eval_time at sample `index`: in the
-    sample domain, after samples index-1, index and index+1 (one interval either way),
-    and one evaluation after sample index's. The replay's own scrape log places them:
-    on a loaded machine Prometheus' scrapes slip behind the nominal pace while `for`
-    keeps counting wall time, so a wall-clock estimate drifts a sample or more."""
+    """When to read the alert's state for promtool's eval_time at sample `index`: after
+    samples index-1, index and index+1 (one interval either way), and one evaluation
+    after sample index's. Each is read where its slot begins on the replay's clock and
+    where a scrape really served it: on a loaded machine a scrape comes late, so the
+    state Prometheus produced for a sample lies between the two."""
     replay.wait_for_sample(index + 2)
-    after = [replay.sample_wall(index + j + 1) - BEFORE_S for j in (-1, 0, 1)]
+    served = [replay.sample_wall(index + j + 1) - BEFORE_S for j in (-1, 0, 1)]
+    slots = [replay.sample_slot(index + j + 1) - BEFORE_S for j in (-1, 0, 1)]
     # The state right after sample `index` comes first among equals in messages.
-    return [after[1], after[0], after[2], after[1] + ei]
+    return [served[1], served[0], served[2], served[1] + ei, *slots]
 
 
 class RouteWatch:

@@ -63,14 +63,15 @@ class Replay:
         self.wall_interval_ms = interval
         self.timeout_ms = max(need_ms, min(interval, 10_000))
         hold = -(-LOOKBACK_MS // self.interval_ms)  # promtool's lookback, in samples
-        rows = [_slowed(row, self.scaler.scale) if row.name in self.per_second else row
-                 for row in self.rows]
+        # A sample every wall interval: the replay runs at interval / wall interval (the
+        # time scale, unless a floor or a slow exporter raised the interval), and a
+        # counter read per second is slowed by that, so its rate is the production rate.
+        effective_scale = self.interval_ms / interval
+        rows = [_slowed(row, effective_scale) if row.name in self.per_second else row
+                for row in self.rows]
         # A URL path segment: the name is for people, the key for the target's path.
-        # Their pace: one production interval per sample, compressed (not the wall
-        # interval, which a slow exporter raises).
         self.targets = group_targets(rows, prefix=f"r{next(_REPLAYS)}", hold=hold,
-                                     delay_s=self.delay_s, paced=self.per_second,
-                                     pace_s=self.interval_ms / self.scaler.scale / 1000)
+                                     delay_s=self.delay_s, pace_s=interval / 1000)
 
     def start(self, *, timeout: float = 30.0) -> float:
         """Hand the targets to Prometheus; returns when every one has been scraped once
@@ -92,6 +93,11 @@ class Replay:
         sample must have been scraped, see wait_for_sample)."""
         seen = [t.sample_time(index) for t in self.targets]
         return max(s for s in seen if s is not None) if any(seen) else self.started_at
+
+    def sample_slot(self, index: int) -> float:
+        """When sample `index`'s slot began on the replay's clock (the latest target's)."""
+        starts = [t.origin + index * t.pace_s for t in self.targets if t.origin is not None]
+        return max(starts) if starts else self.started_at
 
     def wait_for_sample(self, index: int) -> None:
         """Until every target has been scraped for sample `index`."""

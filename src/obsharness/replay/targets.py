@@ -48,7 +48,15 @@ def _format_value(value: float) -> str:
 
 @dataclass
 class Target:
-    """One job/instance pair: its series and the log of its scrapes."""
+    """One job/instance pair: its series, and when each of its samples was first served.
+
+    A sample is chosen by the wall time of the scrape, one every `pace_s`: a loaded
+    machine's Prometheus skips scrape ticks, and a sample per scrape would then fall
+    behind the wall clock that `for` counts and spread a counter's increments over
+    doubled gaps. Chosen by time, a skipped tick skips its sample, as a missed scrape
+    does in production. The clock starts half a pace before the first scrape, so the
+    scrapes land mid-sample and their jitter neither repeats nor skips one.
+    """
 
     key: str
     job: str | None
@@ -59,15 +67,11 @@ class Target:
     # Labels of the `up` row besides job and instance (`team`): target labels in
     # production, so every series of the target carries them.
     extra: dict[str, str] = field(default_factory=dict)
-    hold: int = 0  # scrapes the last sample stays served after a row ends (lookback)
-    # Counters the rules read per second (rate, irate): each increment is stretched by the
-    # wall time since the previous scrape over the nominal pace, so their rate is the
-    # production rate even when a loaded machine's scrapes slip behind the pace.
-    paced: frozenset[str] = frozenset()
-    pace_s: float = 0.0
-    scraped_at: list[float] = field(default_factory=list)
+    hold: int = 0  # samples the last one stays served after a row ends (lookback)
+    pace_s: float = 0.0  # wall seconds per sample; 0: one sample per scrape
+    first_served: list[float] = field(default_factory=list)  # sample index -> wall time
+    origin: float | None = None  # the wall time of sample 0's start
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _paced_state: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
     def _sample(self, series: Series, index: int) -> Sample:
         if index < len(series.samples):
@@ -76,12 +80,19 @@ class Target:
             return series.samples[-1]  # promtool's lookback keeps the last sample in view
         return MISSING
 
+    def _index(self, wall: float) -> int:
+        if self.pace_s <= 0:
+            return len(self.first_served)
+        if self.origin is None:
+            self.origin = wall - self.pace_s / 2
+        return max(int((wall - self.origin) / self.pace_s), len(self.first_served) - 1)
+
     def scrape(self) -> tuple[int, str]:
-        """The next scrape's answer: (status, exposition)."""
+        """The answer of a scrape now: (status, exposition)."""
         with self._lock:
-            index = len(self.scraped_at)
             wall = time.time()
-            self.scraped_at.append(wall)
+            index = self._index(wall)
+            self.first_served += [wall] * (index + 1 - len(self.first_served))
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.up is not None:
@@ -89,39 +100,24 @@ class Target:
             if isinstance(up, float) and up == 0:
                 return 503, "replayed: up is 0 at this sample\n"
         lines = []
-        for position, row in enumerate(self.series):
+        for row in self.series:
             value = self._sample(row, index)
             if value is MISSING or value == STALE or isinstance(value, str):
                 continue  # not carried by this scrape: Prometheus marks the series stale
-            if row.name in self.paced and self.pace_s > 0:
-                value = self._paced(position, float(value), wall)
             labels = ",".join(f'{name}="{_escape(text)}"' for name, text in row.labels
                               if name not in ("job", "instance")
                               and self.extra.get(name) != text)
             lines.append(f"{row.name}{{{labels}}} {_format_value(value)}")
         return 200, "\n".join(lines) + "\n"
 
-    def _paced(self, position: int, value: float, wall: float) -> float:
-        """The served value of a per-second counter: the previous one plus the row's
-        increment times (wall time since the previous scrape / the nominal pace)."""
-        with self._lock:
-            previous = self._paced_state.get(position)
-            if previous is None or value < previous[0] or not math.isfinite(value):
-                served = value  # the first sample, or a counter reset
-            else:
-                base, served_before, wall_before = previous
-                served = served_before + (value - base) * (wall - wall_before) / self.pace_s
-            self._paced_state[position] = (value, served, wall)
-            return served
-
     def sample_time(self, index: int) -> float | None:
+        """When sample `index` (or a later one, if its tick was skipped) was first served."""
         with self._lock:
-            return self.scraped_at[index] if index < len(self.scraped_at) else None
+            return self.first_served[index] if index < len(self.first_served) else None
 
 
 def group_targets(rows: Sequence[Series], *, prefix: str, hold: int = 0,
-                  delay_s: float = 0.0, paced: frozenset[str] = frozenset(),
-                  pace_s: float = 0.0) -> list[Target]:
+                  delay_s: float = 0.0, pace_s: float = 0.0) -> list[Target]:
     """One target per job/instance pair the rows state."""
     groups: dict[tuple[str | None, str | None], Target] = {}
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
@@ -139,7 +135,7 @@ def group_targets(rows: Sequence[Series], *, prefix: str, hold: int = 0,
         target = groups.get(pair)
         if target is None:
             target = Target(f"{prefix}-{len(groups)}", pair[0], pair[1], [], hold=hold,
-                            delay_s=delay_s, paced=paced, pace_s=pace_s)
+                            delay_s=delay_s, pace_s=pace_s)
             groups[pair] = target
         if row.name == "up":
             if any(not isinstance(v, float) for v in row.samples):
