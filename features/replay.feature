@@ -5,7 +5,7 @@ Feature: Replay — your own alerts, end to end, without your apps
   make those misbehave, so these scenarios state the series the way a promtool
   test does, one row per series in promtool's expanding notation, and replay
   them through the running stack. Each job/instance pair is a real scrape
-  target that advances one sample per scrape; the real Prometheus scrapes and
+  target serving the sample of each scrape's time; the real Prometheus scrapes and
   evaluates the rules of stack/prometheus/rules/fleet.yml under the compressed
   clock, and the real Alertmanager routes, groups and notifies the webhook and
   mail receivers. A series carries exactly the labels its row gives.
