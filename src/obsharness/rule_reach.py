@@ -188,6 +188,11 @@ COLLECTORS: tuple[tuple[str, str], ...] = (
 )
 
 
+# What "this stack has it" means: a series scraped within this window of wall time (an
+# hour of production time at the default time scale), not at the very instant asked.
+RECENT = "1m"
+
+
 class ReachCheck:
     """Asks Prometheus once per distinct selector; follows recording-rule chains."""
 
@@ -202,8 +207,12 @@ class ReachCheck:
         self._rule_reach: dict[Rule, list[tuple[str, str]]] = {}
 
     def _has_series(self, promql: str) -> bool:
+        """Whether the selector matched series within the last RECENT: one failed scrape
+        marks a target's series stale at once, and a slow exporter's (postgres_exporter
+        under a loaded CI machine) made a rule it feeds look unreachable."""
         if promql not in self._asked:
-            self._asked[promql] = bool(self.prometheus.query(f"count({promql})"))
+            self._asked[promql] = bool(self.prometheus.query(
+                f"count(last_over_time({promql}[{RECENT}]))"))
         return self._asked[promql]
 
     def _why_not(self, selector: Selector) -> str | None:
@@ -235,7 +244,8 @@ class ReachCheck:
                 self._names = self.prometheus.label_values("__name__")
             except (PrometheusAPIError, OSError):
                 self._names = []
-        close = difflib.get_close_matches(metric, self._names, n=3, cutoff=0.75)
+        close = difflib.get_close_matches(metric, [n for n in self._names if n != metric],
+                                          n=3, cutoff=0.75)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         source = next((what for prefix, what in COLLECTORS if metric.startswith(prefix)), None)
         return hint + (f"; it comes from {source}" if source else "")
