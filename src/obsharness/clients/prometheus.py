@@ -59,6 +59,16 @@ class PrometheusClient(JsonHTTP):
         return [Sample(item["metric"], float(item["value"][1]), float(item["value"][0]))
                 for item in data["result"]]
 
+    def raw_samples(self, selector: str) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        """The stored samples of a range selector (`up{job="x"}[5m]`), at their own
+        scrape timestamps: what an instant query of a matrix returns."""
+        data = self._success_data("/api/v1/query", query=selector)
+        if data["resultType"] != "matrix":
+            raise PrometheusAPIError(f"query {selector!r} returned a {data['resultType']}, "
+                                     "expected a matrix")
+        return [(item["metric"], [(float(t), float(v)) for t, v in item["values"]])
+                for item in data["result"]]
+
     def query_range(
         self, promql: str, start: float, end: float, step: float
     ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:

@@ -94,6 +94,9 @@ class Timing:
     alert_for_ms: dict[str, int] = field(default_factory=dict)
     alert_window_ms: dict[str, int] = field(default_factory=dict)
     slowest_evaluation_ms: int = 0  # of the groups with an interval of their own
+    # Each scrape job's timeout as the team wrote it: a scrape that timed out below it
+    # failed because of compression (quiet.py), not because the target would in production.
+    production_timeout_ms: dict[str, int] = field(default_factory=dict)
 
     def floor_s(self, alert: str) -> float:
         """Least time from fault to notification the config allows:
@@ -319,6 +322,7 @@ class _Renderer:
                                        floor_ms=MIN_INTERVAL_MS, reason=reason) or scrape
             production_timeout = parse_duration(str(job.get("scrape_timeout") or
                                                     glob_timeout or "10s"))
+            self.timing.production_timeout_ms[name] = production_timeout
             self._scale_timeout(job, interval)
             interval = self._keep_scrape_need(job, name, interval, job_where,
                                               production_timeout)

@@ -174,4 +174,5 @@ def stays_silent(duration: str, prometheus: PrometheusClient, alertmanager: Aler
     seconds = TimeScaler(stack.time_scale).scale_ms(parse_duration(duration)) / 1000
     quiet.assert_silent(prometheus, alertmanager,
                         quiet.load_exemptions(stack.manifest.stack_dir), duration_s=seconds,
-                        grace_s=(timing.evaluation_interval_ms + timing.scrape_interval_ms) / 1000)
+                        grace_s=(timing.evaluation_interval_ms + timing.scrape_interval_ms) / 1000,
+                        production_timeout_ms=timing.production_timeout_ms)
