@@ -384,3 +384,33 @@ def test_progress_reaches_the_terminal_while_pytest_captures(tmp_path: Path) -> 
             result.stdout + result.stderr
     quiet = _pytest(folder, "-q")
     assert "waiting for the slow thing" not in quiet.stdout + quiet.stderr
+
+
+WARNS = '''
+import warnings
+from obsharness.errors import ADVICE_WARNINGS, DashboardAdviceWarning, ObsharnessWarning
+
+def test_advice_is_shown():
+    for category in ADVICE_WARNINGS:
+        warnings.warn("advice", category)
+
+def test_another_harness_warning_fails():
+    warnings.warn("not advice", ObsharnessWarning)
+
+def test_dashboard_advice():
+    warnings.warn("style", DashboardAdviceWarning)
+'''
+
+
+def test_the_plugin_brings_its_warning_policy_and_the_projects_own_lines_win(
+        tmp_path: Path) -> None:
+    """A team's pytest.ini needs no filterwarnings list of the harness's classes."""
+    folder = _project(tmp_path, WARNS)
+    shown = _pytest(folder, "-q")
+    assert "1 failed, 2 passed" in shown.stdout, shown.stdout
+    assert "test_another_harness_warning_fails" in shown.stdout
+    (folder / "pytest.ini").write_text(
+        "[pytest]\naddopts = -p no:cacheprovider\nfilterwarnings =\n"
+        "    error::obsharness.errors.DashboardAdviceWarning\n")
+    strict = _pytest(folder, "-q")
+    assert "3 failed" in strict.stdout, strict.stdout

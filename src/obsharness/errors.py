@@ -57,6 +57,25 @@ class DashboardAdviceWarning(ObsharnessWarning):
     gives it: Grafana draws the panel anyway. Allowlisted per dashboard and rule."""
 
 
+class CompressedTimeoutWarning(ObsharnessWarning):
+    """An alert on `up` fired on the healthy stack only because scrapes were cut off by a
+    timeout compressed below the one the team wrote: the test machine was busy."""
+
+
+# Advice: shown, never failing a run. Every other ObsharnessWarning is an error. The
+# plugin puts this policy before the project's own filterwarnings, which therefore win.
+ADVICE_WARNINGS = (TimeCompressionFloorWarning, TimeCompressionMeaningWarning,
+                   BinaryVersionWarning, RouteForOtherSourcesWarning, AlertmanagerLintWarning,
+                   RuleLintWarning, SourceAdviceWarning, DashboardAdviceWarning,
+                   CompressedTimeoutWarning)
+
+
+def warning_policy() -> list[str]:
+    """The harness's warnings as pytest filterwarnings lines."""
+    return ["error::obsharness.errors.ObsharnessWarning",
+            *(f"default::obsharness.errors.{w.__name__}" for w in ADVICE_WARNINGS)]
+
+
 class ConfigError(ObsharnessError):
     """A config file of the stack is invalid."""
 

@@ -27,7 +27,12 @@ from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.grafana import GrafanaClient
 from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
-from obsharness.errors import ComponentUnavailableError, ConfigError, ObsharnessError
+from obsharness.errors import (
+    ComponentUnavailableError,
+    ConfigError,
+    ObsharnessError,
+    warning_policy,
+)
 from obsharness.faults import ChaosClient
 from obsharness.load import TrafficGenerator
 from obsharness.ports import LOOPBACK
@@ -229,6 +234,8 @@ def pytest_configure(config: pytest.Config) -> None:
     options = _options(config)  # bad options are usage errors before anything is collected
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
+    # The harness's warning policy ahead of the project's own lines, which win over it.
+    config.getini("filterwarnings")[:0] = warning_policy()
     # pytest-bdd writes its Cucumber JSON at the end without creating the folder: a
     # fresh repository has no reports/ yet.
     cucumber = getattr(config.option, "cucumber_json_path", None)

@@ -26,7 +26,7 @@ import yaml
 
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import ActiveAlert, PrometheusAPIError, PrometheusClient
-from obsharness.errors import ConfigError
+from obsharness.errors import CompressedTimeoutWarning, ConfigError
 from obsharness.rule_reach import selectors_of
 from obsharness.timing import parse_duration
 from obsharness.waiting import ConditionBroken
@@ -36,11 +36,6 @@ ALLOWLIST = "prometheus/quiet-exempt.yml"
 # (Prometheus stamps scrape_duration_seconds on failed scrapes too); a refused
 # connection or an error answer fails in milliseconds.
 TIMED_OUT_SHARE = 0.9
-
-
-class CompressedTimeoutWarning(UserWarning):
-    """An alert on `up` fired on the healthy stack only because scrapes timed out at
-    their compressed timeout, below the one the team wrote."""
 
 
 @dataclass(frozen=True)

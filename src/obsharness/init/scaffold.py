@@ -23,7 +23,8 @@ MANIFEST = "obsharness.yaml"
 
 PYTEST_INI = """\
 # Written by `obsharness init`; edit freely. The obsharness pytest plugin (installed with
-# the package) registers every step sentence and the features' tags.
+# the package) registers every step sentence, the features' tags and its warnings'
+# policy (advice shown, other harness warnings errors; lines of your own win).
 [pytest]
 testpaths = obsharness
 bdd_features_base_dir = obsharness/features/
@@ -34,16 +35,6 @@ addopts =
     --junitxml=reports/junit.xml
     -o junit_family=xunit2
     -ra
-filterwarnings =
-    error::obsharness.errors.ObsharnessWarning
-    default::obsharness.errors.TimeCompressionFloorWarning
-    default::obsharness.errors.TimeCompressionMeaningWarning
-    default::obsharness.errors.BinaryVersionWarning
-    default::obsharness.errors.RouteForOtherSourcesWarning
-    default::obsharness.errors.AlertmanagerLintWarning
-    default::obsharness.errors.RuleLintWarning
-    default::obsharness.errors.SourceAdviceWarning
-    default::obsharness.errors.DashboardAdviceWarning
 """
 
 
