@@ -395,21 +395,36 @@ PARSE_VALUES = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h", "_
                 "__rate_interval_ms": "60000"}
 
 
+_PANEL_ERROR = re.compile(r'group "q(?P<index>\d+)", rule \d+, "panel_check": (?P<error>.*)$')
+
+
 def promql_problems(all_queries: Iterable[PanelQuery]) -> list[Problem]:
-    """Parse every Prometheus query with promtool (the real parser), one rule file each."""
-    problems = []
+    """Parse every Prometheus query with promtool (the real parser): one rule group per
+    query in one file, one promtool run, its errors mapped back to their panels."""
+    queries = [q for q in all_queries if q.datasource_type == "prometheus"]
+    if not queries:
+        return []
+    groups = [{"name": f"q{index}", "rules": [{"record": "panel_check", "expr": expand(
+        query.expr, {**PARSE_VALUES, **_regex_values(query.expr)})}]}
+        for index, query in enumerate(queries)]
     with tempfile.TemporaryDirectory(prefix="obsharness-dash-") as tmp:
-        for index, query in enumerate(q for q in all_queries if q.datasource_type == "prometheus"):
-            expr = expand(query.expr, {**PARSE_VALUES, **_regex_values(query.expr)})
-            rule_file = Path(tmp) / f"panel{index}.yml"
-            rule_file.write_text(yaml.safe_dump(
-                {"groups": [{"name": "panel", "rules": [{"record": "panel_check", "expr": expr}]}]}
-            ))
-            result = run_tool("promtool", ["check", "rules", str(rule_file)])
-            if not result.ok:
-                detail = result.output.splitlines()[-2:] if result.output else ["no output"]
-                problems.append(Problem(query.dashboard, query.panel, query.expr,
-                                        f"PromQL does not parse: {' '.join(detail).strip()}"))
+        rule_file = Path(tmp) / "panels.yml"
+        rule_file.write_text(yaml.safe_dump({"groups": groups}))
+        result = run_tool("promtool", ["check", "rules", str(rule_file)])
+    if result.ok:
+        return []
+    problems = []
+    for line in result.output.splitlines():
+        found = _PANEL_ERROR.search(line)
+        if found:
+            query = queries[int(found["index"])]
+            problems.append(Problem(query.dashboard, query.panel, query.expr,
+                                    f"PromQL does not parse: {found['error'].strip()}"))
+    if not problems:  # promtool refused the file as a whole: say so in its words
+        detail = result.output.strip().splitlines()[-2:] or ["no output"]
+        problems.append(Problem(queries[0].dashboard, "", "",
+                                f"promtool could not check the panels' PromQL: "
+                                f"{' '.join(detail)}"))
     return problems
 
 

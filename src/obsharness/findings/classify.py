@@ -9,7 +9,8 @@ from pathlib import Path
 from obsharness import errors, origins
 from obsharness.dashboards import Problem
 from obsharness.errors import ConfigError
-from obsharness.findings.catalog import get
+from obsharness.findings.catalog import TOOLS, WARNINGS, get
+from obsharness.findings.checks import dashboards
 from obsharness.findings.model import Finding, Severity
 from obsharness.toolchecks import LintFinding
 
@@ -17,29 +18,6 @@ from obsharness.toolchecks import LintFinding
 # "path/board.json:1 (ConfigMap x key y.json): ...".
 _LOCATED = re.compile(r"^(?P<path>\S+?\.(?:ya?ml|json|jsonnet|libsonnet|alloy))"
                       r"(?::(?P<line>\d+))?(?P<rest>.*)$", re.DOTALL)
-
-_BY_TOOL = (
-    ("promtool check config", "prometheus/config"),
-    ("promtool check rules", "rules/invalid"),
-    ("promtool test rules", "rules/unit-test"),
-    ("amtool", "alertmanager/config"),
-    ("Alertmanager lint", "alertmanager/lint"),
-    ("rule source", "rules/source"),
-    ("jsonnet", "rules/source"),
-    ("Loki rule file", "loki/rules"),
-    ("dashboard", "dashboards/invalid"),
-    ("YAML", "config/parse"),
-    ("JSON", "config/parse"),
-)
-
-_BY_WARNING: tuple[tuple[type[Warning], str], ...] = (
-    (errors.RouteForOtherSourcesWarning, "alertmanager/route-unreached"),
-    (errors.AlertmanagerLintWarning, "alertmanager/lint"),
-    (errors.RuleLintWarning, "rules/lint"),
-    (errors.DashboardAdviceWarning, "dashboards/style"),
-    (errors.SourceAdviceWarning, "sources/advice"),
-)
-
 
 def located(message: str) -> tuple[Path | None, int | None]:
     found = _LOCATED.match(message.strip())
@@ -56,7 +34,7 @@ def from_error(exc: errors.ObsharnessError) -> Finding:
 
 
 def _check_of_tool(tool: str, component: str) -> str:
-    for needle, check in _BY_TOOL:
+    for needle, check in TOOLS:
         if needle in tool:
             return check
     if component in ("loki", "promtail", "alloy"):
@@ -66,25 +44,15 @@ def _check_of_tool(tool: str, component: str) -> str:
 
 
 def from_warning(category: type[Warning], message: str) -> Finding:
-    check = next((c for kind, c in _BY_WARNING if issubclass(category, kind)), "sources/advice")
-    if message.startswith("no Grafana datasource provisioning"):
-        check = "dashboards/datasources-assumed"
+    check = dashboards.warning_check(message) or next(
+        (c for kind, c in WARNINGS if issubclass(category, kind)), "sources/advice")
     path, line = located(message)
     return Finding(check, get(check).severity, message, path, line)
 
 
 def from_dashboard(problem: Problem, *, advice: bool = False) -> Finding:
     message = problem.message
-    if advice:
-        check = "dashboards/style"
-    elif "PromQL" in message or "parse" in message:
-        check = "dashboards/promql"
-    elif "is not provisioned" in message:
-        check = "dashboards/datasource-unknown"
-    elif "variable" in message:
-        check = "dashboards/variable-unresolved"
-    else:
-        check = "dashboards/invalid"
+    check = dashboards.problem_check(message, advice=advice)
     path, line = located(str(problem.dashboard))
     panel = f"panel '{problem.panel}'" if problem.panel else ""
     subject = ", ".join(s for s in (panel, f"advice {problem.advice}" if problem.advice else "")

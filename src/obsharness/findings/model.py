@@ -10,6 +10,18 @@ Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)
+class Check:
+    id: str
+    severity: Severity  # its default: an allowlist entry may silence it
+    summary: str
+    tool: str  # who decides: the real tool where one can answer
+
+    @property
+    def family(self) -> str:
+        return self.id.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
 class Finding:
     check: str  # a catalog id, such as rules/invalid
     severity: Severity
