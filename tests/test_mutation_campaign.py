@@ -57,7 +57,7 @@ def test_the_workspace_is_a_copy_that_links_installed_trees(tmp_path: Path) -> N
 
 
 def test_a_project_without_a_manifest_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MutationError, match="no stack/stack.yaml"):
+    with pytest.raises(MutationError, match="no obsharness.yaml nor stack/stack.yaml"):
         campaign.make_workspace(tmp_path, tmp_path / "ws")
 
 
@@ -65,6 +65,11 @@ def test_a_file_reloads_the_components_that_read_it(manifest: Manifest) -> None:
     assert components_of(manifest, "prometheus/rules/alerts.yml") == {"prometheus"}
     assert components_of(manifest, "alertmanager/alertmanager.yml") == {"alertmanager"}
     assert components_of(manifest, "promtail/promtail.yml") == {"promtail"}
+    # A rule file outside the Prometheus folder (a team's monitoring/, a PrometheusRule
+    # under deploy/): every Prometheus renders the manifest's rule sources.
+    elsewhere = manifest.stack_dir / "prometheus" / "rules" / "alerts.yml"
+    assert elsewhere.is_file()
+    assert components_of(manifest, "../stack/prometheus/rules/alerts.yml") == {"prometheus"}
     assert components_of(manifest, "apps/node_app/server.js") == {"node-app"}
     # The apps' shared contract module: every app that runs from apps/.
     assert components_of(manifest, "apps/contract/obs_contract.py") >= {"flask-app",
@@ -120,6 +125,7 @@ def test_the_living_document_shows_the_score_and_each_survivors_diff() -> None:
 
 def test_survivor_reasons_come_from_the_teams_file(tmp_path: Path) -> None:
     (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "stack.yaml").write_text("version: 1\n")
     assert campaign.load_reasons(tmp_path) == {}
     (tmp_path / "stack" / campaign.SURVIVORS_FILE).write_text(
         "rules-0123456789: equivalent, the route has one receiver\n")
@@ -128,6 +134,33 @@ def test_survivor_reasons_come_from_the_teams_file(tmp_path: Path) -> None:
     (tmp_path / "stack" / campaign.SURVIVORS_FILE).write_text("- a list\n")
     with pytest.raises(MutationError, match="mapping of mutant id to reason"):
         campaign.load_reasons(tmp_path)
+
+
+def test_a_team_repository_keeps_its_survivors_beside_its_manifest(tmp_path: Path) -> None:
+    (tmp_path / "obsharness.yaml").write_text("version: 1\n")
+    (tmp_path / campaign.SURVIVORS_FILE).write_text("rules-0123456789: equivalent\n")
+    assert campaign.load_reasons(tmp_path) == {"rules-0123456789": "equivalent"}
+
+
+def test_a_team_layout_mutates_its_own_files_and_copies_what_runs_read(tmp_path: Path) -> None:
+    from obsharness.mutation.layout import layout_of
+
+    (tmp_path / "obsharness.yaml").write_text("version: 1\n")
+    layout = layout_of(tmp_path)
+    assert not layout.reference
+    assert layout.stack_prefix == ""
+    assert not layout.skipped(Path("deploy/k8s/rules.yaml"))
+    assert layout.skipped(Path("obsharness/prometheus/prometheus.yml"))  # the harness's own
+    assert layout.skipped(Path(".venv/lib/x.yml"))
+    assert layout.skipped(Path("reports/results.json"))
+    (tmp_path / "monitoring").mkdir()
+    (tmp_path / "monitoring" / "rules.yml").write_text("groups: []\n")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "results.json").write_text("{}")
+    workspace = campaign.make_workspace(tmp_path, tmp_path.parent / "ws")
+    assert (workspace / "monitoring" / "rules.yml").is_file()
+    assert (workspace / "obsharness.yaml").is_file()
+    assert not (workspace / "reports").exists()
 
 
 def test_a_scenario_that_fails_on_the_unmutated_stack_too_is_no_catch() -> None:

@@ -395,3 +395,34 @@ def test_mutants_of_loki_ruler_files_belong_to_the_logs_flow() -> None:
     loki = [m for m in all_mutants(root) if m.path == "stack/loki/rules/security.yml"]
     assert {m.flow for m in loki} == {"logs"}
     assert "FailedLoginLogBurst: > 20 -> > 200" in {m.description for m in loki}
+
+
+PROMETHEUS_RULE = """\
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: postgres
+  labels: {prometheus: k8s, role: alert-rules}
+spec:
+  groups:
+    - name: postgres
+      rules:
+        # kube-prometheus' shape: the groups under spec
+        - alert: PostgresqlDown
+          expr: pg_up == 0
+          for: 1m
+          labels:
+            severity: critical
+"""
+
+
+def test_a_prometheusrule_resource_is_mutated_like_a_rule_file() -> None:
+    mutants = {m.description: m for m in mutants_of_file("deploy/k8s/pg.yaml",
+                                                          PROMETHEUS_RULE)}
+    assert {"PostgresqlDown: == 0 -> == 1", "PostgresqlDown: for 1m -> 10m",
+            "PostgresqlDown: rule deleted", "PostgresqlDown: pg_up -> p_up"} <= set(mutants)
+    assert all(m.flow == "rules" for m in mutants.values())
+    flipped = yaml.safe_load(mutants["PostgresqlDown: == 0 -> == 1"].mutated)
+    assert flipped["kind"] == "PrometheusRule"  # still the resource, one line changed
+    assert flipped["spec"]["groups"][0]["rules"][0]["expr"] == "pg_up == 1"
+    assert "# kube-prometheus' shape" in mutants["PostgresqlDown: == 0 -> == 1"].mutated

@@ -238,3 +238,52 @@ def test_a_team_repository_installs_the_wheel_runs_init_then_pytest(tmp_path: Pa
     assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in sarif["runs"][0]["results"] if r["ruleId"] == "rules/invalid"] == [
         "monitoring/prometheus/rules/node.yml"]
+
+
+PG_REPLAY = """\
+@replay
+Feature: The database pages its team
+  Scenario: PostgreSQL down reaches the DBAs by email
+    Given the observability stack is running
+    And these series, one sample every 1m:
+      | series                                | values |
+      | pg_up{job="postgres",instance="db-1"} | 0x10   |
+    When the series are replayed through the stack
+    Then a firing PostgresqlDown notification with instance=db-1 reaches receiver dba-email
+"""
+
+
+@pytest.mark.slow
+def test_a_mutation_campaign_runs_on_a_team_repository_and_its_prometheusrule(
+        tmp_path: Path) -> None:
+    """The campaign finds the team's files where the manifest points (a PrometheusRule
+    among them), mutates a copy of the repository, and the team's own scenarios judge:
+    the routing table catches a moved route, a replay catches a PrometheusRule's flipped
+    comparison through the reloaded Prometheus."""
+    from obsharness.mutation.generate import all_mutants
+
+    repo = _team(tmp_path)
+    init(repo)
+    (repo / "obsharness" / "features" / "postgres.feature").write_text(PG_REPLAY)
+    wanted = {"route at line 14: receiver oncall-pager -> dba-email": "caught by validation",
+              "PostgresqlDown: == 0 -> == 1": "caught by behaviour"}
+    ids = {m.description: m.id for m in all_mutants(repo) if m.description in wanted}
+    assert set(ids) == set(wanted), ids
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    env = {**_clean_env(), "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-m", "obsharness.cli", "mutate", "--budget", "5m",
+         "--reports-dir", str(tmp_path / "mutation"), *(f"--mutant={i}" for i in ids.values())],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False)
+    print(done.stdout[-3000:])  # the closing note quotes it
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "mutation" / "mutation.json").read_text())
+    outcomes = {m["description"]: m["outcome"] for m in report["mutants"]}
+    assert outcomes == wanted, json.dumps(report["mutants"], indent=1)[-4000:]
+    by = {m["description"]: m.get("by", "") for m in report["mutants"]}
+    assert "routed" in by["route at line 14: receiver oncall-pager -> dba-email"]
+    assert "postgresql" in by["PostgresqlDown: == 0 -> == 1"].lower()
+    # The team's repository itself was never written.
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()
+            and "reports" not in p.relative_to(repo).parts} == {
+        p: b for p, b in before.items() if "reports" not in p.relative_to(repo).parts}

@@ -1,6 +1,7 @@
-"""CI files `obsharness init` writes: GitHub Actions and GitLab CI run the same two
-stages, the static and replay scenarios on every change and the whole suite nightly,
-and keep reports/ (the living documentation) as an artifact."""
+"""CI files `obsharness init` writes: GitHub Actions and GitLab CI run the same stages,
+the static and replay scenarios on every change, the whole suite nightly with the
+mutation campaign sharded over three runners and merged into one report, and keep
+reports/ (the living documentation) as an artifact."""
 
 from __future__ import annotations
 
@@ -45,6 +46,51 @@ jobs:
         with:
           name: obsharness-reports
           path: reports/
+  mutation:
+    # Nightly: mistakes written into a copy of the repository's monitoring code, each
+    # run against the scenarios that can see it. The runners share the campaign by
+    # mutant id (--shard K/N): add runners to the matrix when the campaign outgrows
+    # its budget; the merge below counts every shard once.
+    if: github.event_name == 'schedule'
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        shard: [1, 2, 3]
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - run: pip install obsharness
+      - run: obsharness fetch prometheus promtool alertmanager amtool
+      - name: This runner's share of the campaign
+        run: obsharness mutate --budget 40m --shard ${{ matrix.shard }}/3
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: obsharness-mutation-${{ matrix.shard }}
+          path: reports/mutation.json
+  mutation-report:
+    # One reports/mutation.json over every shard; fails on a survivor without a reason.
+    needs: mutation
+    if: always() && github.event_name == 'schedule'
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - run: pip install obsharness
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: obsharness-mutation-*
+          path: shards
+      - run: obsharness mutate --merge shards/*
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: obsharness-mutation
+          path: reports/mutation.json
 """
 
 GITLAB = """\
@@ -60,6 +106,37 @@ obsharness:
     when: always
     paths:
       - reports/  # findings.sarif among them (GitLab's SAST report is another format)
+
+# Nightly: the mutation campaign shared by mutant id over parallel jobs (--shard K/N);
+# raise `parallel` when it outgrows its budget, the merge counts every shard once.
+obsharness-mutation:
+  image: python:3.11
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "schedule"
+  parallel: 3
+  script:
+    - pip install obsharness
+    - obsharness fetch prometheus promtool alertmanager amtool
+    - SHARD="$CI_NODE_INDEX/$CI_NODE_TOTAL"; OUT="reports/mutation-$CI_NODE_INDEX"
+    - obsharness mutate --budget 40m --shard "$SHARD" --reports-dir "$OUT"
+  artifacts:
+    when: always
+    paths:
+      - reports/mutation-*/mutation.json
+
+obsharness-mutation-report:
+  image: python:3.11
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "schedule"
+      when: always
+  needs: [obsharness-mutation]
+  script:
+    - pip install obsharness
+    - obsharness mutate --merge reports/mutation-*
+  artifacts:
+    when: always
+    paths:
+      - reports/mutation.json
 """
 
 GITLAB_ENTRY = """\

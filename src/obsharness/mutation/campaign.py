@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,13 +30,12 @@ from obsharness.binaries import cache_dir
 from obsharness.errors import MutationError, ObsharnessError
 from obsharness.infra.checkov import CHECKOV_ENV, find_checkov
 from obsharness.mutation.generate import all_mutants, select
+from obsharness.mutation.layout import layout_of
 from obsharness.mutation.model import FLOWS, Mutant
 from obsharness.mutation.progress import Progress
 
 SURVIVORS_FILE = "mutation-survivors.yml"
 CAUGHT = ("caught by validation", "caught by behaviour")
-# Big, generated or installed trees are linked into the workspace, not copied.
-_LINKED = ("node_modules", "dist", ".terraform", "__pycache__")
 
 
 def parse_budget(text: str) -> float:
@@ -79,36 +77,17 @@ def shard_of(mutant_id: str, shards: int) -> int:
     return int(hashlib.sha256(mutant_id.encode()).hexdigest(), 16) % shards + 1
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    links: list[Path] = []
-
-    def ignore(folder: str, names: list[str]) -> list[str]:
-        skipped = [n for n in names if n in _LINKED]
-        links.extend(Path(folder) / n for n in skipped if n != "__pycache__")
-        return skipped
-
-    shutil.copytree(source, target, ignore=ignore, symlinks=True)
-    for link in links:
-        (target / link.relative_to(source)).symlink_to(link)
-
-
 def make_workspace(project: Path, into: Path) -> Path:
-    """A copy of the project's stack/ and infra/ that mutants may be written to."""
-    if not (project / "stack" / "stack.yaml").is_file():
-        raise MutationError(f"{project}: no stack/stack.yaml here; run obsharness mutate "
-                            "from the project's root")
+    """A copy of the project's monitoring code that mutants may be written to."""
     workspace = into / "project"
-    workspace.mkdir(parents=True)
-    for folder in ("stack", "infra"):
-        if (project / folder).is_dir():
-            _copy_tree(project / folder, workspace / folder)
+    layout_of(project).copy_into(workspace)
     return workspace
 
 
 def load_reasons(project: Path) -> dict[str, str]:
     """Survivors the team has looked at: mutant id -> why it is left (equivalent
     mutant, out of reach here)."""
-    path = project / "stack" / SURVIVORS_FILE
+    path = layout_of(project).stack_dir / SURVIVORS_FILE
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text()) or {}
@@ -195,7 +174,7 @@ def run(options: Options, echo: Any = print) -> dict[str, Any]:
 def _env(workspace: Path) -> dict[str, str]:
     """The workspace is another project root: the team's binary cache and checkov
     (in the project's own virtualenv) are named so the scenarios find them."""
-    env = {**os.environ, "OBSHARNESS_STACK": str(workspace / "stack" / "stack.yaml"),
+    env = {**os.environ, "OBSHARNESS_STACK": str(workspace / layout_of(workspace).manifest),
            "OBSHARNESS_CACHE": str(cache_dir())}
     with contextlib.suppress(ObsharnessError):
         env.setdefault(CHECKOV_ENV, str(find_checkov()))
@@ -203,7 +182,8 @@ def _env(workspace: Path) -> dict[str, str]:
 
 
 def _argv(plan: Path, work: Path, options: Options) -> list[str]:
-    argv = [sys.executable, "-m", "pytest", "steps", "-p", "no:cacheprovider",
+    # The project's own testpaths (pytest.ini): steps/ here, a team's obsharness/.
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
             "-p", "obsharness.mutation.session", f"--mutation-plan={plan}",
             f"--run-dir={work / 'reports' / 'run'}", "-q", "-n", "0",
             # Reloading in place is the process backend's (ProcessStack.reload).
@@ -281,7 +261,7 @@ def _allowed_elsewhere(mutant: Mutant, project: Path) -> tuple[str, str] | None:
     from obsharness.rule_reach import load_allowlist
 
     try:
-        allowlist = load_allowlist(project / "stack")
+        allowlist = load_allowlist(layout_of(project).stack_dir)
     except ObsharnessError:
         return None
     return next(((name, allowlist[name]) for name in mutant.subjects if name in allowlist),

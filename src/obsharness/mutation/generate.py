@@ -19,17 +19,22 @@ from obsharness.mutation import (
     ops_rules,
     yamltext,
 )
+from obsharness.mutation.layout import Layout, layout_of
 from obsharness.mutation.model import FLOWS, Mutant
 
-# Never mutated: dependencies, build output, caches, the tools' test fixtures.
-_SKIPPED_PARTS = {"node_modules", "dist", "__pycache__", ".terraform", "tests", ".git"}
 
-
-def _files(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
-    for pattern in patterns:
+def _files(layout: Layout) -> Iterator[Path]:
+    root = layout.project
+    for pattern in layout.patterns():
         for path in sorted(root.glob(pattern)):
-            if path.is_file() and not _SKIPPED_PARTS & set(path.relative_to(root).parts):
+            relative = path.relative_to(root)
+            # promtool's test files are the tests, not the code under test.
+            if path.is_file() and not layout.skipped(relative) and \
+                    not ("tests" in relative.parts or path.name.endswith(_TEST_SUFFIXES)):
                 yield path
+
+
+_TEST_SUFFIXES = (".test.yml", ".test.yaml", "_test.yml", "_test.yaml")
 
 
 def mutants_of_file(path: str, text: str) -> Iterator[Mutant]:
@@ -63,19 +68,18 @@ def _mutants_by_kind(path: str, text: str) -> Iterator[Mutant]:
         yield from ops_code.terraform_mutants(path, text)
     elif "/filter_plugins/" in path and path.endswith(".py"):
         yield from ops_code.ansible_filter_mutants(path, text)
-    elif path.startswith("stack/apps/") and path.endswith((".py", ".js")):
+    elif "/apps/" in f"/{path}" and path.endswith((".py", ".js")):
         yield from ops_code.app_mutants(path, text)
 
 
 def all_mutants(project: Path) -> list[Mutant]:
-    """Every mutant of stack/ and infra/ under `project`, in file order."""
+    """Every mutant of the project's monitoring code, in file order: stack/ and infra/ of
+    the reference layout, the team's own files of a repository with obsharness.yaml."""
     found: list[Mutant] = []
-    patterns = ("stack/**/*.yml", "stack/**/*.yaml", "stack/**/*.alloy", "stack/**/*.json",
-                "stack/apps/**/*.py", "stack/apps/**/*.js", "infra/terraform/**/*.tf",
-                "infra/ansible/filter_plugins/*.py")
+    layout = layout_of(project)
     seen: set[Path] = set()
-    loki = _loki_rule_files(project)
-    for file in _files(project, patterns):
+    loki = _loki_rule_files(layout)
+    for file in _files(layout):
         if file in seen or file.name in ("package.json", "package-lock.json", "stack.yaml",
                                          "docker-compose.yml"):
             continue
@@ -92,15 +96,13 @@ def all_mutants(project: Path) -> list[Mutant]:
     return found
 
 
-def _loki_rule_files(project: Path) -> set[Path]:
+def _loki_rule_files(layout: Layout) -> set[Path]:
     """The Loki ruler files the project's manifest names (its sources.loki_rules)."""
     from obsharness import loki_rules
     from obsharness.stack.manifest import load_manifest
 
-    manifest_path = project / "stack" / "stack.yaml"
-    if not manifest_path.is_file():
-        return set()
-    return {p.resolve() for p in loki_rules.files(load_manifest(manifest_path))}
+    manifest = load_manifest(layout.project / layout.manifest)
+    return {p.resolve() for p in loki_rules.files(manifest)}
 
 
 def select(mutants: list[Mutant], only: Iterable[str] = (), max_mutants: int | None = None,

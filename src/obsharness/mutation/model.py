@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 # tags (pytest markers) of the features that can see a mistake there. Static
 # checks (@static) come first: a mutant they catch is caught by validation.
 FLOW_TAGS: dict[str, tuple[str, ...]] = {
-    "rules": ("static", "alerting", "metrics", "visualisation"),
-    "alertmanager": ("static", "alerting"),
+    # A replay (@replay) drives a team's own rules and routes with no app at all.
+    "rules": ("static", "alerting", "metrics", "visualisation", "replay"),
+    "alertmanager": ("static", "alerting", "replay"),
     "prometheus": ("static", "metrics", "alerting", "visualisation"),
     "logs": ("static", "logs"),
     "grafana": ("static", "visualisation"),

@@ -13,8 +13,16 @@ _SEVERITY_SWAP = {"critical": "warning", "warning": "critical", "page": "ticket"
                   "ticket": "page", "info": "warning", "error": "warning"}
 
 
+def groups_node(node: yamltext.Node | None) -> yamltext.Node | None:
+    """The rule groups of a rule file, or of a PrometheusRule resource's spec (the
+    Prometheus Operator's shape, kube-prometheus and Helm charts write rules so)."""
+    if yamltext.scalar(yamltext.get(node, "kind")) == "PrometheusRule":
+        return yamltext.get(yamltext.get(node, "spec"), "groups")
+    return yamltext.get(node, "groups")
+
+
 def is_rule_file(node: yamltext.Node | None) -> bool:
-    groups = yamltext.items(yamltext.get(node, "groups"))
+    groups = yamltext.items(groups_node(node))
     return bool(groups) and all(yamltext.get(g, "rules") is not None for g in groups)
 
 
@@ -27,7 +35,7 @@ def mutants(path: str, text: str) -> Iterator[Mutant]:
     root = yamltext.compose(text)
     if not is_rule_file(root):
         return
-    for group in yamltext.items(yamltext.get(root, "groups")):
+    for group in yamltext.items(groups_node(root)):
         rules_node = yamltext.get(group, "rules")
         for index, rule in enumerate(yamltext.items(rules_node)):
             alert = yamltext.scalar(yamltext.get(rule, "alert"))

@@ -22,6 +22,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from obsharness.durations import load as load_durations
+from obsharness.mutation.layout import layout_of
 from obsharness.mutation.model import FLOW_TAGS
 from obsharness.report.results import NOT_RUN
 from obsharness.stack.manifest import LOG_AGENTS
@@ -44,7 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @dataclass
 class State:
     project: Path
-    dirty: set[str] = field(default_factory=set)  # paths under stack/ changed since the reload
+    # Paths relative to the manifest's folder changed since the reload.
+    dirty: set[str] = field(default_factory=set)
 
 
 def components_of(manifest: Any, stack_path: str) -> set[str]:
@@ -65,7 +67,21 @@ def components_of(manifest: Any, stack_path: str) -> set[str]:
         # Shared code of the apps (a contract module): every app that runs from apps/.
         found = {name for name, comp in manifest.components.items()
                  if comp.process and "apps/" in " ".join(comp.process.args)}
+    if not found and _is_rule_file(manifest.stack_dir / stack_path):
+        # A team's rules live outside the harness's Prometheus folder: every Prometheus
+        # renders them from the manifest's rule sources.
+        found = {name for name, comp in manifest.components.items()
+                 if comp.binary == "prometheus"}
     return found
+
+
+def _is_rule_file(path: Path) -> bool:
+    from obsharness.mutation import ops_rules, yamltext
+
+    try:
+        return ops_rules.is_rule_file(yamltext.compose(path.read_text()))
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 class MutationSession:
@@ -192,14 +208,15 @@ class MutationSession:
 
     def _write(self, path: str, text: str) -> None:
         (self.state.project / path).write_text(text)
-        if path.startswith("stack/"):
-            self.state.dirty.add(path[len("stack/"):])
+        prefix = layout_of(self.state.project).stack_prefix
+        if path.startswith(prefix):
+            self.state.dirty.add(path[len(prefix):])
 
     def _baseline(self) -> tuple[pytest.Item | None, str | None]:
         """Start the stack on the unmutated files with one behavioural scenario: every
         mutant then arrives by reload, and a suite red before any mutant stops here."""
         item = next((i for i in self.items if _markers(i)
-                     & {"metrics", "alerting", "logs", "visualisation"}
+                     & {"metrics", "alerting", "logs", "visualisation", "replay"}
                      and not _markers(i) & {"exclusive", "browser"}), None)
         if item is None:
             return None, None

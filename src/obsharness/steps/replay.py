@@ -27,7 +27,7 @@ from obsharness.timing import TimeScaler, parse_duration
 from obsharness.waiting import eventually
 
 if TYPE_CHECKING:
-    from obsharness.sinks.smtp import SmtpSink
+    from obsharness.sinks.smtp import Mail, SmtpSink
 
 
 @dataclass
@@ -65,13 +65,35 @@ def replayed(replay_rows: Rows, replay_server: ReplayServer, replays: list[Repla
     return replay
 
 
-def _receiver_emails(stack: StackHandle, receiver: str) -> list[str]:
+def _receiver(stack: StackHandle, receiver: str) -> dict[str, object]:
     config = raw_config(secret_configs.config_path(
         stack.manifest, stack.manifest.component("alertmanager")))
     for entry in config.get("receivers") or []:
         if entry.get("name") == receiver:
-            return [str(e["to"]) for e in entry.get("email_configs") or [] if e.get("to")]
+            return dict(entry)
     raise AssertionError(f"the Alertmanager config defines no receiver {receiver!r}")
+
+
+def _receiver_emails(stack: StackHandle, receiver: str) -> list[str]:
+    configs = _receiver(stack, receiver).get("email_configs")
+    return [str(e["to"]) for e in (configs if isinstance(configs, list) else [])
+            if isinstance(e, dict) and e.get("to")]
+
+
+def _email_only(stack: StackHandle, receiver: str) -> bool:
+    """A receiver whose only integrations are emails: the mail sink gets its
+    notifications, the webhook sink none (every other integration is redirected there)."""
+    entry = _receiver(stack, receiver)
+    kinds = {k for k, v in entry.items() if k.endswith("_configs") and v}
+    return kinds == {"email_configs"}
+
+
+@dataclass(frozen=True)
+class EmailNotification:
+    """What an email-only receiver was sent: Alertmanager's rendering, no JSON payload."""
+    receiver: str
+    alertname: str
+    mail: Mail
 
 
 NOTIFIED = parsers.re(
@@ -81,10 +103,12 @@ NOTIFIED = parsers.re(
 
 @then(NOTIFIED, target_fixture="notification")
 def notified(status: str, alertname: str, labels: str, receiver: str, within: str | None,
-             webhook_sink: WebhookSink, stack: StackHandle, scenario_ctx: ScenarioContext,
-             prometheus: PrometheusClient, alertmanager: AlertmanagerClient) -> AlertMatch:
+             webhook_sink: WebhookSink, smtp_sink: SmtpSink, stack: StackHandle,
+             scenario_ctx: ScenarioContext, prometheus: PrometheusClient,
+             alertmanager: AlertmanagerClient) -> AlertMatch | EmailNotification:
     """Any labels, any receiver; `within` a production duration from the fault (the
-    replay's first scrape), scaled like every other duration."""
+    replay's first scrape), scaled like every other duration. A receiver that only sends
+    email is proven by the mail sink (its email names the alert and the labels' values)."""
     wanted = ruletests.parse_labels(labels) or {}
     since = scenario_ctx.facts.get("fault_at", scenario_ctx.started_at)
     timing = stack.rendered.timing
@@ -96,28 +120,70 @@ def notified(status: str, alertname: str, labels: str, receiver: str, within: st
         timeout = timing.fire_deadline_s(alertname)
     else:
         timeout = timing.resolve_deadline_s(alertname)
+    scenario_ctx.facts["receiver"] = receiver
+    if _email_only(stack, receiver):
+        with alert_story.told_on_timeout(prometheus, alertmanager, alertname, wanted, since):
+            mail = _wait_for_email(smtp_sink, _receiver_emails(stack, receiver), status,
+                                   alertname, wanted, since, timeout)
+        scenario_ctx.facts["time_to_alert_s"] = mail.received_at - since
+        return EmailNotification(receiver, alertname, mail)
     with alert_story.told_on_timeout(prometheus, alertmanager, alertname, wanted, since):
         match = webhook_sink.wait_for(alertname, status=status, labels=wanted,
                                       not_before=since, timeout=timeout, receiver=receiver)
-    scenario_ctx.facts["receiver"] = receiver
     scenario_ctx.facts["time_to_alert_s"] = match.notification.received_at - since
     return match
 
 
+def _wait_for_email(smtp_sink: SmtpSink, addresses: list[str], status: str, alertname: str,
+                    wanted: dict[str, str], since: float, timeout: float) -> Mail:
+    """An email to one of the receiver's addresses naming the alert and every wanted
+    label value (in Alertmanager's default templates, the subject and the body do)."""
+    word = status.upper()
+
+    def found() -> list[Mail]:
+        return [m for m in smtp_sink.matching(since=since)
+                if set(m.recipients) & set(addresses) and alertname in m.subject + m.text
+                and word in m.subject.upper() + m.text.upper()
+                and all(v in m.subject + m.text for v in wanted.values())]
+
+    def said() -> str:
+        seen = [m.summary() for m in smtp_sink.received()] or ["no mail at all"]
+        return (f"an email to {', '.join(addresses)} about {status} {alertname} {wanted} "
+                f"(received so far: {'; '.join(seen[-8:])})")
+
+    mail: Mail = eventually(found, bool, what=said, timeout=timeout, interval=0.05).value[0]
+    evidence.record("email", f"to {', '.join(mail.recipients)}: {mail.subject}",
+                    {"received_at": mail.received_at, "subject": mail.subject,
+                     "text": mail.text})
+    return mail
+
+
+def _payload(notification: AlertMatch | EmailNotification) -> AlertMatch:
+    if isinstance(notification, EmailNotification):
+        raise AssertionError(
+            f"receiver {notification.receiver} only sends email: its notification has no "
+            "labels or annotations to read; assert Alertmanager's rendering with `its email "
+            "to <address> has the subject \"...\"` and `its email body says \"...\"`")
+    return notification
+
+
 @then(parsers.re(r'its (?P<annotation>\w+) annotation reads "(?P<text>.*)"$'))
-def annotation_reads(annotation: str, text: str, notification: AlertMatch) -> None:
-    said = notification.alert.get("annotations", {}).get(annotation)
+def annotation_reads(annotation: str, text: str,
+                     notification: AlertMatch | EmailNotification) -> None:
+    alert = _payload(notification).alert
+    said = alert.get("annotations", {}).get(annotation)
     assert said == text, (f"the webhook payload's {annotation} annotation is {said!r}, not "
-                          f"{text!r} (annotations: {notification.alert.get('annotations')})")
+                          f"{text!r} (annotations: {alert.get('annotations')})")
 
 
 @then(parsers.re(r"its labels are exactly (?P<labels>.+)$"))
-def labels_exactly(labels: str, notification: AlertMatch, stack: StackHandle) -> None:
+def labels_exactly(labels: str, notification: AlertMatch | EmailNotification,
+                   stack: StackHandle) -> None:
     """As promtool's exp_labels: the series' and the rule's labels, without the
     external labels Prometheus adds to every alert it sends."""
     wanted = ruletests.parse_labels(labels) or {}
     external = _external_labels(stack)
-    got = {k: v for k, v in notification.alert.get("labels", {}).items()
+    got = {k: v for k, v in _payload(notification).alert.get("labels", {}).items()
            if k != "alertname" and external.get(k) != v}
     assert got == wanted, f"the notified alert's labels are {got}, not {wanted}"
 
@@ -132,12 +198,14 @@ def _external_labels(stack: StackHandle) -> dict[str, str]:
 
 @then(parsers.re(r'its email to (?P<address>\S+) has the subject "(?P<subject>.*)"$'),
       target_fixture="email")
-def email_subject(address: str, subject: str, notification: AlertMatch, smtp_sink: SmtpSink,
+def email_subject(address: str, subject: str, notification: AlertMatch | EmailNotification,
+                  smtp_sink: SmtpSink,
                   stack: StackHandle, scenario_ctx: ScenarioContext) -> object:
     receiver = scenario_ctx.facts["receiver"]
     emails = _receiver_emails(stack, receiver)
     assert address in emails, f"receiver {receiver} mails {emails}, not {address}"
-    alertname = notification.alert["labels"]["alertname"]
+    alertname = notification.alertname if isinstance(notification, EmailNotification) \
+        else notification.alert["labels"]["alertname"]
     mail = smtp_sink.wait_for(to=address, subject_contains=(alertname,),
                               since=scenario_ctx.facts.get("fault_at", 0.0),
                               timeout=stack.rendered.timing.group_wait_ms / 1000 + 5)
