@@ -75,6 +75,15 @@ def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
     assert "# Scenario: PostgresqlDown's production timing" in timing
     assert '#     | up{job="node", instance="example:9100"} | 0x30 |' in timing
     assert str(repo) not in timing  # paths are the repository's own
+    # The nightly campaign shared by mutant id over runners, then merged: on both CIs.
+    github = yaml.safe_load((repo / ".github/workflows/obsharness.yml").read_text())
+    assert github["jobs"]["mutation"]["strategy"]["matrix"]["shard"] == [1, 2, 3]
+    assert "--shard ${{ matrix.shard }}/3" in str(github["jobs"]["mutation"]["steps"])
+    assert "obsharness mutate --merge shards/*" in str(github["jobs"]["mutation-report"])
+    gitlab = yaml.safe_load((repo / "obsharness/ci/obsharness.gitlab-ci.yml").read_text())
+    assert gitlab["obsharness-mutation"]["parallel"] == 3
+    assert 'SHARD="$CI_NODE_INDEX/$CI_NODE_TOTAL"' in str(gitlab["obsharness-mutation"])
+    assert gitlab["obsharness-mutation-report"]["needs"] == ["obsharness-mutation"]
 
 
 SECRET_CONFIG = """\
@@ -148,6 +157,8 @@ def test_init_twice_changes_nothing_and_never_overwrites_a_changed_file(
     assert "kept pyproject.toml (pytest is configured there: add testpaths = obsharness " \
            "and bdd_features_base_dir = obsharness/features/ to it)" in first.lines
     assert not (repo / "pytest.ini").exists()
+    # No .gitignore yet: one naming what runs write.
+    assert (repo / ".gitignore").read_text().splitlines()[1:] == ["reports/", ".cache/obsharness/"]
     before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
     again = init(repo)
     assert again.written == []
@@ -162,6 +173,13 @@ def test_init_twice_changes_nothing_and_never_overwrites_a_changed_file(
     assert third.written == [".github/workflows/obsharness.yml"]
     assert static.read_text().endswith("# our own note\n")
     assert (repo / STATE_FILE).is_file()
+    # A team's own .gitignore is never edited: init names the lines it lacks.
+    other = _team(tmp_path / "other")
+    (other / ".gitignore").write_text("*.pyc\nreports\n")
+    said = init(other)
+    assert "kept .gitignore (add .cache/obsharness/ to it: obsharness runs write there)" in \
+        said.lines
+    assert (other / ".gitignore").read_text() == "*.pyc\nreports\n"
 
 
 def _clean_env() -> dict[str, str]:

@@ -91,6 +91,30 @@ def _pytest_config_elsewhere(root: Path) -> str | None:
     return None
 
 
+# What runs write into the repository: the report, and the harness's caches (the
+# measured scrape needs, configs extracted from Secrets). Binaries go to a per-user cache.
+RUN_OUTPUT = ("reports/", ".cache/obsharness/")
+GITIGNORE = "# Written by `obsharness init`: what obsharness runs write.\n" + \
+    "".join(f"{entry}\n" for entry in RUN_OUTPUT)
+
+
+def _ignore_run_output(root: Path, out: _Writer) -> None:
+    """A .gitignore naming the run output where the repository has none; the team's own
+    is never edited, only named with the lines it lacks."""
+    path = root / ".gitignore"
+    if not path.exists():
+        out.write(".gitignore", GITIGNORE)
+        return
+    if out.state.get(".gitignore"):
+        out.write(".gitignore", GITIGNORE)  # init's own: unchanged or kept, as any file
+        return
+    have = {line.strip() for line in path.read_text(errors="replace").splitlines()}
+    missing = [e for e in RUN_OUTPUT if e not in have and e.rstrip("/") not in have]
+    if missing:
+        out.lines.append(f"kept .gitignore (add {' and '.join(missing)} to it: obsharness "
+                         "runs write there)")
+
+
 def init(root: Path) -> Outcome:
     root = root.resolve()
     found = discover(root)
@@ -122,5 +146,6 @@ def init(root: Path) -> Outcome:
     out.write(".github/workflows/obsharness.yml", workflows.GITHUB)
     out.write(f"{manifest_text.HARNESS_DIR}/ci/obsharness.gitlab-ci.yml", workflows.GITLAB)
     out.write(".gitlab-ci.yml", workflows.GITLAB_ENTRY)
+    _ignore_run_output(root, out)
     out.save()
     return Outcome(found, out.lines)
