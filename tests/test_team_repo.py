@@ -138,6 +138,16 @@ def test_an_alertmanager_config_kept_in_a_secret_is_read_checked_and_rendered(
     config = yaml.safe_load(rendered.configs["alertmanager"].read_text())
     assert config["receivers"][1]["webhook_configs"][0]["url"] == "http://127.0.0.1:3/alerts"
     assert (rendered.configs["alertmanager"].parent / "corp.tmpl").is_file()  # its template
+    # Each endpoint the sinks stand in for is said, for the report's stand-ins section.
+    assert rendered.redirects == [
+        "receiver team-mail: email_configs to smtp.corp.example:587 goes to the sink",
+        "receiver oncall: webhook_configs to oncall.corp.example goes to the sink"]
+    from obsharness.report.html import render as render_html
+    from obsharness.report.results import RunResults
+
+    page = render_html(RunResults(stand_ins=rendered.redirects))
+    assert "Receivers the harness stood in for (2)" in page
+    assert "receiver oncall: webhook_configs to oncall.corp.example goes to the sink" in page
     # A mistake in the Secret's config is named in the Secret, with amtool's words.
     broken = SECRET_CONFIG.replace("receiver: oncall\n", "receiver: on-call\n")
     secret["data"]["alertmanager.yaml"] = base64.b64encode(broken.encode()).decode()

@@ -161,6 +161,7 @@ class ReportCollector:
             "not_equivalent": [str(n) for n in rendered.not_equivalent],
             "horizons": [str(h) for h in rendered.horizons],
             "floors": [str(f) for f in rendered.floors]}
+        self.results.stand_ins = list(rendered.redirects)
 
     def _alert_timeline(self, request: pytest.FixtureRequest) -> None:
         """For a scenario that saw an alert fire: the measure, threshold and times."""

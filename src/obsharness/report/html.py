@@ -366,6 +366,14 @@ def render(results: RunResults, diagrams: dict[str, str] | None = None,
                 body.extend(f"<li>{escape(line)}</li>" for line in found)
                 body.append("</ul>")
         body.append("</section>")
+    if results.stand_ins:
+        # A run pages no one: say which real endpoints the sinks answered for.
+        body.append("<section id='stand-ins'><h2>Receivers the harness stood in for "
+                    f"({len(results.stand_ins)})</h2><p>Their routing, names and email "
+                    "fields are the team's; their integrations went to the harness's "
+                    "sinks, so no one was paged and nothing left this machine.</p><ul>")
+        body.extend(f"<li>{escape(line)}</li>" for line in results.stand_ins)
+        body.append("</ul></section>")
     if results.configs:
         body.append("<section id='configs'><h2>Rendered configs this run used</h2><ul>")
         body.extend(f"<li>{escape(name)}: <code>{escape(path)}</code></li>"

@@ -74,6 +74,8 @@ class RunResults:
     # Every alerting rule of the stack, where it is kept and which promtool unit tests
     # expect it: the report's proof table joins them with the scenarios.
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # The team's receiver endpoints the harness's sinks stood in for, one line each.
+    stand_ins: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -112,7 +114,8 @@ def merge(parts: list[RunResults]) -> RunResults:
         backend=", ".join(dict.fromkeys(p.backend for p in parts if p.backend)),
         time_scale=parts[0].time_scale,
         time_compression=next((p.time_compression for p in parts if p.time_compression), {}),
-        alerts=next((p.alerts for p in parts if p.alerts), []))
+        alerts=next((p.alerts for p in parts if p.alerts), []),
+        stand_ins=next((p.stand_ins for p in parts if p.stand_ins), []))
     by_nodeid: dict[str, ScenarioResult] = {}
     for part in parts:
         merged.configs.update(part.configs)

@@ -156,6 +156,8 @@ class RenderedStack:
     not_equivalent: list[NotEquivalent] = field(default_factory=list)
     # Command-line flags the harness sets per component (Prometheus' scaled durations).
     flags: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The team's receivers' endpoints the sinks stand in for (stack/receivers.py).
+    redirects: list[str] = field(default_factory=list)
 
     def argv(self, component: str, args: Sequence[str]) -> list[str]:
         """`args` with the harness's flags for `component` in place of the manifest's own."""
@@ -257,6 +259,7 @@ class _Renderer:
         self.not_equivalent: list[NotEquivalent] = []
         self.local_hosts: frozenset[str] = frozenset()
         self.sinks: dict[str, str] = {}  # "webhook"/"smtp" -> its address in this run
+        self.redirects: list[str] = []
 
     def _drop_absent_targets(self, data: dict[str, Any]) -> None:
         """A partial stack scrapes only what runs: a target of an absent component would
@@ -565,7 +568,8 @@ def render_stack(
     for different in renderer.not_equivalent:
         warnings.warn(str(different), TimeCompressionMeaningWarning, stacklevel=2)
     return RenderedStack(run_dir, time_scale, configs, renderer.timing, list(scaler.floors),
-                         renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent, flags)
+                         renderer.scrape_jobs, renderer.horizons, renderer.not_equivalent, flags,
+                         renderer.redirects)
 
 
 def _sink_addresses(manifest: Manifest, rewrite: Callable[[str], str]) -> dict[str, str]:
@@ -700,7 +704,8 @@ def _render_component(
     elif comp.binary == "alertmanager":
         renderer.alertmanager_config(data, str(rel))
         # A team's receivers name real endpoints: a run pages no one, off this machine.
-        receivers.redirect(data, webhook_url=renderer.sinks.get("webhook"),
-                           smarthost=renderer.sinks.get("smtp"), local_hosts=renderer.local_hosts)
+        renderer.redirects += [str(r) for r in receivers.redirect(
+            data, webhook_url=renderer.sinks.get("webhook"), smarthost=renderer.sinks.get("smtp"),
+            local_hosts=renderer.local_hosts)]
     _write_yaml(target, data, source, renderer.scaler.scale)
     return target
