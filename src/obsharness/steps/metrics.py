@@ -12,6 +12,7 @@ from pytest_bdd import parsers, then, when
 from obsharness import logs, measures, rule_reach
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
+from obsharness.findings.model import relative
 from obsharness.phrases import seconds
 from obsharness.pytest_plugin import ScenarioContext
 from obsharness.report import evidence
@@ -129,6 +130,11 @@ def logged_line(component: str, log_type: str, text: str, stack: StackHandle,
     )
 
 
+def _shown(path: Path, manifest: Manifest) -> str:
+    """A path as the repository names it."""
+    return relative(path, manifest.project_dir)
+
+
 @then("every rule's selectors match series in Prometheus, apart from the rules allowed elsewhere")
 def rules_reach_series(prometheus: PrometheusClient, stack: StackHandle,
                        stack_manifest: Manifest) -> None:
@@ -144,8 +150,10 @@ def rules_reach_series(prometheus: PrometheusClient, stack: StackHandle,
                     {"cannot fire here": blocked, "allowed elsewhere": allowed})
     assert rules, f"no rule files loaded by {stack.rendered.configs['prometheus']}"
     assert not blocked, (
-        f"{len(blocked)} rule selector(s) match no series in this stack (list a rule meant "
-        f"for another environment in stack/{rule_reach.ALLOWLIST} with a reason):\n"
+        f"rules/series-missing: {len(blocked)} rule selector(s) match no series in this "
+        f"stack (list a rule meant for another environment in "
+        f"{_shown(stack_manifest.stack_dir / rule_reach.ALLOWLIST, stack_manifest)} with a "
+        "reason; `obsharness rules-elsewhere --write` drafts the entries):\n"
         + "\n".join(blocked))
 
 

@@ -16,6 +16,12 @@ CHECKS = (
           "--lint-fatal", "promtool check rules --lint"),
     Check("rules/unit-test", "error", "a promtool unit test of the rules fails",
           "promtool test rules"),
+    Check("rules/series-missing", "error", "a rule reads series no target of the running "
+          "stack has, so it can never fire there; a rule meant for another environment is "
+          "listed in prometheus/rules_elsewhere.yml with a reason (`obsharness "
+          "rules-elsewhere --write` drafts the list). A live check: the scenario \"every "
+          "rule's selectors match series in Prometheus\" asks the running Prometheus, "
+          "`obsharness check` does not", "the running Prometheus"),
 )
 TOOLS = (("promtool check rules", "rules/invalid"), ("promtool test rules", "rules/unit-test"),
          ("rule source", "rules/source"), ("jsonnet", "rules/source"))
