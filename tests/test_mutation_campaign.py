@@ -332,7 +332,16 @@ def test_shards_partition_the_campaign_by_mutant_id_and_merge_into_its_report(
     assert sorted(e["id"] for e in merged["mutants"]) == sorted(m.id for m in whole)
     assert merged["score"]["score"] == 1.0
     assert merged["duration_s"] == 13.0  # the slowest runner's
-    assert "merged 3 shard(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "merged 3 shard(s)" in out
+    assert "no results.json in" in out  # no living document there to add the section to
+    # Beside the night's scenario report, the living document gains its mutation section.
+    from obsharness.report.results import RunResults
+
+    RunResults().save(merged_dir)
+    assert main(["mutate", "--merge", *folders, "--reports-dir", str(merged_dir)]) == 0
+    assert "Would the suite notice? (mutation testing)" in (merged_dir / "index.html").read_text()
+    capsys.readouterr()
     # A merge without every shard would pass off part of the campaign as all of it.
     assert main(["mutate", "--merge", *folders[:2], "--reports-dir", str(merged_dir)]) == 1
     assert "every shard 1..N of one campaign is needed" in capsys.readouterr().err

@@ -83,7 +83,8 @@ def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
     gitlab = yaml.safe_load((repo / "obsharness/ci/obsharness.gitlab-ci.yml").read_text())
     assert gitlab["obsharness-mutation"]["parallel"] == 3
     assert 'SHARD="$CI_NODE_INDEX/$CI_NODE_TOTAL"' in str(gitlab["obsharness-mutation"])
-    assert gitlab["obsharness-mutation-report"]["needs"] == ["obsharness-mutation"]
+    assert gitlab["obsharness-mutation-report"]["needs"] == ["obsharness", "obsharness-mutation"]
+    assert github["jobs"]["mutation-report"]["needs"] == ["monitoring", "mutation"]
 
 
 SECRET_CONFIG = """\

@@ -62,7 +62,10 @@ def test_nightly_shards_the_mutation_campaign_and_merges_one_report() -> None:
     assert "--budget 30m" in runs
     assert f"--shard ${{{{ matrix.shard }}}}/{len(shards)}" in runs
     merged = jobs["mutation-report"]
-    assert merged["needs"] == "mutation"
+    # The night's living document (the scenarios' merged report) gains the section.
+    assert merged["needs"] == ["mutation", "living-documentation"]
+    assert {"name": "nightly-living-documentation", "path": "reports"} in [
+        s.get("with") for s in merged["steps"]]
     assert "obsharness mutate --merge shards/* --min-score 0.95" in _runs(merged)
     for each in (job, merged):
         [upload] = [s for s in each["steps"] if str(s.get("uses", "")).startswith(

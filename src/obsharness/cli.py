@@ -363,6 +363,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
     if (args.reports_dir / RESULTS_FILE).is_file():
         cmd_report(args.reports_dir)  # the living document gains its mutation section
+    else:
+        print(f"obsharness mutate: no {RESULTS_FILE} in {args.reports_dir}, so no living "
+              "document to add the mutation section to: run the scenarios there first, or "
+              "put their reports/ there (a CI job's artifact)")
     status = 0
     score = report["score"]["score"]
     if score is not None and score < args.min_score:

@@ -72,8 +72,9 @@ jobs:
           name: obsharness-mutation-${{ matrix.shard }}
           path: reports/mutation.json
   mutation-report:
-    # One reports/mutation.json over every shard; fails on a survivor without a reason.
-    needs: mutation
+    # One reports/mutation.json over every shard, and the night's living document with
+    # its mutation section; fails on a survivor without a reason.
+    needs: [monitoring, mutation]
     if: always() && github.event_name == 'schedule'
     runs-on: ubuntu-latest
     steps:
@@ -83,14 +84,18 @@ jobs:
       - run: pip install obsharness
       - uses: actions/download-artifact@v4
         with:
+          name: obsharness-reports
+          path: reports
+      - uses: actions/download-artifact@v4
+        with:
           pattern: obsharness-mutation-*
           path: shards
       - run: obsharness mutate --merge shards/*
       - uses: actions/upload-artifact@v4
         if: always()
         with:
-          name: obsharness-mutation
-          path: reports/mutation.json
+          name: obsharness-nightly
+          path: reports/
 """
 
 GITLAB = """\
@@ -129,14 +134,16 @@ obsharness-mutation-report:
   rules:
     - if: $CI_PIPELINE_SOURCE == "schedule"
       when: always
-  needs: [obsharness-mutation]
+  # The scenarios' reports/ and every shard's: one mutation.json, and the living
+  # document gains its mutation section.
+  needs: [obsharness, obsharness-mutation]
   script:
     - pip install obsharness
     - obsharness mutate --merge reports/mutation-*
   artifacts:
     when: always
     paths:
-      - reports/mutation.json
+      - reports/
 """
 
 GITLAB_ENTRY = """\
