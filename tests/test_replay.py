@@ -388,6 +388,7 @@ def test_mutants_of_rules_allowed_elsewhere_are_out_of_reach_with_the_reason(
     from obsharness.mutation.model import Mutant
 
     (tmp_path / "stack" / "prometheus").mkdir(parents=True)
+    (tmp_path / "stack" / "stack.yaml").write_text("version: 1\n")
     (tmp_path / "stack" / "prometheus" / "rules_elsewhere.yml").write_text(
         "allow:\n  - rule: HostOutOfMemory\n    reason: for the Kubernetes nodes\n")
     mutant = Mutant("rules", "threshold", "stack/prometheus/rules/fleet.yml",
