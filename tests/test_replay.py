@@ -401,6 +401,17 @@ def test_mutants_of_rules_allowed_elsewhere_are_out_of_reach_with_the_reason(
     assert _allowed_elsewhere(other, tmp_path) is None
 
 
+def test_scrape_needs_live_in_the_projects_own_cache(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from obsharness import scrape_needs
+
+    monkeypatch.delenv("OBSHARNESS_SCRAPE_NEEDS")
+    assert scrape_needs.path_for(ROOT / "stack") == \
+        ROOT / ".cache" / "obsharness" / "scrape-needs.json"
+    (tmp_path / "obsharness.yaml").write_text("version: 1\n")  # a team's, at its root
+    assert scrape_needs.path_for(tmp_path) == tmp_path / ".cache/obsharness/scrape-needs.json"
+
+
 def test_a_job_measured_slow_keeps_a_timeout_above_its_need(stack_copy: Path,
                                                             tmp_path: Path) -> None:
     from obsharness import scrape_needs

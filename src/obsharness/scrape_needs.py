@@ -38,7 +38,10 @@ def path_for(stack_dir: Path) -> Path:
     env = os.environ.get("OBSHARNESS_SCRAPE_NEEDS")
     if env:
         return Path(env)
-    project = stack_dir if (stack_dir / "obsharness.yaml").is_file() else stack_dir.parent
+    from obsharness.stack.manifest import project_dir_of
+
+    manifest = stack_dir / "obsharness.yaml"
+    project = project_dir_of(manifest if manifest.is_file() else stack_dir / "stack.yaml")
     return project / ".cache" / "obsharness" / "scrape-needs.json"
 
 
