@@ -39,7 +39,19 @@ def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
          "data": {"alertmanager.yaml": base64.b64encode(b"route: {receiver: x}\n"
                                                         b"receivers: [{name: x}]\n").decode()}},
     ]))
+    # The log side: a Loki config, a Promtail config and an Alloy pipeline.
+    logs = repo / "monitoring" / "logs"
+    logs.mkdir()
+    (logs / "loki.yaml").write_text("auth_enabled: false\nserver: {http_listen_port: 3100}\n"
+                                    "schema_config: {configs: []}\n")
+    (logs / "promtail.yaml").write_text("server: {http_listen_port: 9080}\nclients:\n"
+                                        "  - url: http://loki:3100/loki/api/v1/push\n"
+                                        "scrape_configs: []\n")
+    (logs / "config.alloy").write_text('loki.write "default" {\n  endpoint {\n'
+                                       '    url = "http://loki:3100/loki/api/v1/push"\n  }\n}\n')
     found = discover(repo)
+    assert found.loki == ["monitoring/logs/loki.yaml"]
+    assert found.log_agents == ["monitoring/logs/config.alloy", "monitoring/logs/promtail.yaml"]
     assert found.rules == ["deploy/k8s/postgres-rules.yaml",
                            "monitoring/prometheus/rules/node.yml"]
     assert found.rule_tests == ["monitoring/prometheus/tests/node.test.yml"]
@@ -57,6 +69,8 @@ def test_init_finds_each_shape_and_writes_a_manifest_that_points_at_the_files(
         "monitoring/alertmanager/alertmanager.yml"
     assert "deploy/helm-rendered.yaml holds another Alertmanager config; components." \
         "alertmanager uses monitoring/alertmanager/alertmanager.yml" in \
+        (repo / "obsharness.yaml").read_text()
+    assert "# monitoring/logs/promtail.yaml: a Loki or log agent config" in \
         (repo / "obsharness.yaml").read_text()
     harness_prometheus = yaml.safe_load((repo / "obsharness/prometheus/prometheus.yml")
                                         .read_text())
