@@ -557,3 +557,37 @@ def test_samples_follow_the_wall_clock_when_scrapes_skip_ticks(
     # A skipped sample is placed at the scrape that served a later one.
     assert [target.sample_time(i) for i in range(7)] == [
         100.0, 101.02, 102.98, 102.98, 104.0, 106.01, 106.01]
+
+
+def test_an_email_only_receivers_notification_is_told_by_its_subject_status() -> None:
+    """A receiver with only email_configs is proven by the mail sink: the email to one of
+    its addresses naming the alert, the status its subject gives and the label values."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from obsharness.steps.replay import _wait_for_email
+    from obsharness.waiting import WaitTimeout
+
+    def send(sink: SmtpSink, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "am@corp.example", to, subject
+        message.set_content(body)
+        host, port = sink.address.rsplit(":", 1)
+        with smtplib.SMTP(host, int(port), timeout=10) as client:
+            client.send_message(message)
+
+    with SmtpSink() as sink:
+        began = time.time() - 1
+        send(sink, "dba@corp.example", "[FIRING:1] PostgresqlDown (db-1 critical)",
+             "Alerts Firing: PostgresqlDown db-1. Resolved: none")
+        firing = _wait_for_email(sink, ["dba@corp.example"], "firing", "PostgresqlDown",
+                                 {"instance": "db-1"}, began, timeout=5)
+        assert firing.subject.startswith("[FIRING:1]")
+        # The firing email's body says "Resolved" too: the subject decides.
+        with pytest.raises(WaitTimeout, match=r"about resolved PostgresqlDown .*received so "
+                           r"far: .*\[FIRING:1\] PostgresqlDown"):
+            _wait_for_email(sink, ["dba@corp.example"], "resolved", "PostgresqlDown",
+                            {"instance": "db-1"}, began, timeout=0.5)
+        with pytest.raises(WaitTimeout, match="about firing PostgresqlDown"):
+            _wait_for_email(sink, ["other@corp.example"], "firing", "PostgresqlDown", {},
+                            began, timeout=0.5)

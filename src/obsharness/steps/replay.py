@@ -138,13 +138,18 @@ def _wait_for_email(smtp_sink: SmtpSink, addresses: list[str], status: str, aler
                     wanted: dict[str, str], since: float, timeout: float) -> Mail:
     """An email to one of the receiver's addresses naming the alert and every wanted
     label value (in Alertmanager's default templates, the subject and the body do)."""
-    word = status.upper()
+    def status_of(mail: Mail) -> bool:
+        # The subject says it where the template puts it there ("[FIRING:1] ..."); a
+        # body may name both (a digest of firing and resolved alerts).
+        subject = mail.subject.upper()
+        if "FIRING" in subject or "RESOLVED" in subject:
+            return status.upper() in subject
+        return status.upper() in mail.text.upper()
 
     def found() -> list[Mail]:
         return [m for m in smtp_sink.matching(since=since)
                 if set(m.recipients) & set(addresses) and alertname in m.subject + m.text
-                and word in m.subject.upper() + m.text.upper()
-                and all(v in m.subject + m.text for v in wanted.values())]
+                and status_of(m) and all(v in m.subject + m.text for v in wanted.values())]
 
     def said() -> str:
         seen = [m.summary() for m in smtp_sink.received()] or ["no mail at all"]
