@@ -4,6 +4,7 @@ must fail, and the healthy stack's silence."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -255,11 +256,12 @@ def test_an_up_alert_on_scrapes_cut_off_by_the_compressed_timeout_is_named_not_f
                       match=r"FlakyScrapes .* scrapes of flaky .* timed out at 250 ms "
                             r"\(its production timeout is 10 s\)"):
         quiet.assert_silent(prometheus, alertmanager, exemptions, duration_s=1, grace_s=0.5,
-                            production_timeout_ms=timing.production_timeout_ms)
+                            timing=timing)
     # Where the team's own timeout is that short, the timeout is real: not excused.
     with pytest.raises(ConditionBroken, match="FlakyScrapes"):
         quiet.assert_silent(prometheus, alertmanager, exemptions, duration_s=1, grace_s=0.5,
-                            production_timeout_ms={"flaky": 250})
+                            timing=dataclasses.replace(
+                                timing, production_timeout_ms={"flaky": 250}))
     # A target that answers with an error failed by itself: not excused either.
     flaky.mode = "error"
     eventually(lambda: prometheus.query('up{job="flaky"} == 0 and on () '
@@ -267,7 +269,7 @@ def test_an_up_alert_on_scrapes_cut_off_by_the_compressed_timeout_is_named_not_f
                what="a scrape failed by the target's error", timeout=10)
     with pytest.raises(ConditionBroken, match=r"FlakyScrapes .* is firing"):
         quiet.assert_silent(prometheus, alertmanager, exemptions, duration_s=1, grace_s=0.5,
-                            production_timeout_ms=timing.production_timeout_ms)
+                            timing=timing)
 
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

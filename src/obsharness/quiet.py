@@ -14,22 +14,24 @@ InfoInhibitor) and alerts about the machine the harness runs on, each with a rea
 
 from __future__ import annotations
 
-import re
 import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.prometheus import ActiveAlert, PrometheusAPIError, PrometheusClient
 from obsharness.errors import CompressedTimeoutWarning, ConfigError
-from obsharness.rule_reach import selectors_of
+from obsharness.rule_reach import Selector, selectors_of
 from obsharness.timing import parse_duration
 from obsharness.waiting import ConditionBroken
+
+if TYPE_CHECKING:
+    from obsharness.stack.render import Timing
 
 ALLOWLIST = "prometheus/quiet-exempt.yml"
 # A failed scrape that lasted this share of its timeout or more was cut off by it
@@ -92,16 +94,6 @@ def _rules_by_alert(prometheus: PrometheusClient) -> dict[str, list[dict[str, An
     return rules
 
 
-def _longest_range_s(query: str) -> float:
-    ranges = [parse_duration(m) for m in re.findall(r"\[(\d[0-9smhdwy]*)[]:]", query)]
-    return max(ranges, default=0) / 1000
-
-
-def _selector(labels: Mapping[str, str]) -> str:
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return "{" + inner + "}"
-
-
 def _reads_up(rules: list[dict[str, Any]]) -> bool:
     return any(s.metric == "up" for r in rules for s in selectors_of(str(r.get("query", ""))))
 
@@ -117,29 +109,35 @@ def _targets_of(prometheus: PrometheusClient,
     return found
 
 
+def _samples(prometheus: PrometheusClient, metric: str, labels: Mapping[str, str],
+             window: str) -> dict[float, float]:
+    """A target's stored samples of `metric` over `window`, by scrape timestamp."""
+    selector = Selector(metric, tuple((k, "=", v) for k, v in sorted(labels.items())))
+    return {t: v for _, values in prometheus.raw_samples(selector.promql() + window)
+            for t, v in values}
+
+
 def compressed_timeouts(prometheus: PrometheusClient, alert: ActiveAlert,
-                        rules: list[dict[str, Any]],
-                        production_timeout_ms: Mapping[str, int]) -> str | None:
+                        rules: list[dict[str, Any]], timing: Timing) -> str | None:
     """Why an alert reading `up` fired, where every failed scrape of its targets in the
     rule's window was cut off by a timeout compressed below its job's production one: a
     busy test machine (a 250 ms timeout is 10 s in production), not the stack. None
     where any failure was something else (a refused connection, an error answer), where
-    nothing failed, or where the timeout was the team's own."""
+    nothing failed, or where the timeout was the team's own. The rule's window and the
+    jobs' production timeouts are the render's (`timing`)."""
     if not _reads_up(rules):
         return None
-    window_s = max((_longest_range_s(str(r.get("query", ""))) for r in rules), default=0.0)
+    window_s = timing.alert_window_ms.get(alert.labels.get("alertname", ""), 0) / 1000
     found: list[str] = []
     for target, labels in _targets_of(prometheus, alert):
         job = labels.get("job", "")
         timeout_s = parse_duration(str(target.get("scrapeTimeout") or "0s")) / 1000
-        production_ms = production_timeout_ms.get(job)
+        production_ms = timing.production_timeout_ms.get(job)
         if not timeout_s or production_ms is None or timeout_s * 1000 >= production_ms:
             continue
         window = f"[{max(window_s, 4 * timeout_s):g}s]"
-        ups = {t: v for _, values in prometheus.raw_samples(f"up{_selector(labels)}{window}")
-               for t, v in values}
-        took = {t: v for _, values in prometheus.raw_samples(
-            f"scrape_duration_seconds{_selector(labels)}{window}") for t, v in values}
+        ups = _samples(prometheus, "up", labels, window)
+        took = _samples(prometheus, "scrape_duration_seconds", labels, window)
         failed = [t for t, v in ups.items() if v == 0]
         if any(took.get(t, 0.0) < TIMED_OUT_SHARE * timeout_s for t in failed):
             return None
@@ -163,12 +161,11 @@ class Excused:
 
 
 def noisy(prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
-          exemptions: list[Exemption], *, grace_s: float,
-          production_timeout_ms: Mapping[str, int] | None = None,
+          exemptions: list[Exemption], *, grace_s: float, timing: Timing | None = None,
           excused: Excused | None = None) -> list[str]:
     """Every alert not exempt that fires, or is pending longer than its `for` plus
-    `grace_s`, in Prometheus; and every one Alertmanager holds active. Given the jobs'
-    production timeouts, an alert that compressed_timeouts explains goes to `excused`."""
+    `grace_s`, in Prometheus; and every one Alertmanager holds active. Given the render's
+    timing, an alert that compressed_timeouts explains goes to `excused`."""
     now = time.time()
     rules = _rules_by_alert(prometheus)
     found = []
@@ -180,9 +177,8 @@ def noisy(prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
         duration = max((float(r.get("duration", 0)) for r in rules.get(name, [])), default=0.0)
         if alert.state == "firing" or _pending_for_s(alert, now) > duration + grace_s:
             said = _said(alert, rules.get(name, []), prometheus)
-            why = compressed_timeouts(prometheus, alert, rules.get(name, []),
-                                      production_timeout_ms) \
-                if production_timeout_ms is not None and excused is not None else None
+            why = compressed_timeouts(prometheus, alert, rules.get(name, []), timing) \
+                if timing is not None and excused is not None else None
             if why and excused is not None:
                 excused.add(alert, said, why)
             else:
@@ -225,8 +221,7 @@ def _said(alert: ActiveAlert, rules: list[dict[str, Any]], prometheus: Prometheu
 
 def assert_silent(prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
                   exemptions: list[Exemption], *, duration_s: float, grace_s: float,
-                  production_timeout_ms: Mapping[str, int] | None = None,
-                  interval: float = 0.25) -> None:
+                  timing: Timing | None = None, interval: float = 0.25) -> None:
     """For `duration_s`, nothing but the exempt alerts may fire or stay pending past its
     `for` (plus `grace_s`, one evaluation's worth of slack). An alert on `up` whose every
     failed scrape timed out below its production timeout is named in a
@@ -235,7 +230,7 @@ def assert_silent(prometheus: PrometheusClient, alertmanager: AlertmanagerClient
     excused = Excused()
     try:
         _watch(prometheus, alertmanager, exemptions, duration_s=duration_s, grace_s=grace_s,
-               production_timeout_ms=production_timeout_ms, excused=excused,
+               timing=timing, excused=excused,
                interval=interval, began=began)
     finally:
         for said, why in excused.why.values():
@@ -247,11 +242,11 @@ def assert_silent(prometheus: PrometheusClient, alertmanager: AlertmanagerClient
 
 def _watch(prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
            exemptions: list[Exemption], *, duration_s: float, grace_s: float,
-           production_timeout_ms: Mapping[str, int] | None, excused: Excused,
+           timing: Timing | None, excused: Excused,
            interval: float, began: float) -> None:
     while True:
         found = noisy(prometheus, alertmanager, exemptions, grace_s=grace_s,
-                      production_timeout_ms=production_timeout_ms, excused=excused)
+                      timing=timing, excused=excused)
         if found:
             raise ConditionBroken(
                 f"the healthy stack was not silent after {time.monotonic() - began:.1f} s "

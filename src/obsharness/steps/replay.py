@@ -248,4 +248,4 @@ def stays_silent(duration: str, prometheus: PrometheusClient, alertmanager: Aler
     quiet.assert_silent(prometheus, alertmanager,
                         quiet.load_exemptions(stack.manifest.stack_dir), duration_s=seconds,
                         grace_s=(timing.evaluation_interval_ms + timing.scrape_interval_ms) / 1000,
-                        production_timeout_ms=timing.production_timeout_ms)
+                        timing=timing)
