@@ -68,7 +68,7 @@ def _mutants_by_kind(path: str, text: str) -> Iterator[Mutant]:
         yield from ops_code.terraform_mutants(path, text)
     elif "/filter_plugins/" in path and path.endswith(".py"):
         yield from ops_code.ansible_filter_mutants(path, text)
-    elif "/apps/" in f"/{path}" and path.endswith((".py", ".js")):
+    elif path.startswith("stack/apps/") and path.endswith((".py", ".js")):
         yield from ops_code.app_mutants(path, text)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from obsharness.errors import MutationError
+from obsharness.init.manifest_text import HARNESS_DIR
 from obsharness.stack.manifest import MANIFEST_NAMES
 
 # Never copied into a workspace nor mutated: history, environments, build output, what
@@ -16,8 +17,6 @@ from obsharness.stack.manifest import MANIFEST_NAMES
 SKIPPED_PARTS = frozenset({".git", ".venv", ".venv-checkov", "venv", "node_modules", "dist",
                            "__pycache__", ".terraform", ".cache", "reports", ".pytest_cache",
                            ".mypy_cache", ".ruff_cache"})
-# The harness's own files in a team repository (obsharness init writes them there).
-HARNESS_DIR = "obsharness"
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,8 @@ class Layout:
         parts = set(relative.parts)
         if parts & SKIPPED_PARTS:
             return True
-        # A team's harness folder holds the harness's own Prometheus config and the
-        # generated features: not the team's monitoring code.
+        # A team's harness folder (init's HARNESS_DIR) holds the harness's own Prometheus
+        # config and the generated features: not the team's monitoring code.
         return not self.reference and relative.parts[:1] == (HARNESS_DIR,)
 
     def copy_into(self, workspace: Path) -> None:

@@ -89,6 +89,8 @@ class MutationSession:
         self.plan = json.loads(plan_path.read_text())
         self.results_path = Path(self.plan["results"])
         self.state = State(Path(self.plan["project"]))
+        # Mutant paths are the project's; the manifest names files below this folder.
+        self.stack_prefix = layout_of(self.state.project).stack_prefix
         self.items: list[pytest.Item] = []
         self._texts: dict[str, str] = {}
 
@@ -208,9 +210,8 @@ class MutationSession:
 
     def _write(self, path: str, text: str) -> None:
         (self.state.project / path).write_text(text)
-        prefix = layout_of(self.state.project).stack_prefix
-        if path.startswith(prefix):
-            self.state.dirty.add(path[len(prefix):])
+        if path.startswith(self.stack_prefix):
+            self.state.dirty.add(path[len(self.stack_prefix):])
 
     def _baseline(self) -> tuple[pytest.Item | None, str | None]:
         """Start the stack on the unmutated files with one behavioural scenario: every
