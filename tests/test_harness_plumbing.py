@@ -428,3 +428,20 @@ def test_the_plugin_brings_its_warning_policy_and_the_projects_own_lines_win(
         "    error::obsharness.errors.DashboardAdviceWarning\n")
     strict = _pytest(folder, "-q")
     assert "3 failed" in strict.stdout, strict.stdout
+
+
+def test_sigterm_unwinds_like_ctrl_c_where_nobody_handles_it() -> None:
+    """bench, mutate and the plugin share it: a `timeout` left a bench's temp dir behind."""
+    from obsharness.interrupts import unwind_on_sigterm
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        unwind_on_sigterm()
+        with pytest.raises(KeyboardInterrupt, match="signal 15"):
+            signal.raise_signal(signal.SIGTERM)
+        # A handler someone else installed is kept.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        unwind_on_sigterm()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -35,6 +35,7 @@ from obsharness.clients.alertmanager import AlertmanagerClient
 from obsharness.clients.loki import LokiClient
 from obsharness.clients.prometheus import PrometheusClient
 from obsharness.faults import ChaosClient
+from obsharness.interrupts import unwind_on_sigterm
 from obsharness.load import TrafficGenerator
 from obsharness.quiet import load_exemptions
 from obsharness.scenario import Quiescence, wait_for_targets
@@ -223,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only these alerts (repeatable); default: all four")
     parser.add_argument("--out", default="reports/bench.json")
     args = parser.parse_args(argv)
+    unwind_on_sigterm()  # a `timeout` or a CI deadline still removes the stacks' temp dirs
     manifest = load_manifest(default_manifest_path())
     root = manifest.stack_dir.parent
     out = root / args.out
@@ -275,5 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _main() -> int:
+    try:
+        return main()
+    except KeyboardInterrupt as stopped:
+        print(f"obsharness bench: interrupted ({stopped or 'Ctrl-C'}); every stack and temp "
+              "dir was removed", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

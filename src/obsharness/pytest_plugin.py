@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from obsharness.errors import (
     warning_policy,
 )
 from obsharness.faults import ChaosClient
+from obsharness.interrupts import unwind_on_sigterm
 from obsharness.load import TrafficGenerator
 from obsharness.ports import LOOPBACK
 from obsharness.replay import targets as replay_targets
@@ -226,10 +225,6 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any,
     _live.say(f"> {feature.name}: {scenario.name}")
 
 
-def _terminate_like_ctrl_c(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     options = _options(config)  # bad options are usage errors before anything is collected
     for name, meaning in MARKERS.items():
@@ -257,9 +252,7 @@ def pytest_configure(config: pytest.Config) -> None:
                         parallel=parallel_workers(config) > 0), "obsharness-report")
     # A CI runner that times out sends SIGTERM: tear the stack down as on Ctrl-C
     # instead of dying with children left behind.
-    if (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
-        signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
+    unwind_on_sigterm()
 
 
 def _check_parallel(options: HarnessOptions) -> None:

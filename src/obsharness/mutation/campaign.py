@@ -29,6 +29,7 @@ import yaml
 from obsharness.binaries import cache_dir
 from obsharness.errors import MutationError, ObsharnessError
 from obsharness.infra.checkov import CHECKOV_ENV, find_checkov
+from obsharness.interrupts import terminate_like_ctrl_c
 from obsharness.mutation.generate import all_mutants, select
 from obsharness.mutation.layout import layout_of
 from obsharness.mutation.model import FLOWS, Mutant
@@ -205,7 +206,7 @@ def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path,
     Ctrl-C or SIGTERM each is stopped the way pytest tears its stack down (SIGTERM,
     then wait), never left running."""
     children: list[subprocess.Popen[str]] = []
-    previous = signal.signal(signal.SIGTERM, _interrupt) \
+    previous = signal.signal(signal.SIGTERM, terminate_like_ctrl_c) \
         if threading.current_thread() is threading.main_thread() else None
     try:
         for work, argv, env in sessions:
@@ -234,8 +235,6 @@ def _sessions(sessions: list[tuple[Path, list[str], dict[str, str]]], cwd: Path,
     return [(work / "session.log").read_text() for work, _, _ in sessions]
 
 
-def _interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 # Not in the score: never started (budget), or a scenario that failed on the
